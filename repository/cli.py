@@ -1,0 +1,208 @@
+"""The `kho` command: thin wrappers over the core. Errors go to stderr; exit codes are in the README."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from repository import gazetteer
+from repository.config import Settings, settings_table
+from repository.errors import KhoError
+from repository.store import GRAPH_FORMATS, Store
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+
+
+def today(settings: Settings) -> date:
+    return date.fromisoformat(settings.today) if settings.today else date.today()
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-06-30.") from None
+
+
+def _progress(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
+    from harvesters.units import harvest_units
+
+    store = Store(settings.store_path)
+    report = harvest_units(store, settings, progress=_progress)
+    print(report.text())
+    if not args.no_index:
+        cmd_index(args, settings, store)
+    return EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings, store: Store | None = None) -> int:
+    from repository.search_index import build_index
+
+    store = store or open_for_reading(settings)
+    count = build_index(store, settings, progress=_progress)
+    print(f"Chỉ mục tìm kiếm / search index: {count:,} units at {settings.index_path}")
+    return EXIT_OK
+
+
+def open_for_reading(settings: Settings) -> Store:
+    """Open the store; if a running server holds it, read a snapshot instead of failing."""
+    if not Path(settings.store_path).exists():  # type: ignore[arg-type]
+        raise KhoError(f"No store at {settings.store_path}. Run `kho harvest units` first "
+                       "(or `make run`), or set KHO_DATA_DIR.")
+    return Store(settings.store_path)
+
+
+def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_for_reading(settings)
+    results, errors = [], []
+    for code in args.codes:
+        try:
+            results.append(gazetteer.lineage(store, code, args.on, today(settings)))
+        except KhoError as exc:
+            errors.append(exc.message)
+            print(f"kho lineage: {exc.message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(gazetteer.lineage_text(r) for r in results))
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def cmd_sparql(args: argparse.Namespace, settings: Settings) -> int:
+    query = Path(args.query[1:]).read_text(encoding="utf-8") if args.query.startswith("@") \
+        else args.query
+    if query == "-":
+        query = sys.stdin.read()
+    store = open_for_reading(settings)
+    result = store.query(query)
+    fmt = args.format
+    if result.form in ("SELECT", "ASK"):
+        if fmt == "table":
+            print(_table(store, query) if result.form == "SELECT" else str(bool(result.result)))
+            return EXIT_OK
+        sys.stdout.write(result.serialize(fmt).decode("utf-8"))
+    else:
+        sys.stdout.write(result.serialize(fmt if fmt in GRAPH_FORMATS else "turtle").decode())
+    return EXIT_OK
+
+
+def _table(store: Store, query: str) -> str:
+    rows = store.select(query)
+    if not rows:
+        return "(no rows / không có kết quả)"
+    cols = list(rows[0])
+    cells = [[("" if r[c] is None else str(r[c])) for c in cols] for r in rows]
+    widths = [min(60, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(cols)]
+    fmt = "  ".join(f"{{:<{w}.{w}}}" for w in widths)
+    lines = [fmt.format(*cols), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in cells]
+    lines.append(f"({len(rows)} rows)")
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from repository.config import PROJECT_DIR
+    from repository.validation import load_shapes, validate_store
+
+    store = open_for_reading(settings)
+    started = time.monotonic()
+    report = validate_store(store, load_shapes(PROJECT_DIR / "shapes"))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.text(lang=args.lang))
+        print(f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    return EXIT_OK if report.conforms else EXIT_INVALID
+
+
+def cmd_dump(args: argparse.Namespace, settings: Settings) -> int:
+    n = open_for_reading(settings).dump(Path(args.path))
+    print(f"{n:,} quads written to {args.path}")
+    return EXIT_OK
+
+
+def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    n = Store(settings.store_path).load_dump(Path(args.path))
+    print(f"store now holds {n:,} quads")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # The web layer is imported only here, so the core stays free of Flask.
+    webapp = importlib.import_module("webapp")
+    webapp.serve(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    for name, default, help_ in settings_table():
+        value = getattr(settings, name[4:].lower())
+        print(f"{name:22} = {value}\n{'':25}{help_} (default {default})")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kho", description="Kho: Hanoi's linked-data archive.")
+    sub = p.add_subparsers(dest="command", required=True)
+    commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
+
+    def add(name: str, fn: Callable[[argparse.Namespace, Settings], int], help_: str
+            ) -> argparse.ArgumentParser:
+        commands[name] = fn
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    h = add("harvest", cmd_harvest, "Build or refresh data from a source.")
+    h.add_argument("source", choices=["units"], help="units: the gazetteer and agencies")
+    h.add_argument("--no-index", action="store_true", help="do not rebuild the search index")
+    add("index", cmd_index, "Rebuild the search index from the store.")
+    li = add("lineage", cmd_lineage, "For each code, the unit that bore it on a date, and its "
+             "predecessors, successors and the units valid today.")
+    li.add_argument("codes", nargs="+", metavar="CODE")
+    li.add_argument("--on", type=_date, help="date YYYY-MM-DD (default: today)")
+    li.add_argument("--json", action="store_true", help="print JSON")
+    sq = add("sparql", cmd_sparql, "Run a read-only SPARQL query (text, @file or - for stdin).")
+    sq.add_argument("query")
+    sq.add_argument("--format", default="table",
+                    choices=["table", "json", "csv", "tsv", "xml", "turtle", "ntriples", "jsonld"])
+    va = add("validate", cmd_validate, "SHACL-validate the store; exit 3 on violations.")
+    va.add_argument("--json", action="store_true")
+    va.add_argument("--lang", choices=["vi", "en"], default="vi")
+    du = add("dump", cmd_dump, "Write the whole store as N-Quads.")
+    du.add_argument("path")
+    lo = add("load", cmd_load, "Load an N-Quads dump into the store (all or nothing).")
+    lo.add_argument("path")
+    se = add("serve", cmd_serve, "Serve the web app.")
+    se.add_argument("--host", default="127.0.0.1")
+    se.add_argument("--port", type=int, default=5000)
+    add("settings", cmd_settings, "Show every setting, its value and what it does.")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.fn(args, settings)
+    except KhoError as exc:
+        print(f"kho {args.command}: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("kho: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Settings: every setting with its default and help text, read from KHO_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Kho's settings. Each field `x` comes from the environment variable `KHO_X`."""
+
+    data_dir: Path = field(
+        default=PROJECT_DIR / "data",
+        metadata={"help": "Where the store, the search index and files live."},
+    )
+    base_iri: str = field(
+        default="https://kho.example.org/",
+        metadata={"help": "Base of every IRI Kho mints; the web app serves /id/... under it."},
+    )
+    store_path: Path | None = field(
+        default=None,
+        metadata={"help": "On-disk Oxigraph store (default: DATA_DIR/store)."},
+    )
+    index_path: Path | None = field(
+        default=None,
+        metadata={"help": "Whoosh search index (default: DATA_DIR/index)."},
+    )
+    today: str | None = field(
+        default=None,
+        metadata={"help": "Date taken as 'today' (YYYY-MM-DD) for 'valid now'; default: the clock."},
+    )
+    secret_key: str = field(
+        default="dev-only-change-me",
+        metadata={"help": "Flask secret key; set a long random value in production."},
+    )
+    sparql_row_limit: int = field(
+        default=10000,
+        metadata={"help": "Most rows the SPARQL endpoint returns in HTML; downloads are not cut."},
+    )
+
+    def __post_init__(self) -> None:
+        if not self.base_iri.endswith("/"):
+            object.__setattr__(self, "base_iri", self.base_iri + "/")
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.store_path is None:
+            object.__setattr__(self, "store_path", self.data_dir / "store")
+        if self.index_path is None:
+            object.__setattr__(self, "index_path", self.data_dir / "index")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read every setting from its KHO_* variable, falling back to the default."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"KHO_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.name.endswith(("_dir", "_path")):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting, for the README and `kho settings`."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default if f.default is not None else "(derived)"
+        if isinstance(default, Path):
+            default = "./" + str(default.relative_to(PROJECT_DIR))
+        rows.append((f"KHO_{f.name.upper()}", str(default), f.metadata.get("help", "")))
+    return rows

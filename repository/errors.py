@@ -1,0 +1,42 @@
+"""Exceptions of the core, each with a message for people and an HTTP status for the web layer."""
+
+from __future__ import annotations
+
+
+class KhoError(Exception):
+    """Base of every error Kho raises on purpose."""
+
+    status = 500
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class NotFound(KhoError):
+    status = 404
+
+
+class BadRequest(KhoError):
+    status = 400
+
+
+class Forbidden(KhoError):
+    status = 403
+
+
+class QueryError(BadRequest):
+    """A SPARQL query that cannot be parsed or is not allowed."""
+
+
+class ValidationFailed(KhoError):
+    status = 422
+
+
+class HarvestError(KhoError):
+    status = 502
+
+
+class ConfigError(KhoError):
+    status = 500

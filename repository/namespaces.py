@@ -1,0 +1,114 @@
+"""Every IRI prefix Kho mints or uses, and the only functions that mint Kho's IRIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repository.text import slug
+
+KHO = "https://w3id.org/kho/ns#"
+KHOC = "https://w3id.org/kho/code/"
+KHOS = "https://w3id.org/kho/shapes#"
+RICO = "https://www.ica.org/standards/RiC/ontology#"
+RIC_RST = "https://www.ica.org/standards/RiC/vocabularies/recordSetTypes#"
+ORG = "http://www.w3.org/ns/org#"
+PROV = "http://www.w3.org/ns/prov#"
+DCT = "http://purl.org/dc/terms/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+VL = "https://version.link/"
+CV = "http://data.europa.eu/m8g/"
+GEO = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SH = "http://www.w3.org/ns/shacl#"
+SCHEMA = "https://schema.org/"
+
+PREFIXES: dict[str, str] = {
+    "kho": KHO,
+    "khoc": KHOC,
+    "khos": KHOS,
+    "rico": RICO,
+    "ric-rst": RIC_RST,
+    "org": ORG,
+    "prov": PROV,
+    "dct": DCT,
+    "skos": SKOS,
+    "vl": VL,
+    "cv": CV,
+    "geo": GEO,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+    "xsd": XSD,
+    "sh": SH,
+}
+
+
+def sparql_prefixes() -> str:
+    """The PREFIX lines for every namespace above, to put before a query."""
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def code(local: str) -> str:
+    """IRI of a concept in Kho's code lists, e.g. code('level-commune')."""
+    return KHOC + local
+
+
+@dataclass(frozen=True)
+class Minter:
+    """Mints the IRIs of instance data under one deployment's base IRI."""
+
+    base: str
+
+    def __post_init__(self) -> None:
+        if not self.base.endswith("/"):
+            object.__setattr__(self, "base", self.base + "/")
+
+    # -- local ids: readable, deterministic, never a code alone ------------------------------
+    @staticmethod
+    def unit_local(name: str, code_: str, valid_from: str | None, valid_to: str | None) -> str:
+        """Local id of a unit version: slug of its name, its code, and the date that bounds it."""
+        local = f"{slug(name)}-{code_}"
+        if valid_from:
+            return f"{local}_{valid_from}"
+        if valid_to:
+            return f"{local}_until-{valid_to}"
+        return local
+
+    def unit(self, local: str) -> str:
+        return f"{self.base}id/unit/{local}"
+
+    def agency(self, kind: str, unit_local: str) -> str:
+        return f"{self.base}id/agency/{kind}/{unit_local}"
+
+    def archives(self, kind: str, unit_local: str) -> str:
+        """An archives repository (holder of records), e.g. a province's historical archives."""
+        return f"{self.base}id/agency/{kind}/{unit_local}"
+
+    def fonds(self, agency_kind: str, unit_local: str) -> str:
+        return f"{self.base}id/fonds/{agency_kind}/{unit_local}"
+
+    def holding(self, agency_kind: str, unit_local: str, holder_local: str, since: str) -> str:
+        return f"{self.base}id/holding/{agency_kind}/{unit_local}/{since}/{holder_local}"
+
+    def event(self, date: str, what: str) -> str:
+        return f"{self.base}id/event/{date}/{what}"
+
+    def transfer(self, from_local: str, to_local: str) -> str:
+        return f"{self.base}id/transfer/{from_local}/{to_local}"
+
+    def legal(self, act_number: str) -> str:
+        return f"{self.base}id/legal/{slug(act_number)}"
+
+    def graph(self, name: str) -> str:
+        return f"{self.base}graph/{name}"
+
+    def local_path(self, iri: str) -> str | None:
+        """The path of one of our IRIs relative to the base ('id/unit/...'), or None."""
+        return iri[len(self.base) :] if iri.startswith(self.base) else None
+
+    def from_path(self, path: str) -> str:
+        """The IRI that a request path under the base stands for."""
+        return self.base + path.lstrip("/")
