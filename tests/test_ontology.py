@@ -97,6 +97,7 @@ KHO_CLASSES = ("AdminUnitVersion", "ReorganisationEvent", "TerritoryTransfer")
 KHO_PROPERTIES = (
     "level",
     "shortName",
+    "areaKm2",
     "defaultSuccessor",
     "transfer",
     "fromUnit",
