@@ -20,20 +20,34 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "hdnd": ("block-chinh-quyen", "Hội đồng nhân dân {u}", "People's Council of {e}"),
     "ubnd": ("block-chinh-quyen", "Ủy ban nhân dân {u}", "People's Committee of {e}"),
     "dang-uy": ("block-dang", "{party}", "Party Committee of {e}"),
-    "mttq": ("block-doan-the", "Ủy ban Mặt trận Tổ quốc Việt Nam {u}",
-             "Vietnam Fatherland Front Committee of {e}"),
-    "doan-tn": ("block-doan-the", "Đoàn Thanh niên Cộng sản Hồ Chí Minh {u}",
-                "Hồ Chí Minh Communist Youth Union of {e}"),
+    "mttq": (
+        "block-doan-the",
+        "Ủy ban Mặt trận Tổ quốc Việt Nam {u}",
+        "Vietnam Fatherland Front Committee of {e}",
+    ),
+    "doan-tn": (
+        "block-doan-the",
+        "Đoàn Thanh niên Cộng sản Hồ Chí Minh {u}",
+        "Hồ Chí Minh Communist Youth Union of {e}",
+    ),
     "hoi-lhpn": ("block-doan-the", "Hội Liên hiệp Phụ nữ {u}", "Women's Union of {e}"),
     "hoi-nong-dan": ("block-doan-the", "Hội Nông dân {u}", "Farmers' Union of {e}"),
     "hoi-ccb": ("block-doan-the", "Hội Cựu chiến binh {u}", "Veterans' Association of {e}"),
     "ldld": ("block-doan-the", "Liên đoàn Lao động {u}", "Labour Federation of {e}"),
-    "luu-tru-lich-su": ("block-chinh-quyen", "Trung tâm Lưu trữ lịch sử {u}",
-                        "Historical Archives of {e}"),
+    "luu-tru-lich-su": (
+        "block-chinh-quyen",
+        "Trung tâm Lưu trữ lịch sử {u}",
+        "Historical Archives of {e}",
+    ),
     "luu-tru-dang": ("block-dang", "Kho Lưu trữ {party}", "Party Archives of {e}"),
 }
-PARTY_WORD = {"Tỉnh": "Tỉnh ủy", "Thành phố": "Thành ủy", "Quận": "Quận ủy", "Huyện": "Huyện ủy",
-              "Thị xã": "Thị ủy"}
+PARTY_WORD = {
+    "Tỉnh": "Tỉnh ủy",
+    "Thành phố": "Thành ủy",
+    "Quận": "Quận ủy",
+    "Huyện": "Huyện ủy",
+    "Thị xã": "Thị ủy",
+}
 # Urban self-government pilots: no People's Council in these wards/districts from 2021 until the
 # reform (NQ 97/2019/QH14 Hà Nội wards; NQ 119/2020/QH14 Đà Nẵng; NQ 131/2020/QH14 TP. Hồ Chí Minh).
 NO_COUNCIL = {("01", "Phường"), ("48", "Quận"), ("48", "Phường"), ("79", "Quận"), ("79", "Phường")}
@@ -58,8 +72,11 @@ def _names(v: Version, kind: str) -> tuple[str, str]:
     u = v.unit
     lower = u.name[0].lower() + u.name[1:]
     english = f"{u.short} {ENGLISH_TYPE[u.type]}"
-    party = PARTY_WORD.get(u.type, "Đảng ủy") + " " + u.short if v.level != "commune" \
+    party = (
+        PARTY_WORD.get(u.type, "Đảng ủy") + " " + u.short
+        if v.level != "commune"
         else f"Đảng ủy {lower}"
+    )
     _, vi, en = KINDS[kind]
     return vi.format(u=lower, party=party), en.format(e=english)
 
@@ -151,8 +168,10 @@ def read_custody(path: Path) -> list[CustodyRule]:
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(line for line in f if not line.startswith("#"))
         if reader.fieldnames != CUSTODY_COLUMNS:
-            raise HarvestError(f"{path}: the header must be {','.join(CUSTODY_COLUMNS)}, "
-                               f"not {','.join(reader.fieldnames or [])}.")
+            raise HarvestError(
+                f"{path}: the header must be {','.join(CUSTODY_COLUMNS)}, "
+                f"not {','.join(reader.fieldnames or [])}."
+            )
         for n, row in enumerate(reader, start=2):
             rule = CustodyRule(n, **{k: (row[k] or "").strip() for k in CUSTODY_COLUMNS})
             problem = None
@@ -161,8 +180,10 @@ def read_custody(path: Path) -> list[CustodyRule]:
             elif rule.agency_kind != "*" and rule.agency_kind not in KINDS:
                 problem = f"agency_kind {rule.agency_kind!r} is not one of {', '.join(KINDS)} or *"
             elif rule.holder not in ("default-successor", "luu-tru-lich-su", "luu-tru-dang"):
-                problem = (f"holder {rule.holder!r} must be default-successor, luu-tru-lich-su "
-                           "or luu-tru-dang")
+                problem = (
+                    f"holder {rule.holder!r} must be default-successor, luu-tru-lich-su "
+                    "or luu-tru-dang"
+                )
             elif rule.since != REFORM_DAY:
                 problem = f"since {rule.since!r}: only {REFORM_DAY} is supported for now"
             if problem:
@@ -171,16 +192,22 @@ def read_custody(path: Path) -> list[CustodyRule]:
     return rules
 
 
-def _custody(t: Triples, gz: Gazetteer, minter: Minter, by_unit: dict[str, dict[str, str]],
-             rules: list[CustodyRule]) -> None:
+def _custody(
+    t: Triples,
+    gz: Gazetteer,
+    minter: Minter,
+    by_unit: dict[str, dict[str, str]],
+    rules: list[CustodyRule],
+) -> None:
     for v in gz.old.values():
         if v.valid_to != LAST_OLD_DAY or v.level not in ("district", "commune"):
             continue
         province = v
         while province.parent is not None:
             province = province.parent
-        new_province = province if province.valid_to is None else \
-            next(s for s, _, _ in province.successors)
+        new_province = (
+            province if province.valid_to is None else next(s for s, _, _ in province.successors)
+        )
         for kind, agency in by_unit[v.iri].items():
             rule = _rule_for(rules, province.unit.code, v.level, kind)
             if rule is None:
@@ -194,17 +221,22 @@ def _custody(t: Triples, gz: Gazetteer, minter: Minter, by_unit: dict[str, dict[
                 _fonds(t, minter, v, kind, agency, holder, rule)
 
 
-def _rule_for(rules: list[CustodyRule], province_code: str, level: str,
-              kind: str) -> CustodyRule | None:
+def _rule_for(
+    rules: list[CustodyRule], province_code: str, level: str, kind: str
+) -> CustodyRule | None:
     for r in rules:  # first matching row wins, like a routing table
-        if r.province_code in (province_code, "*") and r.level == level \
-                and r.agency_kind in (kind, "*"):
+        if (
+            r.province_code in (province_code, "*")
+            and r.level == level
+            and r.agency_kind in (kind, "*")
+        ):
             return r
     return None
 
 
-def _fonds(t: Triples, minter: Minter, v: Version, kind: str, agency: str, holder: str,
-           rule: CustodyRule) -> None:
+def _fonds(
+    t: Triples, minter: Minter, v: Version, kind: str, agency: str, holder: str, rule: CustodyRule
+) -> None:
     fonds = minter.fonds(kind, v.local)
     vi, en = _names(v, kind)
     t.iri(fonds, RDF + "type", RICO + "RecordSet")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from harvesters.vn_units_source import Reform, SourceUnit
 from repository.namespaces import CV, DCT, GEO, KHO, PROV, RDF, RICO, SKOS, VL, Minter, code
 from repository.rdf import Triples, boolean, decimal, text, xdate
+from repository.text import fold
 
 REFORM_DAY = "2025-07-01"
 LAST_OLD_DAY = "2025-06-30"
@@ -17,16 +18,31 @@ SOURCE_URL = "https://pypi.org/project/vietnamadminunits/{version}/"
 
 # Legal acts. Only those we could verify are marked so; the others are named, not guessed.
 ACTS = {
-    "hanoi-communes": ("1656/NQ-UBTVQH15", "2025-06-16", True,
-                       "Nghị quyết về việc sắp xếp các đơn vị hành chính cấp xã của thành phố Hà Nội "
-                       "năm 2025"),
-    "provinces": ("202/2025/QH15", "2025-06-12", True,
-                  "Nghị quyết về việc sắp xếp đơn vị hành chính cấp tỉnh"),
-    "districts": ("72/2025/QH15", "2025-06-16", False,
-                  "Luật Tổ chức chính quyền địa phương (không tổ chức cấp huyện từ 01/7/2025)"),
-    "hanoi-2008": ("15/2008/QH12", "2008-05-29", False,
-                   "Nghị quyết về việc điều chỉnh địa giới hành chính thành phố Hà Nội và một số "
-                   "tỉnh có liên quan"),
+    "hanoi-communes": (
+        "1656/NQ-UBTVQH15",
+        "2025-06-16",
+        True,
+        "Nghị quyết về việc sắp xếp các đơn vị hành chính cấp xã của thành phố Hà Nội năm 2025",
+    ),
+    "provinces": (
+        "202/2025/QH15",
+        "2025-06-12",
+        True,
+        "Nghị quyết về việc sắp xếp đơn vị hành chính cấp tỉnh",
+    ),
+    "districts": (
+        "72/2025/QH15",
+        "2025-06-16",
+        False,
+        "Luật Tổ chức chính quyền địa phương (không tổ chức cấp huyện từ 01/7/2025)",
+    ),
+    "hanoi-2008": (
+        "15/2008/QH12",
+        "2008-05-29",
+        False,
+        "Nghị quyết về việc điều chỉnh địa giới hành chính thành phố Hà Nội và một số "
+        "tỉnh có liên quan",
+    ),
 }
 # The day the current Thành phố Hà Nội began (NQ 15/2008/QH12 took effect on 2008-08-01).
 HANOI_SINCE = "2008-08-01"
@@ -43,9 +59,17 @@ UNIT_TYPES = {
     ("commune", "Thị trấn"): "unittype-thi-tran",
     ("commune", "Đặc khu"): "unittype-dac-khu",
 }
-ENGLISH_TYPE = {"Thành phố": "City", "Tỉnh": "Province", "Quận": "District", "Huyện": "District",
-                "Thị xã": "Town", "Phường": "Ward", "Xã": "Commune", "Thị trấn": "Township",
-                "Đặc khu": "Special Zone"}
+ENGLISH_TYPE = {
+    "Thành phố": "City",
+    "Tỉnh": "Province",
+    "Quận": "District",
+    "Huyện": "District",
+    "Thị xã": "Town",
+    "Phường": "Ward",
+    "Xã": "Commune",
+    "Thị trấn": "Township",
+    "Đặc khu": "Special Zone",
+}
 
 
 @dataclass
@@ -59,7 +83,9 @@ class Version:
     valid_from: str | None
     valid_to: str | None
     parent: Version | None = None
-    successors: list[tuple[Version, bool, bool]] = field(default_factory=list)  # (to, whole, default)
+    successors: list[tuple[Version, bool, bool]] = field(
+        default_factory=list
+    )  # (to, whole, default)
     predecessors: list[tuple[Version, bool, bool]] = field(default_factory=list)
     event: str | None = None  # the event that generated it
     ended_by: list[str] = field(default_factory=list)
@@ -84,9 +110,11 @@ class Gazetteer:
 def build(reform: Reform, minter: Minter) -> Gazetteer:
     """Mint every unit version, event, transfer and legal act from the reform data."""
     gz = Gazetteer()
-    unchanged = {old for old, new in reform.province_successor.items()
-                 if [o for o, n in reform.province_successor.items() if n == new] == [old]
-                 and old == new}
+    unchanged = {
+        old
+        for old, new in reform.province_successor.items()
+        if [o for o, n in reform.province_successor.items() if n == new] == [old] and old == new
+    }
     for key, unit in reform.old.items():
         if unit.level == "province" and key in unchanged:
             since = HANOI_SINCE if key == HANOI_KEY else None
@@ -96,9 +124,9 @@ def build(reform: Reform, minter: Minter) -> Gazetteer:
     for key, unit in reform.new.items():
         if key not in gz.new:
             gz.new[key] = _version(minter, unit, REFORM_DAY, None)
-    for key, v in gz.old.items():
+    for v in gz.old.values():
         v.parent = gz.old.get(v.unit.parent_key) if v.unit.parent_key else None
-    for key, v in gz.new.items():
+    for v in gz.new.values():
         if v.parent is None and v.unit.parent_key:
             v.parent = gz.new[v.unit.parent_key]
 
@@ -140,14 +168,21 @@ def _province_act(t: Triples, minter: Minter, province: Version) -> str:
     name = province.unit.name
     number = f"NQ-UBTVQH15 (sắp xếp cấp xã {name}, số hiệu chưa xác minh)"
     iri = minter.legal(f"ubtvqh15-2025-cap-xa-{province.local}")
-    _act(t, iri, number, None, False,
-         f"Nghị quyết của Ủy ban Thường vụ Quốc hội về việc sắp xếp các đơn vị hành chính cấp xã "
-         f"của {name[0].lower()}{name[1:]} năm 2025")
+    _act(
+        t,
+        iri,
+        number,
+        None,
+        False,
+        f"Nghị quyết của Ủy ban Thường vụ Quốc hội về việc sắp xếp các đơn vị hành chính cấp xã "
+        f"của {name[0].lower()}{name[1:]} năm 2025",
+    )
     return iri
 
 
-def _event(gz: Gazetteer, iri: str, label: str, types: list[str], act: str,
-           parent: str | None) -> None:
+def _event(
+    gz: Gazetteer, iri: str, label: str, types: list[str], act: str, parent: str | None
+) -> None:
     t = gz.triples
     t.iri(iri, RDF + "type", KHO + "ReorganisationEvent")
     t.lit(iri, SKOS + "prefLabel", text(label, "vi"))
@@ -160,8 +195,15 @@ def _event(gz: Gazetteer, iri: str, label: str, types: list[str], act: str,
     gz.events[iri] = (REFORM_DAY, types)
 
 
-def _transfer(gz: Gazetteer, minter: Minter, event: str, old: Version, new: Version,
-              whole: bool, default: bool) -> None:
+def _transfer(
+    gz: Gazetteer,
+    minter: Minter,
+    event: str,
+    old: Version,
+    new: Version,
+    whole: bool,
+    default: bool,
+) -> None:
     t = gz.triples
     tr = minter.transfer(old.local, new.local)
     t.iri(event, KHO + "transfer", tr)
@@ -188,15 +230,24 @@ def _types_for(new: Version) -> list[str]:
         types.append("change-partial-transfer")
     if len(preds) == 1 and preds[0][1]:
         old = preds[0][0]
-        types.append("change-hierarchy" if old.unit.short == new.unit.short else "change-rename")
+        # Spelling-only differences ("KRong" / "Krong") are not renames.
+        same = fold(old.unit.short) == fold(new.unit.short)
+        types.append("change-hierarchy" if same else "change-rename")
     return types
 
 
-def _province_events(reform: Reform, gz: Gazetteer, minter: Minter, unchanged: set[str],
-                     acts: dict[str, str]) -> None:
+def _province_events(
+    reform: Reform, gz: Gazetteer, minter: Minter, unchanged: set[str], acts: dict[str, str]
+) -> None:
     parent = minter.event(REFORM_DAY, "nq-202-2025-qh15")
-    _event(gz, parent, "Sắp xếp đơn vị hành chính cấp tỉnh (2025-07-01)", ["change-merger"],
-           acts["provinces"], None)
+    _event(
+        gz,
+        parent,
+        "Sắp xếp đơn vị hành chính cấp tỉnh (2025-07-01)",
+        ["change-merger"],
+        acts["provinces"],
+        None,
+    )
     by_new: dict[str, list[str]] = {}
     for old, new in sorted(reform.province_successor.items()):
         if old not in unchanged:
@@ -206,19 +257,34 @@ def _province_events(reform: Reform, gz: Gazetteer, minter: Minter, unchanged: s
         event = minter.event(REFORM_DAY, new.local)
         for old_key in old_keys:
             _transfer(gz, minter, event, gz.old[old_key], new, True, True)
-        _event(gz, event, f"Sắp xếp thành {new.unit.name} ({REFORM_DAY})", _types_for(new),
-               acts["provinces"], parent)
+        _event(
+            gz,
+            event,
+            f"Sắp xếp thành {new.unit.name} ({REFORM_DAY})",
+            _types_for(new),
+            acts["provinces"],
+            parent,
+        )
 
 
 def _commune_events(reform: Reform, gz: Gazetteer, minter: Minter, acts: dict[str, str]) -> None:
     parents: dict[str, tuple[str, str]] = {}
     for new_p in sorted({u.parent_key for u in reform.new.values() if u.level == "commune"}):
         province = gz.new[new_p]  # type: ignore[index]
-        act = acts["hanoi-communes"] if new_p == HANOI_KEY else _province_act(gz.triples, minter,
-                                                                              province)
+        act = (
+            acts["hanoi-communes"]
+            if new_p == HANOI_KEY
+            else _province_act(gz.triples, minter, province)
+        )
         parent = minter.event(REFORM_DAY, f"cap-xa-{province.local}")
-        _event(gz, parent, f"Sắp xếp đơn vị hành chính cấp xã của {province.unit.name} "
-               f"({REFORM_DAY})", ["change-merger"], act, None)
+        _event(
+            gz,
+            parent,
+            f"Sắp xếp đơn vị hành chính cấp xã của {province.unit.name} ({REFORM_DAY})",
+            ["change-merger"],
+            act,
+            None,
+        )
         parents[new_p] = (parent, act)  # type: ignore[index]
     pending: dict[str, list[tuple[Version, bool, bool]]] = {}
     for old_key, succs in sorted(reform.successors.items()):
@@ -230,8 +296,9 @@ def _commune_events(reform: Reform, gz: Gazetteer, minter: Minter, acts: dict[st
         for old, whole, default in preds:
             _transfer(gz, minter, event, old, new, whole, default)
         parent, act = parents[new.unit.parent_key]  # type: ignore[index]
-        _event(gz, event, f"Sắp xếp thành {new.unit.name} ({REFORM_DAY})", _types_for(new),
-               act, parent)
+        _event(
+            gz, event, f"Sắp xếp thành {new.unit.name} ({REFORM_DAY})", _types_for(new), act, parent
+        )
 
 
 def _district_abolition(gz: Gazetteer, minter: Minter, acts: dict[str, str]) -> None:
@@ -242,9 +309,15 @@ def _district_abolition(gz: Gazetteer, minter: Minter, acts: dict[str, str]) -> 
             by_province.setdefault(v.parent.local, []).append(v)  # type: ignore[union-attr]
     for province_local, districts in sorted(by_province.items()):
         event = minter.event(REFORM_DAY, f"khong-to-chuc-cap-huyen-{province_local}")
-        _event(gz, event, f"Kết thúc hoạt động của đơn vị hành chính cấp huyện thuộc "
-               f"{districts[0].parent.unit.name} ({REFORM_DAY})",  # type: ignore[union-attr]
-               ["change-level-abolition"], acts["districts"], None)
+        _event(
+            gz,
+            event,
+            f"Kết thúc hoạt động của đơn vị hành chính cấp huyện thuộc "
+            f"{districts[0].parent.unit.name} ({REFORM_DAY})",  # type: ignore[union-attr]
+            ["change-level-abolition"],
+            acts["districts"],
+            None,
+        )
         for d in districts:
             gz.triples.iri(event, PROV + "invalidated", d.iri)
             d.ended_by.append(event)
@@ -259,8 +332,12 @@ def _describe(t: Triples, v: Version, source_version: str) -> None:
     t.lit(iri, SKOS + "notation", text(u.code))
     t.iri(iri, KHO + "level", code(f"level-{v.level}"))
     place_type = UNIT_TYPES[(v.level, u.type)]
-    if v.level == "district" and u.type == "Thành phố" and v.parent and \
-            v.parent.unit.type == "Thành phố":
+    if (
+        v.level == "district"
+        and u.type == "Thành phố"
+        and v.parent
+        and v.parent.unit.type == "Thành phố"
+    ):
         place_type = "unittype-thanh-pho-thuoc-tp"
     t.iri(iri, RICO + "hasOrHadPlaceType", code(place_type))
     if v.parent:

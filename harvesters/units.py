@@ -35,13 +35,16 @@ class HarvestReport:
         lines += [f"  {k}: {v:,}" for k, v in self.counts.items()]
         for g, (size, added, removed) in self.graphs.items():
             lines.append(f"  graph {g}: {size:,} triples (+{added:,} / -{removed:,})")
-        lines.append(f"  {'đã cập nhật / updated' if self.changed else 'không đổi / unchanged'}"
-                     f" in {self.seconds:.1f} s")
+        lines.append(
+            f"  {'đã cập nhật / updated' if self.changed else 'không đổi / unchanged'}"
+            f" in {self.seconds:.1f} s"
+        )
         return "\n".join(lines)
 
 
-def harvest_units(store: Store, settings: Settings,
-                  progress: Callable[[str], None] = lambda _msg: None) -> HarvestReport:
+def harvest_units(
+    store: Store, settings: Settings, progress: Callable[[str], None] = lambda _msg: None
+) -> HarvestReport:
     """Rebuild the three graphs from the real data; writes only what changed (idempotent)."""
     start = time.monotonic()
     minter = Minter(settings.base_iri)
@@ -60,7 +63,8 @@ def harvest_units(store: Store, settings: Settings,
         progress(f"writing graph {name} ({len(triples):,} triples)")
         g = ox.NamedNode(minter.graph(name))
         added, removed = store.replace_graph(
-            g.value, (ox.Quad(t.subject, t.predicate, t.object, g) for t in triples))
+            g.value, (ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
+        )
         report.graphs[name] = (len(triples), added, removed)
     store.flush()
     report.seconds = time.monotonic() - start
@@ -70,8 +74,13 @@ def harvest_units(store: Store, settings: Settings,
 def _counts(gz: gazetteer.Gazetteer, ag: agencies.Agencies) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for v in gz.versions():
-        era = "both" if v.valid_to is None and v.valid_from != gazetteer.REFORM_DAY and \
-            v.iri in {x.iri for x in gz.old.values()} else ("before" if v.valid_to else "after")
+        era = (
+            "both"
+            if v.valid_to is None
+            and v.valid_from != gazetteer.REFORM_DAY
+            and v.iri in {x.iri for x in gz.old.values()}
+            else ("before" if v.valid_to else "after")
+        )
         counts[f"units {v.level} {era}"] += 1
     counts["events"] = len(gz.events)
     counts["agencies"] = sum(len(k) for k in ag.by_unit.values())

@@ -26,7 +26,9 @@ class SourceUnit:
     code: str
     name: str  # full name with its type, e.g. "Phường Trúc Bạch"
     short: str
-    type: str  # source type word: Tỉnh, Thành phố, Quận, Huyện, Thị xã, Phường, Xã, Thị trấn, Đặc khu
+    type: (
+        str  # source type word: Tỉnh, Thành phố, Quận, Huyện, Thị xã, Phường, Xã, Thị trấn, Đặc khu
+    )
     level: str  # province | district | commune
     parent_key: str | None
     lat: float | None = None
@@ -78,20 +80,53 @@ def read_reform() -> Reform:
 
     for r in legacy:
         p, d = r["provinceKey"], f"{r['provinceKey']}_{r['districtKey']}"
-        reform.old.setdefault(p, _unit(p, r["provinceCode"], r["province"], "province", None,
-                                       r["provinceLat"], r["provinceLon"]))
-        reform.old.setdefault(d, _unit(d, r["districtCode"], r["district"], "district", p,
-                                       r["districtLat"], r["districtLon"]))
+        reform.old.setdefault(
+            p,
+            _unit(
+                p,
+                r["provinceCode"],
+                r["province"],
+                "province",
+                None,
+                r["provinceLat"],
+                r["provinceLon"],
+            ),
+        )
+        reform.old.setdefault(
+            d,
+            _unit(
+                d,
+                r["districtCode"],
+                r["district"],
+                "district",
+                p,
+                r["districtLat"],
+                r["districtLon"],
+            ),
+        )
         if r["ward"]:
             w = f"{d}_{r['wardKey']}"
-            reform.old[w] = _unit(w, r["wardCode"], r["ward"], "commune", d, r["wardLat"], r["wardLon"])
+            reform.old[w] = _unit(
+                w, r["wardCode"], r["ward"], "commune", d, r["wardLat"], r["wardLon"]
+            )
     for r in current:
         p = r["provinceKey"]
-        reform.new.setdefault(p, _unit(p, r["provinceCode"], r["province"], "province", None,
-                                       r["provinceLat"], r["provinceLon"]))
+        reform.new.setdefault(
+            p,
+            _unit(
+                p,
+                r["provinceCode"],
+                r["province"],
+                "province",
+                None,
+                r["provinceLat"],
+                r["provinceLon"],
+            ),
+        )
         w = f"{p}_{r['wardKey']}"
-        reform.new[w] = _unit(w, r["wardCode"], r["ward"], "commune", p, r["wardLat"], r["wardLon"],
-                              r["wardAreaKm2"])
+        reform.new[w] = _unit(
+            w, r["wardCode"], r["ward"], "commune", p, r["wardLat"], r["wardLon"], r["wardAreaKm2"]
+        )
 
     for new_p, olds in mapping["DICT_PROVINCE"].items():
         for old_p in olds:
@@ -100,12 +135,16 @@ def read_reform() -> Reform:
         for new_w, old_keys in wards.items():
             for old_key in old_keys:
                 reform.successors.setdefault(_old_key(old_key), []).append(
-                    Successor(f"{new_p}_{new_w}", whole=True, default=True))
+                    Successor(f"{new_p}_{new_w}", whole=True, default=True)
+                )
     for new_p, olds in mapping["DICT_PROVINCE_WARD_DIVIDED"].items():
         for old_key, news in olds.items():
             reform.successors.setdefault(_old_key(old_key), []).extend(
-                Successor(f"{new_p}_{n['newWardKey']}", whole=False, default=bool(n["isDefaultNewWard"]))
-                for n in news)
+                Successor(
+                    f"{new_p}_{n['newWardKey']}", whole=False, default=bool(n["isDefaultNewWard"])
+                )
+                for n in news
+            )
     _check(reform)
     return reform
 
@@ -115,13 +154,31 @@ def _old_key(key: str) -> str:
     return key[:-1] if key.endswith("_") else key
 
 
-def _unit(key: str, code: str, name: str, level: str, parent: str | None,
-          lat: float | None, lon: float | None, area: float | None = None) -> SourceUnit:
+def _unit(
+    key: str,
+    code: str,
+    name: str,
+    level: str,
+    parent: str | None,
+    lat: float | None,
+    lon: float | None,
+    area: float | None = None,
+) -> SourceUnit:
     name = " ".join(nfc(name).split())
     kind = _type_of(name)
-    name = kind + name[len(kind):]  # the source sometimes capitalises the type: "Thành Phố"
-    return SourceUnit(key=key, code=code, name=name, short=name[len(kind) + 1:], type=kind,
-                      level=level, parent_key=parent, lat=lat, lon=lon, area_km2=area)
+    name = kind + name[len(kind) :]  # the source sometimes capitalises the type: "Thành Phố"
+    return SourceUnit(
+        key=key,
+        code=code,
+        name=name,
+        short=name[len(kind) + 1 :],
+        type=kind,
+        level=level,
+        parent_key=parent,
+        lat=lat,
+        lon=lon,
+        area_km2=area,
+    )
 
 
 def _check(reform: Reform) -> None:
@@ -129,12 +186,17 @@ def _check(reform: Reform) -> None:
     for old_key, succs in reform.successors.items():
         if old_key not in reform.old:
             problems.append(f"mapping names unknown old unit {old_key}")
-        problems += [f"mapping names unknown new unit {s.new_key}" for s in succs
-                     if s.new_key not in reform.new]
+        problems += [
+            f"mapping names unknown new unit {s.new_key}"
+            for s in succs
+            if s.new_key not in reform.new
+        ]
         if len(succs) > 1 and sum(s.default for s in succs) != 1:
             problems.append(f"divided unit {old_key} has {sum(s.default for s in succs)} defaults")
     communes = [k for k, u in reform.old.items() if u.level == "commune"]
-    problems += [f"old commune {k} has no successor" for k in communes if k not in reform.successors]
+    problems += [
+        f"old commune {k} has no successor" for k in communes if k not in reform.successors
+    ]
     if problems:
         raise HarvestError(
             f"The {PACKAGE} {reform.version} data is inconsistent ({len(problems)} problems); "

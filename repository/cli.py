@@ -14,7 +14,7 @@ from pathlib import Path
 from repository import gazetteer
 from repository.config import Settings, settings_table
 from repository.errors import KhoError
-from repository.store import GRAPH_FORMATS, Store
+from repository.store import GRAPH_FORMATS, Store, open_store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
@@ -28,7 +28,8 @@ def _date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-06-30.") from None
+            f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-06-30."
+        ) from None
 
 
 def _progress(msg: str) -> None:
@@ -38,7 +39,7 @@ def _progress(msg: str) -> None:
 def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
     from harvesters.units import harvest_units
 
-    store = Store(settings.store_path)
+    store = open_store(settings.store_path)  # type: ignore[arg-type]
     report = harvest_units(store, settings, progress=_progress)
     print(report.text())
     if not args.no_index:
@@ -58,9 +59,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings, store: Store | None 
 def open_for_reading(settings: Settings) -> Store:
     """Open the store; if a running server holds it, read a snapshot instead of failing."""
     if not Path(settings.store_path).exists():  # type: ignore[arg-type]
-        raise KhoError(f"No store at {settings.store_path}. Run `kho harvest units` first "
-                       "(or `make run`), or set KHO_DATA_DIR.")
-    return Store(settings.store_path)
+        raise KhoError(
+            f"No store at {settings.store_path}. Run `kho harvest units` first "
+            "(or `make run`), or set KHO_DATA_DIR."
+        )
+    return open_store(settings.store_path)  # type: ignore[arg-type]
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,8 +83,11 @@ def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sparql(args: argparse.Namespace, settings: Settings) -> int:
-    query = Path(args.query[1:]).read_text(encoding="utf-8") if args.query.startswith("@") \
+    query = (
+        Path(args.query[1:]).read_text(encoding="utf-8")
+        if args.query.startswith("@")
         else args.query
+    )
     if query == "-":
         query = sys.stdin.read()
     store = open_for_reading(settings)
@@ -133,7 +139,7 @@ def cmd_dump(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    n = Store(settings.store_path).load_dump(Path(args.path))
+    n = open_store(settings.store_path).load_dump(Path(args.path))
     print(f"store now holds {n:,} quads")
     return EXIT_OK
 
@@ -157,8 +163,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
 
-    def add(name: str, fn: Callable[[argparse.Namespace, Settings], int], help_: str
-            ) -> argparse.ArgumentParser:
+    def add(
+        name: str, fn: Callable[[argparse.Namespace, Settings], int], help_: str
+    ) -> argparse.ArgumentParser:
         commands[name] = fn
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(fn=fn)
@@ -168,15 +175,22 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("source", choices=["units"], help="units: the gazetteer and agencies")
     h.add_argument("--no-index", action="store_true", help="do not rebuild the search index")
     add("index", cmd_index, "Rebuild the search index from the store.")
-    li = add("lineage", cmd_lineage, "For each code, the unit that bore it on a date, and its "
-             "predecessors, successors and the units valid today.")
+    li = add(
+        "lineage",
+        cmd_lineage,
+        "For each code, the unit that bore it on a date, and its "
+        "predecessors, successors and the units valid today.",
+    )
     li.add_argument("codes", nargs="+", metavar="CODE")
     li.add_argument("--on", type=_date, help="date YYYY-MM-DD (default: today)")
     li.add_argument("--json", action="store_true", help="print JSON")
     sq = add("sparql", cmd_sparql, "Run a read-only SPARQL query (text, @file or - for stdin).")
     sq.add_argument("query")
-    sq.add_argument("--format", default="table",
-                    choices=["table", "json", "csv", "tsv", "xml", "turtle", "ntriples", "jsonld"])
+    sq.add_argument(
+        "--format",
+        default="table",
+        choices=["table", "json", "csv", "tsv", "xml", "turtle", "ntriples", "jsonld"],
+    )
     va = add("validate", cmd_validate, "SHACL-validate the store; exit 3 on violations.")
     va.add_argument("--json", action="store_true")
     va.add_argument("--lang", choices=["vi", "en"], default="vi")

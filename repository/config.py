@@ -31,7 +31,9 @@ class Settings:
     )
     today: str | None = field(
         default=None,
-        metadata={"help": "Date taken as 'today' (YYYY-MM-DD) for 'valid now'; default: the clock."},
+        metadata={
+            "help": "Date taken as 'today' (YYYY-MM-DD) for 'valid now'; default: the clock."
+        },
     )
     secret_key: str = field(
         default="dev-only-change-me",

@@ -14,8 +14,11 @@ from repository.errors import BadRequest, NotFound
 from repository.namespaces import KHOC
 from repository.store import Store
 
-LEVEL_OF = {KHOC + "level-province": "province", KHOC + "level-district": "district",
-            KHOC + "level-commune": "commune"}
+LEVEL_OF = {
+    KHOC + "level-province": "province",
+    KHOC + "level-district": "district",
+    KHOC + "level-commune": "commune",
+}
 
 _UNIT_VARS = """
   ?u skos:notation ?code ; kho:level ?level .
@@ -26,8 +29,10 @@ _UNIT_VARS = """
 
 
 def _valid_on(var: str, day: str) -> str:
-    return (f'FILTER(!BOUND(?from_{var}) || ?from_{var} <= "{day}"^^xsd:date) '
-            f'FILTER(!BOUND(?to_{var}) || ?to_{var} >= "{day}"^^xsd:date)')
+    return (
+        f'FILTER(!BOUND(?from_{var}) || ?from_{var} <= "{day}"^^xsd:date) '
+        f'FILTER(!BOUND(?to_{var}) || ?to_{var} >= "{day}"^^xsd:date)'
+    )
 
 
 @dataclass
@@ -51,7 +56,8 @@ class UnitRef:
     def valid_on(self, day: date) -> bool:
         iso = day.isoformat()
         return (self.valid_from is None or self.valid_from <= iso) and (
-            self.valid_to is None or self.valid_to >= iso)
+            self.valid_to is None or self.valid_to >= iso
+        )
 
 
 @dataclass
@@ -80,7 +86,8 @@ class FondsRef:
     iri: str
     title: str
     holders: list[tuple[AgencyRef, str | None, str | None, str | None]] = field(
-        default_factory=list)
+        default_factory=list
+    )
 
 
 @dataclass
@@ -117,18 +124,24 @@ def _iri(value: str) -> ox.NamedNode:
 
 def _unit_row(row: dict[str, object], prefix: str = "") -> UnitRef:
     return UnitRef(
-        iri=str(row[prefix + "u"]), code=str(row[prefix + "code"]),
-        name=str(row.get(prefix + "name") or ""), level=LEVEL_OF.get(str(row[prefix + "level"]), ""),
-        valid_from=row.get(prefix + "from"), valid_to=row.get(prefix + "to"),  # type: ignore[arg-type]
+        iri=str(row[prefix + "u"]),
+        code=str(row[prefix + "code"]),
+        name=str(row.get(prefix + "name") or ""),
+        level=LEVEL_OF.get(str(row[prefix + "level"]), ""),
+        valid_from=row.get(prefix + "from"),
+        valid_to=row.get(prefix + "to"),  # type: ignore[arg-type]
     )
 
 
-def units(store: Store, where: str, substitutions: dict[str, ox.NamedNode] | None = None,
-          extra: str = "") -> list[UnitRef]:
+def units(
+    store: Store, where: str, substitutions: dict[str, ox.NamedNode] | None = None, extra: str = ""
+) -> list[UnitRef]:
     """Units matching a graph pattern over ?u; `extra` projects ?portion and ?default."""
     rows = store.select(
         f"SELECT DISTINCT ?u ?code ?level ?name ?from ?to {extra} WHERE {{ {where} {_UNIT_VARS} }}"
-        " ORDER BY ?name ?from", substitutions=substitutions)
+        " ORDER BY ?name ?from",
+        substitutions=substitutions,
+    )
     out = []
     for row in rows:
         ref = _unit_row(row)
@@ -141,8 +154,7 @@ def units(store: Store, where: str, substitutions: dict[str, ox.NamedNode] | Non
 
 def units_with_code(store: Store, code: str, on: date | None = None) -> list[UnitRef]:
     """Every version that bore `code`, or only those valid on `on`."""
-    found = units(store, "?u a kho:AdminUnitVersion ; skos:notation ?c .",
-                  {"c": ox.Literal(code)})
+    found = units(store, "?u a kho:AdminUnitVersion ; skos:notation ?c .", {"c": ox.Literal(code)})
     return [u for u in found if on is None or u.valid_on(on)]
 
 
@@ -154,13 +166,23 @@ def unit_ref(store: Store, iri: str) -> UnitRef:
 
 
 def predecessors(store: Store, iri: str) -> list[UnitRef]:
-    return units(store, "?t kho:toUnit ?me ; kho:fromUnit ?u ; kho:portion ?portion ; "
-                 "kho:isDefaultSuccessor ?default .", {"me": _iri(iri)}, "?portion ?default")
+    return units(
+        store,
+        "?t kho:toUnit ?me ; kho:fromUnit ?u ; kho:portion ?portion ; "
+        "kho:isDefaultSuccessor ?default .",
+        {"me": _iri(iri)},
+        "?portion ?default",
+    )
 
 
 def successors(store: Store, iri: str) -> list[UnitRef]:
-    return units(store, "?t kho:fromUnit ?me ; kho:toUnit ?u ; kho:portion ?portion ; "
-                 "kho:isDefaultSuccessor ?default .", {"me": _iri(iri)}, "?portion ?default")
+    return units(
+        store,
+        "?t kho:fromUnit ?me ; kho:toUnit ?u ; kho:portion ?portion ; "
+        "kho:isDefaultSuccessor ?default .",
+        {"me": _iri(iri)},
+        "?portion ?default",
+    )
 
 
 def current_units(store: Store, iri: str, today: date) -> list[UnitRef]:
@@ -173,17 +195,23 @@ def lineage(store: Store, code: str, on: date | None, today: date) -> dict[str, 
     """The CLI's answer for one code: the unit that bore it on `on` (default today) and its lineage."""
     day = on or today
     if not code.strip().isdigit():
-        raise BadRequest(f"{code!r} is not an administrative unit code: codes are digits, "
-                         "e.g. 01 (province), 001 (district), 00004 (commune).")
+        raise BadRequest(
+            f"{code!r} is not an administrative unit code: codes are digits, "
+            "e.g. 01 (province), 001 (district), 00004 (commune)."
+        )
     found = units_with_code(store, code.strip(), day)
     if not found:
         others = units_with_code(store, code.strip())
         if not others:
-            raise NotFound(f"No unit has ever borne code {code}. Check the code (GSO codes: 2 digits "
-                           "for provinces, 3 for districts, 5 for communes).")
+            raise NotFound(
+                f"No unit has ever borne code {code}. Check the code (GSO codes: 2 digits "
+                "for provinces, 3 for districts, 5 for communes)."
+            )
         spans = "; ".join(f"{u.name} {u.valid_from or '…'} → {u.valid_to or 'now'}" for u in others)
-        raise NotFound(f"No unit bore code {code} on {day.isoformat()}. It was borne by: {spans}. "
-                       "Pick a date inside one of these periods with --on.")
+        raise NotFound(
+            f"No unit bore code {code} on {day.isoformat()}. It was borne by: {spans}. "
+            "Pick a date inside one of these periods with --on."
+        )
     unit = found[0]
     return {
         "query": code,
@@ -197,6 +225,7 @@ def lineage(store: Store, code: str, on: date | None, today: date) -> dict[str, 
 
 def lineage_text(result: dict[str, object]) -> str:
     """The readable form of one lineage answer."""
+
     def line(u: dict[str, object]) -> str:
         span = f"{u['valid_from'] or '…'} → {u['valid_to'] or 'nay/now'}"
         mark = ""
@@ -207,8 +236,11 @@ def lineage_text(result: dict[str, object]) -> str:
 
     unit = result["unit"]
     out = [f"{result['query']} on {result['on']}: {line(unit)}", f"  IRI: {unit['iri']}"]  # type: ignore[index]
-    for title, key in (("Trước đó / predecessors", "predecessors"),
-                       ("Kế tiếp / successors", "successors"), ("Hiện nay / current", "current")):
+    for title, key in (
+        ("Trước đó / predecessors", "predecessors"),
+        ("Kế tiếp / successors", "successors"),
+        ("Hiện nay / current", "current"),
+    ):
         items = result[key]
         out.append(f"  {title}: {'—' if not items else ''}")
         out += [f"    - {line(u)}" for u in items]  # type: ignore[attr-defined]
@@ -216,63 +248,96 @@ def lineage_text(result: dict[str, object]) -> str:
 
 
 def _events(store: Store, pattern: str, iri: str) -> list[EventRef]:
-    rows = store.select(f"""
+    rows = store.select(
+        f"""
         SELECT ?e ?label ?date (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
                ?act ?actLabel
         WHERE {{ {pattern} ?e dct:date ?date ; rico:hasEventType ?type .
           OPTIONAL {{ ?e skos:prefLabel ?label }}
           OPTIONAL {{ ?e cv:hasFormalFramework ?act . OPTIONAL {{ ?act rico:identifier ?actLabel }} }}
         }} GROUP BY ?e ?label ?date ?act ?actLabel ORDER BY ?date""",
-        substitutions={"me": _iri(iri)})
-    return [EventRef(str(r["e"]), str(r["label"] or ""), str(r["date"]),
-                     [t.rsplit("/", 1)[-1] for t in str(r["types"]).split()],
-                     r["act"], r["actLabel"]) for r in rows]  # type: ignore[arg-type]
+        substitutions={"me": _iri(iri)},
+    )
+    return [
+        EventRef(
+            str(r["e"]),
+            str(r["label"] or ""),
+            str(r["date"]),
+            [t.rsplit("/", 1)[-1] for t in str(r["types"]).split()],
+            r["act"],
+            r["actLabel"],
+        )
+        for r in rows
+    ]  # type: ignore[arg-type]
 
 
 def _agencies(store: Store, pattern: str, iri: str, relation: str | None = None) -> list[AgencyRef]:
-    rows = store.select(f"""
+    rows = store.select(
+        f"""
         SELECT DISTINCT ?a ?name ?kind ?block ?from ?to ?rel WHERE {{ {pattern}
           ?a kho:agencyKind ?kind ; rico:hasOrHadCorporateBodyType ?block .
           OPTIONAL {{ ?a skos:prefLabel ?name FILTER(lang(?name) = "vi") }}
           OPTIONAL {{ ?a rico:beginningDate ?from }} OPTIONAL {{ ?a rico:endDate ?to }}
-        }} ORDER BY ?block ?kind ?name""", substitutions={"me": _iri(iri)})
-    return [AgencyRef(str(r["a"]), str(r["name"] or ""), str(r["kind"]).rsplit("agency-", 1)[-1],
-                      str(r["block"]).rsplit("/", 1)[-1], r["from"], r["to"],  # type: ignore[arg-type]
-                      _relation(r.get("rel")) or relation) for r in rows]
+        }} ORDER BY ?block ?kind ?name""",
+        substitutions={"me": _iri(iri)},
+    )
+    return [
+        AgencyRef(
+            str(r["a"]),
+            str(r["name"] or ""),
+            str(r["kind"]).rsplit("agency-", 1)[-1],
+            str(r["block"]).rsplit("/", 1)[-1],
+            r["from"],
+            r["to"],  # type: ignore[arg-type]
+            _relation(r.get("rel")) or relation,
+        )
+        for r in rows
+    ]
 
 
 def _relation(rel: object) -> str | None:
     if not rel:
         return None
-    return {"wasMergedInto": "merged", "resultedFromTheMergerOf": "merged",
-            "wasSplitInto": "split", "resultedFromTheSplitOf": "split"}.get(
-        str(rel).rsplit("#", 1)[-1], "successor")
+    return {
+        "wasMergedInto": "merged",
+        "resultedFromTheMergerOf": "merged",
+        "wasSplitInto": "split",
+        "resultedFromTheSplitOf": "split",
+    }.get(str(rel).rsplit("#", 1)[-1], "successor")
 
 
 def _label(store: Store, iri: str, lang: str) -> str | None:
-    rows = store.select(f'SELECT ?l WHERE {{ ?s skos:prefLabel ?l FILTER(lang(?l) = "{lang}") }}',
-                        substitutions={"s": _iri(iri)})
+    rows = store.select(
+        f'SELECT ?l WHERE {{ ?s skos:prefLabel ?l FILTER(lang(?l) = "{lang}") }}',
+        substitutions={"s": _iri(iri)},
+    )
     return str(rows[0]["l"]) if rows else None
 
 
 def unit_detail(store: Store, iri: str, today: date) -> UnitDetail:
     unit = unit_ref(store, iri)
-    facts = store.select("""SELECT ?type ?lat ?lon WHERE {
+    facts = store.select(
+        """SELECT ?type ?lat ?lon WHERE {
         OPTIONAL { ?me rico:hasOrHadPlaceType ?type } OPTIONAL { ?me geo:lat ?lat }
-        OPTIONAL { ?me geo:long ?lon } }""", substitutions={"me": _iri(iri)})[0]
+        OPTIONAL { ?me geo:long ?lon } }""",
+        substitutions={"me": _iri(iri)},
+    )[0]
     parents = units(store, "?me rico:isOrWasContainedBy ?u .", {"me": _iri(iri)})
     generated = _events(store, "?e prov:generated ?me .", iri)
     return UnitDetail(
-        unit=unit, name_en=_label(store, iri, "en"),
+        unit=unit,
+        name_en=_label(store, iri, "en"),
         place_type_label=_label(store, str(facts["type"]), "vi") if facts["type"] else None,
         parent=parents[0] if parents else None,
         children=units(store, "?u rico:isOrWasContainedBy ?me .", {"me": _iri(iri)}),
-        predecessors=predecessors(store, iri), successors=successors(store, iri),
+        predecessors=predecessors(store, iri),
+        successors=successors(store, iri),
         generated_by=generated[0] if generated else None,
         ended_by=_events(store, "?e prov:invalidated ?me .", iri),
         agencies=_agencies(store, "?a rico:hasOrHadJurisdiction ?me .", iri),
         current=current_units(store, iri, today) if unit.valid_to else [],
-        lat=facts["lat"], lon=facts["lon"],  # type: ignore[arg-type]
+        lat=facts["lat"],
+        lon=facts["lon"],  # type: ignore[arg-type]
     )
 
 
@@ -283,10 +348,14 @@ def agency_detail(store: Store, iri: str) -> AgencyDetail:
     jurisdiction = units(store, "?me rico:hasOrHadJurisdiction ?u .", {"me": _iri(iri)})
     superior = _agencies(store, "?me rico:isOrWasSubordinateTo ?a .", iri)
     succ = "VALUES ?rel { rico:wasMergedInto rico:wasSplitInto rico:hasSuccessor } ?me ?rel ?a ."
-    pred = ("VALUES ?rel { rico:resultedFromTheMergerOf rico:resultedFromTheSplitOf "
-            "rico:isSuccessorOf } ?me ?rel ?a .")
+    pred = (
+        "VALUES ?rel { rico:resultedFromTheMergerOf rico:resultedFromTheSplitOf "
+        "rico:isSuccessorOf } ?me ?rel ?a ."
+    )
     return AgencyDetail(
-        agency=found[0], name_en=_label(store, iri, "en"), jurisdiction=jurisdiction[0],
+        agency=found[0],
+        name_en=_label(store, iri, "en"),
+        jurisdiction=jurisdiction[0],
         superior=superior[0] if superior else None,
         predecessors=_strongest(_agencies(store, pred, iri)),
         successors=_strongest(_agencies(store, succ, iri)),
@@ -304,13 +373,16 @@ def _strongest(refs: list[AgencyRef]) -> list[AgencyRef]:
 
 
 def _fonds(store: Store, iri: str) -> list[FondsRef]:
-    rows = store.select("""
+    rows = store.select(
+        """
         SELECT ?f ?title ?h ?begin ?end ?note WHERE {
           ?f rico:hasOrganicProvenance ?me ; rico:title ?title FILTER(lang(?title) = "vi")
           ?rel rico:relationHasTarget ?f ; rico:relationHasSource ?h .
           OPTIONAL { ?rel rico:beginningDate ?begin } OPTIONAL { ?rel rico:endDate ?end }
           OPTIONAL { ?rel rico:generalDescription ?note }
-        } ORDER BY ?f ?begin""", substitutions={"me": _iri(iri)})
+        } ORDER BY ?f ?begin""",
+        substitutions={"me": _iri(iri)},
+    )
     out: dict[str, FondsRef] = {}
     for r in rows:
         f = out.setdefault(str(r["f"]), FondsRef(str(r["f"]), str(r["title"])))
@@ -335,18 +407,25 @@ def home_counts(store: Store) -> dict[str, int]:
 
 
 def all_units(store: Store) -> Iterator[UnitRef]:
-    rows = store.select(f"SELECT ?u ?code ?level ?name ?from ?to WHERE {{ ?u a kho:AdminUnitVersion . "
-                        f"{_UNIT_VARS} }}")
+    rows = store.select(
+        f"SELECT ?u ?code ?level ?name ?from ?to WHERE {{ ?u a kho:AdminUnitVersion . "
+        f"{_UNIT_VARS} }}"
+    )
     return (_unit_row(r) for r in rows)
 
 
 def resource_type(store: Store, iri: str) -> str | None:
     rows = store.select("SELECT ?t WHERE { ?s a ?t }", substitutions={"s": _iri(iri)})
     types = {str(r["t"]) for r in rows}
-    for suffix, name in (("AdminUnitVersion", "unit"), ("CorporateBody", "agency"),
-                         ("ReorganisationEvent", "event"), ("Mandate", "legal"),
-                         ("TerritoryTransfer", "transfer"), ("RecordSet", "fonds"),
-                         ("RecordResourceHoldingRelation", "holding")):
+    for suffix, name in (
+        ("AdminUnitVersion", "unit"),
+        ("CorporateBody", "agency"),
+        ("ReorganisationEvent", "event"),
+        ("Mandate", "legal"),
+        ("TerritoryTransfer", "transfer"),
+        ("RecordSet", "fonds"),
+        ("RecordResourceHoldingRelation", "holding"),
+    ):
         if any(t.endswith(suffix) for t in types):
             return name
     if types or store.ask("ASK { ?s ?p ?o }", substitutions={"s": _iri(iri)}):

@@ -54,4 +54,8 @@ def boolean(value: bool) -> ox.Literal:
 
 
 def decimal(value: float | None) -> ox.Literal | None:
-    return None if value is None else ox.Literal(f"{float(value):.6f}".rstrip("0").rstrip("."), datatype=_XSD_DECIMAL)
+    return (
+        None
+        if value is None
+        else ox.Literal(f"{float(value):.6f}".rstrip("0").rstrip("."), datatype=_XSD_DECIMAL)
+    )

@@ -82,8 +82,19 @@ class QueryResult:
         return ox.serialize(self.result, format=GRAPH_FORMATS[fmt], prefixes=PREFIXES)  # type: ignore[arg-type]
 
 
+_OPEN: dict[Path, Store] = {}
+
+
+def open_store(path: Path | str) -> Store:
+    """The process's one Store for `path` (Oxigraph allows a single read-write opener)."""
+    key = Path(path).resolve()
+    if key not in _OPEN:
+        _OPEN[key] = Store(key)
+    return _OPEN[key]
+
+
 class Store:
-    """An on-disk Oxigraph store, opened once per process."""
+    """An on-disk Oxigraph store; use open_store() to share one per path in a process."""
 
     def __init__(self, path: Path | str | None) -> None:
         self.path = Path(path) if path is not None else None
@@ -183,21 +194,29 @@ class Store:
             self._ox.extend(added)  # one transaction
         else:
             # Blank nodes cannot be named in DELETE DATA; Kho writes none, but older data may.
-            for q in [q for q in removed if isinstance(q.subject, ox.BlankNode)
-                      or isinstance(q.object, ox.BlankNode)]:
+            for q in [
+                q
+                for q in removed
+                if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
+            ]:
                 self._ox.remove(q)
                 removed.discard(q)
             # DELETE DATA and INSERT DATA in one update run in one transaction.
-            body = ";\n".join(_data_block(verb, g, qs) for verb, qs in
-                               (("DELETE", removed), ("INSERT", added)) if qs)
+            body = ";\n".join(
+                _data_block(verb, g, qs)
+                for verb, qs in (("DELETE", removed), ("INSERT", added))
+                if qs
+            )
             self._ox.update(body)
         return len(added), len(removed)
 
     def load_file(self, path: Path, graph: str, fmt: ox.RdfFormat | None = None) -> None:
         """Parse a file into a named graph, atomically (all or nothing)."""
         fmt = fmt or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
-        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph))
-                 for t in ox.parse(path=str(path), format=fmt)]
+        quads = [
+            ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph))
+            for t in ox.parse(path=str(path), format=fmt)
+        ]
         self._ox.extend(quads)
 
     def dump(self, path: Path) -> int:

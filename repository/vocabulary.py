@@ -24,13 +24,15 @@ def vocabulary_triples(directory: Path = ONTOLOGY_DIR) -> list[ox.Triple]:
         # unchanged files writes nothing and the graph can be diffed with DELETE DATA.
         names: dict[str, ox.NamedNode] = {}
 
-        def skolem(term: object, stem: str = path.stem) -> object:
+        def skolem(term: object, stem: str = path.stem, names: dict = names) -> object:
             if isinstance(term, ox.BlankNode):
                 if term.value not in names:
                     names[term.value] = ox.NamedNode(f"{GENID}{stem}-{len(names) + 1}")
                 return names[term.value]
             return term
 
-        triples += [ox.Triple(skolem(q.subject), q.predicate, skolem(q.object))
-                    for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+        triples += [
+            ox.Triple(skolem(q.subject), q.predicate, skolem(q.object))
+            for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        ]
     return triples

@@ -1,0 +1,46 @@
+"""Shared fixtures: one real, fully harvested on-disk store for the whole session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harvesters.units import HarvestReport, harvest_units
+from repository.config import Settings
+from repository.store import Store, open_store
+
+TODAY = "2026-11-26"  # fixed so that "valid today" answers do not drift
+
+
+@pytest.fixture(scope="session")
+def harvested_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of a data directory holding all of Vietnam's units and agencies, and the index.
+
+    KHO_TEST_DATA_DIR reuses a directory harvested by an earlier run (the harvest is idempotent).
+    """
+    reuse = os.environ.get("KHO_TEST_DATA_DIR")
+    data_dir = Path(reuse) if reuse else tmp_path_factory.mktemp("kho-data")
+    settings = Settings(data_dir=data_dir, today=TODAY)
+    store = open_store(settings.store_path)
+    report = harvest_units(store, settings)
+    settings.__dict__["_first_harvest"] = report  # frozen dataclass: keep the report for tests
+    try:
+        from repository.search_index import build_index
+    except ImportError:  # the search index arrives with the web app
+        return settings
+    if not (Path(settings.index_path) / "_kho_built").exists():
+        build_index(store, settings)
+        (Path(settings.index_path) / "_kho_built").touch()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def store(harvested_settings: Settings) -> Store:
+    return open_store(harvested_settings.store_path)
+
+
+@pytest.fixture(scope="session")
+def first_harvest(harvested_settings: Settings) -> HarvestReport:
+    return harvested_settings.__dict__["_first_harvest"]
