@@ -342,7 +342,7 @@ def unit_detail(store: Store, iri: str, today: date) -> UnitDetail:
 
 
 def agency_detail(store: Store, iri: str) -> AgencyDetail:
-    found = _agencies(store, "FILTER(?a = ?me)", iri)
+    found = _agencies(store, "BIND(?me AS ?a)", iri)
     if not found:
         raise NotFound(f"No agency {iri}.")
     jurisdiction = units(store, "?me rico:hasOrHadJurisdiction ?u .", {"me": _iri(iri)})
@@ -386,7 +386,7 @@ def _fonds(store: Store, iri: str) -> list[FondsRef]:
     out: dict[str, FondsRef] = {}
     for r in rows:
         f = out.setdefault(str(r["f"]), FondsRef(str(r["f"]), str(r["title"])))
-        holder = _agencies(store, "FILTER(?a = ?me)", str(r["h"]))
+        holder = _agencies(store, "BIND(?me AS ?a)", str(r["h"]))
         if holder:
             f.holders.append((holder[0], r["begin"], r["end"], r["note"]))  # type: ignore[arg-type]
     return list(out.values())
@@ -428,6 +428,6 @@ def resource_type(store: Store, iri: str) -> str | None:
     ):
         if any(t.endswith(suffix) for t in types):
             return name
-    if types or store.ask("ASK { ?s ?p ?o }", substitutions={"s": _iri(iri)}):
+    if types or store.ask("ASK WHERE { ?s ?p ?o }", substitutions={"s": _iri(iri)}):
         return "resource"
     return None

@@ -1,0 +1,81 @@
+"""The web app: create_app(settings=None), the application factory, and serve() for `kho serve`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import Flask, current_app
+from werkzeug.serving import run_simple
+
+from repository import gazetteer
+from repository.config import Settings
+from repository.namespaces import Minter
+from repository.store import Store, open_store
+from webapp import labels
+
+# Counts on the home page take about a second over the whole country; they change only when the
+# store is re-harvested, so they are kept for a while.
+COUNTS_TTL_SECONDS = 600
+
+
+@dataclass
+class Site:
+    """What every request of one app shares: its settings, its store and a few cached facts."""
+
+    settings: Settings
+    store: Store
+    minter: Minter
+    vocabulary: labels.Vocabulary
+    _counts: tuple[float, dict[str, int]] | None = field(default=None, repr=False)
+
+    def today(self) -> date:
+        return date.fromisoformat(self.settings.today) if self.settings.today else date.today()
+
+    def counts(self) -> dict[str, int]:
+        if self._counts is None or time.monotonic() - self._counts[0] > COUNTS_TTL_SECONDS:
+            self._counts = (time.monotonic(), gazetteer.home_counts(self.store))
+        return self._counts[1]
+
+    def visible_graphs(self) -> list[str]:
+        """The named graphs anyone may read: those under {base}graph/ (not the store's meta)."""
+        prefix = self.minter.graph("")
+        return [g for g in self.store.named_graphs() if g.startswith(prefix)]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app over one store; settings default to the KHO_* environment."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    app.extensions["kho"] = Site(
+        settings=settings,
+        store=store,
+        minter=Minter(settings.base_iri),
+        vocabulary=labels.Vocabulary.load(store),
+    )
+
+    from webapp import browse, errors, resources, sparql, views
+
+    views.register(app)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(resources.bp)
+    app.register_blueprint(sparql.bp)
+    errors.register(app)
+    return app
+
+
+def site() -> Site:
+    """The Site of the app handling the current request."""
+    return current_app.extensions["kho"]  # type: ignore[no-any-return]
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the app with Werkzeug's threaded server (no debugger, no reloader)."""
+    app = create_app(settings)
+    print(f"Kho: http://{host}:{port}/ (store {settings.store_path})", flush=True)
+    run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)

@@ -1,0 +1,94 @@
+"""Blueprint answering for every IRI under the base (/id/...), with content negotiation, plus the
+published JSON-LD context and /describe for vocabulary terms that live elsewhere."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+
+from repository import gazetteer
+from repository.errors import BadRequest, NotFound
+from webapp import lineage, negotiation, site
+from webapp.description import describe as describe_resource
+from webapp.description import resource_triples
+from webapp.views import local_href, resource_href
+
+bp = Blueprint("resources", __name__)
+
+BLOCK_ORDER = ("block-dang", "block-chinh-quyen", "block-doan-the")
+
+
+@bp.get("/id/<path:rest>")
+def resource(rest: str) -> Response:
+    """The resource {base}id/<rest>: HTML by default, RDF by suffix or Accept."""
+    path, ext = negotiation.split_suffix("id/" + rest)
+    iri = site().minter.from_path(path)
+    response = _negotiate(iri, ext)
+    stem = "/" + path
+    response.headers["Link"] = ", ".join(
+        f'<{stem}.{sfx}>; rel="alternate"; type="{mt}"'
+        for sfx, mt in negotiation.MEDIA_TYPES.items()
+    )
+    return response
+
+
+@bp.get("/describe")
+def describe() -> Response:
+    """Any IRI the store describes, including vocabulary terms outside the base."""
+    iri = (request.args.get("iri") or "").strip()
+    if not iri:
+        raise BadRequest("Give the IRI to describe: /describe?iri=https://...")
+    local = local_href(iri)
+    if local:
+        return Response(status=303, headers={"Location": local})
+    return _negotiate(iri, request.args.get("format"))
+
+
+@bp.get("/context/v1.jsonld")
+def context() -> Response:
+    response = Response(negotiation.CONTEXT_FILE.read_bytes(), mimetype="application/ld+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
+def _negotiate(iri: str, ext: str | None) -> Response:
+    s = site()
+    kind = gazetteer.resource_type(s.store, iri)
+    if kind is None:
+        raise NotFound(f"Kho has no resource {iri}.")
+    fmt = negotiation.best_format(ext)
+    if fmt == "html":
+        response = Response(_page(kind, iri), mimetype="text/html")
+    else:
+        triples = resource_triples(s.store, iri, s.visible_graphs(), with_transfers=kind == "unit")
+        response = negotiation.rdf_response(triples, fmt, s.settings.base_iri, main=iri)
+    response.vary.add("Accept")
+    return response
+
+
+def _page(kind: str, iri: str) -> str:
+    s = site()
+    if kind == "unit":
+        detail = gazetteer.unit_detail(s.store, iri, s.today())
+        blocks: dict[str, list[gazetteer.AgencyRef]] = {b: [] for b in BLOCK_ORDER}
+        for agency in detail.agencies:
+            blocks.setdefault(agency.block, []).append(agency)
+        diagram = lineage.build(detail, local_href, s.vocabulary)
+        return render_template(
+            "unit.html",
+            d=detail,
+            iri=iri,
+            blocks=blocks,
+            diagram=diagram,
+            today=s.today().isoformat(),
+        )
+    if kind == "agency":
+        try:
+            agency = gazetteer.agency_detail(s.store, iri)
+        except NotFound:
+            pass  # a body without a kind or block: the generic page still shows it
+        else:
+            return render_template("agency.html", d=agency, iri=iri)
+    desc = describe_resource(s.store, iri, s.visible_graphs(), s.vocabulary, resource_href)
+    return render_template("description.html", d=desc, kind=kind)

@@ -1,0 +1,58 @@
+"""What every page shares: links to our IRIs, label helpers for templates, and response headers."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Flask, Response, url_for
+
+from repository.text import nfc
+from webapp import labels, site
+
+# Nothing on a page may come from the network: styles, images and forms stay on this host.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def local_href(iri: str | None) -> str | None:
+    """The path this app serves `iri` at, when it is one of ours ({base}id/... -> /id/...)."""
+    if not iri:
+        return None
+    path = site().minter.local_path(iri)
+    return "/" + quote(path, safe="/-_.~:@!$&'()*+,;=") if path is not None else None
+
+
+def resource_href(iri: str) -> str | None:
+    """A link for any IRI the store describes: ours locally, vocabulary terms via /describe."""
+    local = local_href(iri)
+    if local:
+        return local
+    if site().vocabulary.get(iri):
+        return url_for("resources.describe", iri=iri)
+    return None
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        href=local_href,
+        resource_href=resource_href,
+        LEVELS=labels.LEVELS,
+        ERAS=labels.ERAS,
+        RELATIONS=labels.RELATIONS,
+        PORTIONS=labels.PORTIONS,
+        TYPES=labels.TYPES,
+        vocab=lambda: site().vocabulary,
+        curie=labels.curie,
+    )
+    app.jinja_env.filters["nfc"] = lambda s: nfc(str(s)) if s is not None else ""
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
