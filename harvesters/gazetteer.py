@@ -1,5 +1,6 @@
 """Builds the dated gazetteer of all of Vietnam: unit versions before and after 2025-07-01, the
-reorganisation events with their territory transfers (whole or part), and the legal acts behind them.
+reorganisation events with their territory transfers (whole or part), and the legal acts behind
+them.
 """
 
 from __future__ import annotations

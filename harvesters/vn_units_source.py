@@ -1,8 +1,8 @@
 """Reads Vietnam's real administrative units, before and after 2025-07-01, from `vietnamadminunits`.
 
-The package ships a SQLite table of the 10,040 pre-reform commune-level units (63 provinces, with their
-districts), a table of the 3,321 post-reform units (34 provinces) and the old->new mapping, including
-the old communes that were divided between several new ones with their default successor.
+The package ships a SQLite table of the 10,040 pre-reform commune-level units (63 provinces, with
+their districts), a table of the 3,321 post-reform units (34 provinces) and the old->new mapping,
+including the old communes that were divided between several new ones with their default successor.
 """
 
 from __future__ import annotations

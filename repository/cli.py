@@ -1,4 +1,7 @@
-"""The `kho` command: thin wrappers over the core. Errors go to stderr; exit codes are in the README."""
+"""The `kho` command: thin wrappers over the core.
+
+Errors go to stderr; the exit codes are listed in the README.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Questions about units and agencies in time: which unit bore a code on a day, what it came from and
-became, and the details the web pages and the CLI show. Every query lives here, not in the views.
+"""Questions about units and agencies in time: which unit bore a code on a day, what it came from
+and became, and the details the web pages and the CLI show. Every query lives here, not in
+the views.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def current_units(store: Store, iri: str, today: date) -> list[UnitRef]:
 
 
 def lineage(store: Store, code: str, on: date | None, today: date) -> dict[str, object]:
-    """The CLI's answer for one code: the unit that bore it on `on` (default today) and its lineage."""
+    """The CLI's answer for one code: the unit that bore it on `on` (default today), its lineage."""
     day = on or today
     if not code.strip().isdigit():
         raise BadRequest(
@@ -254,7 +255,8 @@ def _events(store: Store, pattern: str, iri: str) -> list[EventRef]:
                ?act ?actLabel
         WHERE {{ {pattern} ?e dct:date ?date ; rico:hasEventType ?type .
           OPTIONAL {{ ?e skos:prefLabel ?label }}
-          OPTIONAL {{ ?e cv:hasFormalFramework ?act . OPTIONAL {{ ?act rico:identifier ?actLabel }} }}
+          OPTIONAL {{ ?e cv:hasFormalFramework ?act .
+                      OPTIONAL {{ ?act rico:identifier ?actLabel }} }}
         }} GROUP BY ?e ?label ?date ?act ?actLabel ORDER BY ?date""",
         substitutions={"me": _iri(iri)},
     )

@@ -23,7 +23,8 @@ def _count(store: Store, where: str) -> int:
 def _valid(day: date, var: str = "u") -> str:
     d = day.isoformat()
     return (
-        f"OPTIONAL {{ ?{var} rico:beginningDate ?f_{var} }} OPTIONAL {{ ?{var} rico:endDate ?t_{var} }}"
+        f"OPTIONAL {{ ?{var} rico:beginningDate ?f_{var} }} "
+        f"OPTIONAL {{ ?{var} rico:endDate ?t_{var} }}"
         f' FILTER(!BOUND(?f_{var}) || ?f_{var} <= "{d}"^^xsd:date)'
         f' FILTER(!BOUND(?t_{var}) || ?t_{var} >= "{d}"^^xsd:date)'
     )
