@@ -21,7 +21,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, SH, XSD
 from rdflib.term import Node
 
-from repository.errors import ConfigError
+from repository.errors import ConfigError, QueryError
 from repository.store import check_read_only
 
 _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
@@ -46,19 +46,8 @@ _DESCRIPTIVE = {
 # Datatypes whose lexical form SPARQL can check by casting: an ill-typed literal fails the cast.
 _CASTABLE = {
     XSD[t]
-    for t in (
-        "date",
-        "dateTime",
-        "time",
-        "integer",
-        "decimal",
-        "double",
-        "float",
-        "boolean",
-        "duration",
-        "dayTimeDuration",
-        "yearMonthDuration",
-    )
+    for t in "date dateTime time integer decimal double float boolean duration dayTimeDuration "
+    "yearMonthDuration".split()
 }
 _NODE_KINDS = {
     SH.IRI: "!isIRI(?value)",
@@ -358,7 +347,10 @@ def sparql_constraint(graph: Graph, shape: Node, node: Node, target: str) -> Com
         raise ConfigError(f"{where} has no sh:select (sh:ask is not supported).")
     vi, en = messages(graph, node, where)
     query = inject_target(prefix_lines(graph, node, shape) + str(select), target, where)
-    check_read_only(query)
+    try:
+        check_read_only(query)
+    except QueryError as exc:  # e.g. a variable named ?add reads as an update keyword
+        raise ConfigError(f"{where} would be refused by Store.query: {exc.message}") from exc
     return CompiledConstraint(
         shape_name(shape), None, str(SH.SPARQLConstraintComponent), vi, en, query
     )
