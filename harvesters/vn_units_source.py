@@ -82,15 +82,7 @@ def read_reform() -> Reform:
         p, d = r["provinceKey"], f"{r['provinceKey']}_{r['districtKey']}"
         reform.old.setdefault(
             p,
-            _unit(
-                p,
-                r["provinceCode"],
-                r["province"],
-                "province",
-                None,
-                r["provinceLat"],
-                r["provinceLon"],
-            ),
+            _province(r),
         )
         reform.old.setdefault(
             d,
@@ -113,15 +105,7 @@ def read_reform() -> Reform:
         p = r["provinceKey"]
         reform.new.setdefault(
             p,
-            _unit(
-                p,
-                r["provinceCode"],
-                r["province"],
-                "province",
-                None,
-                r["provinceLat"],
-                r["provinceLon"],
-            ),
+            _province(r),
         )
         w = f"{p}_{r['wardKey']}"
         reform.new[w] = _unit(
@@ -147,6 +131,19 @@ def read_reform() -> Reform:
             )
     _check(reform)
     return reform
+
+
+def _province(r: dict) -> SourceUnit:
+    """The province of a source row (both tables name it with the same columns)."""
+    return _unit(
+        r["provinceKey"],
+        r["provinceCode"],
+        r["province"],
+        "province",
+        None,
+        r["provinceLat"],
+        r["provinceLon"],
+    )
 
 
 def _old_key(key: str) -> str:
