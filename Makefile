@@ -5,12 +5,24 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 export KHO_DATA_DIR ?= $(abspath $(DATA))
 
-.PHONY: run test setup demo serve lint format bench clean
+.PHONY: run test setup system demo serve lint format bench clean
 
 run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000
 	$(BIN)/kho serve --host 127.0.0.1 --port 5000
 
-setup: $(VENV)/.installed
+setup: system $(VENV)/.installed
+
+# Debian packages Kho runs: Tesseract with Vietnamese, Ghostscript and qpdf for PDF/A (ocrmypdf),
+# poppler for page rendering, fonts with Vietnamese glyphs for the demo documents.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie ghostscript qpdf poppler-utils fonts-dejavu-core \
+	fonts-freefont-ttf fonts-liberation2 pngquant unpaper
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Needs $(PYTHON) (Debian: apt-get install python3 python3-venv)"; exit 1; }

@@ -29,6 +29,18 @@ class Settings:
         default=None,
         metadata={"help": "Whoosh search index (default: DATA_DIR/index)."},
     )
+    files_path: Path | None = field(
+        default=None,
+        metadata={"help": "PDFs and OCR text by SHA-256 (default: DATA_DIR/files)."},
+    )
+    ocr_jobs: int = field(
+        default=max(1, os.cpu_count() or 1),
+        metadata={"help": "Pages/files OCR'd in parallel (kho ingest --jobs overrides it)."},
+    )
+    ocr_language: str = field(
+        default="vie",
+        metadata={"help": "Tesseract language(s) for OCR, e.g. vie or vie+eng."},
+    )
     today: str | None = field(
         default=None,
         metadata={
@@ -52,6 +64,8 @@ class Settings:
             object.__setattr__(self, "store_path", self.data_dir / "store")
         if self.index_path is None:
             object.__setattr__(self, "index_path", self.data_dir / "index")
+        if self.files_path is None:
+            object.__setattr__(self, "files_path", self.data_dir / "files")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from repository.text import slug
+
+RECORD_GRAPHS = ("public", "conditional", "secret", "curation", "personal")
+MODE_GRAPH = {"01": "public", "02": "conditional", "03": "secret"}
+_KEY_NON_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 KHO = "https://w3id.org/kho/ns#"
 KHOC = "https://w3id.org/kho/code/"
@@ -101,6 +107,61 @@ class Minter:
 
     def legal(self, act_number: str) -> str:
         return f"{self.base}id/legal/{slug(act_number)}"
+
+    # -- records (issue 3) ----------------------------------------------------------------
+    @staticmethod
+    def record_key(code_: str) -> str:
+        """IRI-safe key of a file or document code: ASCII letters, digits, '.', '-', '_'."""
+        text = code_.strip().replace("Đ", "D").replace("đ", "d")
+        folded = unicodedata.normalize("NFD", text)
+        plain = "".join(c for c in folded if not unicodedata.combining(c))
+        return _KEY_NON_SAFE.sub("-", plain).strip("-")
+
+    def hoso(self, file_code: str) -> str:
+        """A hồ sơ (file, rico:RecordSet) by its TT 05/2025 fileCode."""
+        return f"{self.base}id/hoso/{self.record_key(file_code)}"
+
+    def record(self, doc_code: str) -> str:
+        """A document (rico:Record) by its docCode."""
+        return f"{self.base}id/record/{self.record_key(doc_code)}"
+
+    @staticmethod
+    def doc_code(file_code: str, ordinal: int) -> str:
+        """TT 05/2025 docCode: the fileCode and the 7-digit ordinal of the document in it."""
+        return f"{file_code.strip()}.{ordinal:07d}"
+
+    @staticmethod
+    def instantiation(record_iri: str, which: str) -> str:
+        """A record's digital file: which = 'original' or 'pdfa'."""
+        return f"{record_iri}/file/{which}"
+
+    @staticmethod
+    def retention(hoso_iri: str) -> str:
+        return f"{hoso_iri}/retention"
+
+    @staticmethod
+    def appraisal(hoso_iri: str, n: int) -> str:
+        return f"{hoso_iri}/retention/appraisal-{n}"
+
+    @staticmethod
+    def flag(resource_iri: str, kind: str, field: str | None = None) -> str:
+        return f"{resource_iri}/flag/{kind}" + (f"-{field}" if field else "")
+
+    @staticmethod
+    def preservation_event(instantiation_iri: str, kind: str, at: str) -> str:
+        """A PREMIS-style event on a file; `at` is an ISO timestamp (punctuation dropped)."""
+        stamp = re.sub(r"[^0-9T]", "", at)[:15]
+        return f"{instantiation_iri}/event/{kind}-{stamp}"
+
+    @staticmethod
+    def registry_ref(record_iri: str, kind: str, n: int) -> str:
+        return f"{record_iri}/ref/{kind}-{n}"
+
+    def records_graph(self, family: str) -> str:
+        """public | conditional | secret | curation | personal (see docs/model.md)."""
+        if family not in RECORD_GRAPHS:
+            raise ValueError(f"unknown records graph {family!r}")
+        return f"{self.base}graph/records/{family}"
 
     def graph(self, name: str) -> str:
         return f"{self.base}graph/{name}"
