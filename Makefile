@@ -42,6 +42,9 @@ $(KHO_DATA_DIR)/.harvested: $(VENV)/.installed $(wildcard harvesters/*.py ontolo
 test: setup  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
+bench: setup  ## run the benchmarks and write docs/benchmarks.md (BENCH_ARGS=--quick for a smoke run)
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

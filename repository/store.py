@@ -210,6 +210,10 @@ class Store:
             self._ox.update(body)
         return len(added), len(removed)
 
+    def add_quads(self, quads: Iterable[ox.Quad]) -> None:
+        """Add quads (each with its graph) in one transaction: all land or none."""
+        self._ox.extend(list(quads))
+
     def load_file(self, path: Path, graph: str, fmt: ox.RdfFormat | None = None) -> None:
         """Parse a file into a named graph, atomically (all or nothing)."""
         fmt = fmt or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
