@@ -30,6 +30,31 @@ GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
 
 _META = ox.NamedNode("https://w3id.org/kho/ns#metaGraph")
 _FINGERPRINT = ox.NamedNode("https://w3id.org/kho/ns#contentDigest")
+_OWNS = ox.NamedNode("https://w3id.org/kho/ns#owns")
+
+
+@dataclass
+class CommitUnit:
+    """What one ingest unit (a hồ sơ with its documents) puts in the store, committed whole.
+
+    `quads` is the unit's own content, replaced as a whole when it changes; `history` is
+    append-only (preservation events) and never removed; subjects in `keep` (decisions and flags an
+    archivist has reviewed) are neither removed nor overwritten by a re-ingest.
+    """
+
+    key: str
+    digest: str
+    quads: list[ox.Quad]
+    history: list[ox.Quad]
+    keep: set[str]
+
+
+@dataclass
+class CommitStats:
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+
 
 # Strings, IRIs and comments are blanked before looking for forbidden keywords, so a literal
 # "SERVICE" in a label does not trip the check.
@@ -214,6 +239,61 @@ class Store:
         """Add quads (each with its graph) in one transaction: all land or none."""
         self._ox.extend(list(quads))
 
+    def unit_digest(self, key: str) -> str | None:
+        """The content digest last committed for an ingest unit, or None if it is new."""
+        for q in self._ox.quads_for_pattern(ox.NamedNode(key), _FINGERPRINT, None, _META):
+            return q.object.value
+        return None
+
+    def unit_subjects(self, key: str) -> set[str]:
+        """The subjects an ingest unit owns (what a re-ingest replaces)."""
+        owned = self._ox.quads_for_pattern(ox.NamedNode(key), _OWNS, None, _META)
+        return {q.object.value for q in owned}
+
+    def commit_units(self, units: list[CommitUnit]) -> CommitStats:
+        """Commit ingest units: new ones in one transaction, changed ones in another.
+
+        A unit is always whole in the store: its old content is deleted and its new content
+        inserted in the same transaction. Units whose digest did not change write nothing.
+        """
+        stats = CommitStats([], [], [])
+        new: list[ox.Quad] = []
+        changed: list[tuple[CommitUnit, str | None]] = []
+        for unit in units:
+            old = self.unit_digest(unit.key)
+            if old == unit.digest:
+                stats.unchanged.append(unit.key)
+            elif old is None:
+                new += unit.quads + unit.history + _unit_meta(unit)
+                stats.added.append(unit.key)
+            else:
+                changed.append((unit, old))
+                stats.replaced.append(unit.key)
+        if new:
+            self._ox.extend(new)
+        if changed:
+            removed: list[ox.Quad] = []
+            added: list[ox.Quad] = []
+            for unit, old in changed:
+                key = ox.NamedNode(unit.key)
+                for subject in self.unit_subjects(unit.key) - unit.keep:
+                    removed += [
+                        q
+                        for q in self._ox.quads_for_pattern(ox.NamedNode(subject), None, None, None)
+                        if q.graph_name != _META
+                    ]
+                removed += list(self._ox.quads_for_pattern(key, _OWNS, None, _META))
+                removed.append(ox.Quad(key, _FINGERPRINT, ox.Literal(old or ""), _META))
+                added += [q for q in unit.quads if q.subject.value not in unit.keep]
+                added += unit.history + _unit_meta(unit)
+            body = ";\n".join(
+                _quads_block(verb, qs)
+                for verb, qs in (("DELETE", removed), ("INSERT", added))
+                if qs
+            )
+            self._ox.update(body)  # one update: one transaction
+        return stats
+
     def load_file(self, path: Path, graph: str, fmt: ox.RdfFormat | None = None) -> None:
         """Parse a file into a named graph, atomically (all or nothing)."""
         fmt = fmt or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
@@ -256,6 +336,22 @@ def bind_values(sparql: str, values: dict[str, ox.NamedNode | ox.Literal]) -> st
 def _data_block(verb: str, graph: ox.NamedNode, quads: Iterable[ox.Quad]) -> str:
     triples = "".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in quads)
     return f"{verb} DATA {{ GRAPH {graph} {{\n{triples}}} }}"
+
+
+def _quads_block(verb: str, quads: Iterable[ox.Quad]) -> str:
+    by_graph: dict[str, list[str]] = {}
+    for q in quads:
+        by_graph.setdefault(str(q.graph_name), []).append(f"{q.subject} {q.predicate} {q.object} .")
+    blocks = "".join(f"GRAPH {g} {{\n" + "\n".join(ts) + "\n}\n" for g, ts in by_graph.items())
+    return f"{verb} DATA {{\n{blocks}}}"
+
+
+def _unit_meta(unit: CommitUnit) -> list[ox.Quad]:
+    key = ox.NamedNode(unit.key)
+    subjects = {q.subject.value for q in unit.quads if isinstance(q.subject, ox.NamedNode)}
+    return [ox.Quad(key, _FINGERPRINT, ox.Literal(unit.digest), _META)] + [
+        ox.Quad(key, _OWNS, ox.NamedNode(s), _META) for s in sorted(subjects | unit.keep)
+    ]
 
 
 def to_python(term: object) -> object:
