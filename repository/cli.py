@@ -147,6 +147,30 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
+    from repository.files import FileStore
+    from repository.preservation import run_fixity
+
+    store = open_for_reading(settings)
+    report = run_fixity(store, FileStore(settings.files_path), progress=_progress)  # type: ignore[arg-type]
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.text())
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from repository.retention import due, due_text
+
+    items = due(open_for_reading(settings), args.before)
+    if args.json:
+        print(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
+    else:
+        print(due_text(items, args.before))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # The web layer is imported only here, so the core stays free of Flask.
     webapp = importlib.import_module("webapp")
@@ -201,6 +225,13 @@ def parser() -> argparse.ArgumentParser:
     du.add_argument("path")
     lo = add("load", cmd_load, "Load an N-Quads dump into the store (all or nothing).")
     lo.add_argument("path")
+    fx = add("fixity", cmd_fixity, "Re-verify every stored file's SHA-256; exit 3 on a problem.")
+    fx.add_argument("--json", action="store_true", help="print JSON")
+    rt = add("retention", cmd_retention, "Retention decisions (TT 05/2025 maintenance codes).")
+    rts = rt.add_subparsers(dest="retention_command", required=True)
+    rd = rts.add_parser("due", help="hồ sơ whose review/disposal date is on or before a date")
+    rd.add_argument("--before", type=_date, required=True, help="date YYYY-MM-DD (inclusive)")
+    rd.add_argument("--json", action="store_true", help="print JSON")
     se = add("serve", cmd_serve, "Serve the web app.")
     se.add_argument("--host", default="127.0.0.1")
     se.add_argument("--port", type=int, default=5000)

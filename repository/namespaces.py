@@ -154,6 +154,11 @@ class Minter:
         return f"{instantiation_iri}/event/{kind}-{stamp}"
 
     @staticmethod
+    def flag_review(flag_iri: str, n: int) -> str:
+        """The n-th archivist review (confirm/overturn) of a quality flag."""
+        return f"{flag_iri}/review-{n}"
+
+    @staticmethod
     def registry_ref(record_iri: str, kind: str, n: int) -> str:
         return f"{record_iri}/ref/{kind}-{n}"
 
