@@ -88,12 +88,45 @@ EXPECTED: dict[str, list[str]] = {
     "format": [f"format-{n:02d}" for n in range(1, 4)],
     "type-name": [f"typename-{n:02d}" for n in range(1, 33)],
     "language": [f"language-{n:02d}" for n in range(1, 12)],
+    # records (issue 3)
+    "priority-groups": [f"priority-{n}" for n in range(1, 6)],
+    "flag-kinds": [
+        "flag-extraction-mismatch",
+        "flag-duplicate-file",
+        "flag-duplicate-document",
+        "flag-near-duplicate",
+        "flag-damaged",
+        "flag-empty-text",
+    ],
+    "review-status": [
+        "review-xem-xet-huy",
+        "review-under-review",
+        "review-confirmed",
+        "review-overturned",
+    ],
+    "decision-status": ["decision-suggested", "decision-confirmed"],
+    "premis-event-types": [
+        "premis-ingestion",
+        "premis-ocr",
+        "premis-fixity-check",
+        "premis-quarantine",
+    ],
+    "outcomes": ["outcome-success", "outcome-failure"],
 }
 
 # Codes from TT 05/2025/TT-BNV: the notation is the two-digit code at the end of the local name.
 TT05_SCHEMES = ("maintenance", "mode", "confidence-level", "format", "type-name", "language")
 
-KHO_CLASSES = ("AdminUnitVersion", "ReorganisationEvent", "TerritoryTransfer")
+KHO_CLASSES = (
+    "AdminUnitVersion",
+    "ReorganisationEvent",
+    "TerritoryTransfer",
+    "RetentionDecision",
+    "Appraisal",
+    "PreservationEvent",
+    "QualityFlag",
+    "RegistryReference",
+)
 KHO_PROPERTIES = (
     "level",
     "shortName",
@@ -109,7 +142,15 @@ KHO_PROPERTIES = (
     "citationStatus",
     "retentionPeriod",
     "accessLevel",
+    # records (issue 3)
+    *"""maintenance totalDoc numberOfPaper numberOfPage physicalCondition confidenceLevel
+    paperFileCode keyword inforSign adminUnit priorityGroup batch docOrdinal typeName codeNumber
+    codeNotation numberSymbol organName signer signerTitle fileName sha256 byteSize pageCount
+    hasTextLayer eventType outcome flagOf flagKind field sheetValue extractedValue duplicateOf
+    reviewStatus decisionStatus basis reviewDate textBand refKind mapSheet parcel registryId
+    contentDigest""".split(),
 )
+KHO_INDIVIDUALS = ("metaGraph",)  # the store's bookkeeping graph (repository/store.py)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +242,10 @@ def test_expected_kho_terms_are_declared(graph: Graph) -> None:
     prop_types = {OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty}
     for name in KHO_PROPERTIES:
         assert set(graph.objects(KHO[name], RDF.type)) & prop_types, name
-    assert _kho_terms(graph) == {KHO[n] for n in KHO_CLASSES + KHO_PROPERTIES}
+    for name in KHO_INDIVIDUALS:
+        assert (KHO[name], RDF.type, OWL.NamedIndividual) in graph, name
+    expected = KHO_CLASSES + KHO_PROPERTIES + KHO_INDIVIDUALS
+    assert _kho_terms(graph) == {KHO[n] for n in expected}
 
 
 def test_every_kho_term_has_labels_and_comments_in_vi_and_en(graph: Graph) -> None:
@@ -222,6 +266,23 @@ def test_alignment_to_reused_vocabularies(graph: Graph) -> None:
     assert (KHO.defaultSuccessor, RDFS.subPropertyOf, VL.successor) in graph
     assert (KHO.isDefaultSuccessor, RDFS.range, XSD.boolean) in graph
     assert (KHO.retentionPeriod, RDFS.range, XSD.duration) in graph
+    records = {
+        "RetentionDecision": {RICO.Rule},
+        "Appraisal": {RICO.Activity, prov.Activity},
+        "PreservationEvent": {RICO.Event, prov.Activity},
+    }
+    for name, expected in records.items():
+        assert expected <= set(graph.objects(KHO[name], RDFS.subClassOf)), name
+    assert (KHO.typeName, RDFS.subPropertyOf, RICO.hasDocumentaryFormType) in graph
+    assert (KHO.eventType, RDFS.subPropertyOf, RICO.hasEventType) in graph
+
+
+def test_premis_event_types_match_the_library_of_congress_vocabulary(graph: Graph) -> None:
+    loc = Namespace("http://id.loc.gov/vocabulary/preservation/eventType/")
+    exact = {"premis-ingestion": "ing", "premis-fixity-check": "fix", "premis-quarantine": "qua"}
+    for local, code in exact.items():
+        assert (KHOC[local], SKOS.exactMatch, loc[code]) in graph, local
+    assert (KHOC["premis-ocr"], SKOS.closeMatch, loc["nor"]) in graph
 
 
 def test_terms_used_in_the_data_model_exist(graph: Graph) -> None:
