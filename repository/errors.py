@@ -40,3 +40,9 @@ class HarvestError(KhoError):
 
 class ConfigError(KhoError):
     status = 500
+
+
+class DamagedFile(KhoError):
+    """A file that cannot be read: not a PDF, encrypted, or without pages."""
+
+    status = 422

@@ -1,0 +1,229 @@
+"""Which real agency a name written on a document (or in a sheet) means, on the document's date.
+
+Names are matched accent-insensitively after expanding the usual abbreviations (UBND, HĐND,
+MTTQ, Đoàn TNCS...), exactly first and then fuzzily, against the agencies valid that day. The
+candidates of a province are read from the store once and cached.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+import pyoxigraph as ox
+
+from repository.store import Store
+from repository.text import fold
+
+BLOCKS = {"block-chinh-quyen": "chinh-quyen", "block-dang": "dang", "block-doan-the": "doan-the"}
+# Folded abbreviation -> folded full form; applied on word boundaries, longest first.
+ABBREVIATIONS = {
+    "ubnd": "uy ban nhan dan",
+    "hdnd": "hoi dong nhan dan",
+    "ubmttq viet nam": "uy ban mat tran to quoc viet nam",
+    "ubmttq vn": "uy ban mat tran to quoc viet nam",
+    "ubmttq": "uy ban mat tran to quoc viet nam",
+    "uy ban mttq viet nam": "uy ban mat tran to quoc viet nam",
+    "uy ban mttq vn": "uy ban mat tran to quoc viet nam",
+    "uy ban mttq": "uy ban mat tran to quoc viet nam",
+    "mttq viet nam": "uy ban mat tran to quoc viet nam",
+    "mttq": "uy ban mat tran to quoc viet nam",
+    "uy ban mat tran to quoc(?! viet nam)": "uy ban mat tran to quoc viet nam",
+    "doan tncs ho chi minh": "doan thanh nien cong san ho chi minh",
+    "doan tncs hcm": "doan thanh nien cong san ho chi minh",
+    "doan thanh nien(?! cong san)": "doan thanh nien cong san ho chi minh",
+    "doan tn": "doan thanh nien cong san ho chi minh",
+    "bch doan": "doan thanh nien cong san ho chi minh",
+    "hoi lhpn": "hoi lien hiep phu nu",
+    "hoi ccb": "hoi cuu chien binh",
+    "hoi nd": "hoi nong dan",
+    "ldld": "lien doan lao dong",
+    "tp": "thanh pho",
+    "tx": "thi xa",
+    "tt": "thi tran",
+}
+_ABBR = [
+    (re.compile(r"\b" + k.replace(" ", r"\s") + r"\b"), v)
+    for k, v in sorted(ABBREVIATIONS.items(), key=lambda kv: len(kv[0]), reverse=True)
+]
+_UNIT_TYPES = ("thanh pho ", "thi xa ", "thi tran ", "huyen ", "quan ", "phuong ", "xa ", "tinh ")
+# "Huyện đoàn X", "Thành đoàn X": the Youth Union of that district or city.
+_DOAN_OF = re.compile(r"^(?:bch )?(huyen|quan|thi|thanh) doan (.+)$")
+_DOAN_UNIT = {"huyen": "huyen", "quan": "quan", "thi": "thi xa", "thanh": "thanh pho"}
+_FUZZY_CUTOFF = 0.82
+
+
+@dataclass(frozen=True)
+class IssuerMatch:
+    agency_iri: str
+    agency_kind: str  # ubnd, hdnd, dang-uy, mttq, doan-tn, hoi-lhpn...
+    block: str  # chinh-quyen | dang | doan-the
+    unit_iri: str
+    unit_code: str
+    unit_name: str
+    agency_name: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    key: str  # normalised name
+    match: IssuerMatch
+    valid_from: str | None
+    valid_to: str | None
+    parent_key: str  # folded name of the unit's parent ("huyen dan phuong")
+
+    def valid_on(self, day: str) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or self.valid_to >= day
+        )
+
+
+def normalise(name: str) -> str:
+    """Folded, abbreviations expanded, punctuation dropped: the key names are compared on."""
+    key = re.sub(r"[^0-9a-z ]+", " ", fold(name))
+    key = " ".join(key.split())
+    for pattern, full in _ABBR:
+        key = pattern.sub(full, key)
+    key = re.sub(r"^ban thuong vu ", "", key)
+    doan = _DOAN_OF.match(key)
+    if doan:
+        key = f"doan thanh nien cong san ho chi minh {_DOAN_UNIT[doan.group(1)]} {doan.group(2)}"
+    return key
+
+
+_CACHE: dict[tuple[int, str], list[_Candidate]] = {}
+
+_QUERY = """
+SELECT ?a ?name ?kind ?block ?from ?to ?u ?code ?uname ?pname WHERE {
+  ?prov kho:level khoc:level-province ; skos:notation ?pcode .
+  ?u rico:isOrWasContainedBy* ?prov ; skos:notation ?code .
+  ?a rico:hasOrHadJurisdiction ?u ; kho:agencyKind ?kind ;
+     rico:hasOrHadCorporateBodyType ?block ; skos:prefLabel ?name .
+  FILTER(lang(?name) = "vi")
+  OPTIONAL { ?u skos:prefLabel ?uname FILTER(lang(?uname) = "vi") }
+  OPTIONAL { ?u rico:isOrWasContainedBy ?p . ?p skos:prefLabel ?pname FILTER(lang(?pname) = "vi") }
+  OPTIONAL { ?a rico:beginningDate ?from } OPTIONAL { ?a rico:endDate ?to }
+}"""
+
+
+def candidates(store: Store, province_code: str = "01") -> list[_Candidate]:
+    """Every agency of a province with its validity, read once per store and province."""
+    cache_key = (id(store), province_code)
+    if cache_key not in _CACHE:
+        rows = store.select(_QUERY, substitutions={"pcode": ox.Literal(province_code)})
+        found = []
+        for r in rows:
+            name = str(r["name"])
+            match = IssuerMatch(
+                agency_iri=str(r["a"]),
+                agency_kind=str(r["kind"]).rsplit("agency-", 1)[-1],
+                block=BLOCKS.get(str(r["block"]).rsplit("/", 1)[-1], ""),
+                unit_iri=str(r["u"]),
+                unit_code=str(r["code"]),
+                unit_name=str(r["uname"] or ""),
+                agency_name=name,
+            )
+            found.append(
+                _Candidate(
+                    normalise(name),
+                    match,
+                    _day(r["from"]),
+                    _day(r["to"]),
+                    fold(str(r["pname"] or "")),
+                )
+            )
+        _CACHE[cache_key] = found
+    return _CACHE[cache_key]
+
+
+def _day(value: object) -> str | None:
+    return str(value)[:10] if value else None
+
+
+def resolve_issuer(
+    store: Store,
+    name: str,
+    on: date,
+    *,
+    parent: str | None = None,
+    place: str | None = None,
+    province_code: str = "01",
+) -> IssuerMatch | None:
+    """The agency called `name` that existed on `on`, or None if nothing is close enough.
+
+    `parent` (the cơ quan chủ quản line) and `place` (the địa danh) break ties between units of
+    the same name in different districts.
+    """
+    key = normalise(name)
+    if not key:
+        return None
+    day = on.isoformat()
+    valid = [c for c in candidates(store, province_code) if c.valid_on(day)]
+    exact = [c for c in valid if c.key == key]
+    if exact:
+        return _disambiguate(exact, name, parent, place, 1.0)
+    if any(c.key == key for c in candidates(store, province_code)):
+        return None  # a real agency's name, but not on that day: do not guess another one
+    keys = list({c.key for c in valid})
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=_FUZZY_CUTOFF)
+    if not close:
+        return None
+    best = close[0]
+    score = difflib.SequenceMatcher(None, key, best).ratio()
+    found = [c for c in valid if c.key == best]
+    return _disambiguate(found, name, parent, place, round(score, 3))
+
+
+def _disambiguate(
+    found: list[_Candidate], name: str, parent: str | None, place: str | None, score: float
+) -> IssuerMatch | None:
+    if len(found) > 1:  # "Song Phượng" and "Song Phương" fold alike: the tones decide
+        written = syllables(name)
+        scores = {id(c): _tail_score(written, syllables(c.match.unit_name)[1:]) for c in found}
+        top = max(scores.values())
+        found = [c for c in found if scores[id(c)] == top]
+    if len(found) > 1 and parent:
+        hint = normalise(parent)
+        narrowed = [c for c in found if c.parent_key and _mentions(hint, c.parent_key)]
+        found = narrowed or found
+    if len(found) > 1 and place:
+        hint = fold(place)
+        narrowed = [c for c in found if c.parent_key and _mentions(hint, c.parent_key, bare=True)]
+        found = narrowed or found
+    if len({c.match.agency_iri for c in found}) != 1:
+        return None  # still ambiguous: better no answer than a wrong one
+    m = found[0].match
+    return IssuerMatch(**{**m.__dict__, "score": score})
+
+
+_TONES = {"\u0300": "2", "\u0301": "1", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+
+
+def syllables(text: str) -> list[str]:
+    """Lower-case syllables with their tone as a digit, wherever the mark sits ("uỷ" = "ủy")."""
+    out = []
+    for word in re.split(r"[\s\-,.;:/()*]+", unicodedata.normalize("NFD", text.lower())):
+        if not word:
+            continue
+        tone = next((_TONES[c] for c in word if c in _TONES), "0")
+        base = unicodedata.normalize("NFC", "".join(c for c in word if c not in _TONES))
+        out.append(base + tone)
+    return out
+
+
+def _tail_score(written: list[str], unit: list[str]) -> float:
+    if not unit:
+        return 0.0
+    tail = " ".join(written[-len(unit) :])
+    return difflib.SequenceMatcher(None, tail, " ".join(unit)).ratio()
+
+
+def _mentions(hint: str, parent_key: str, bare: bool = False) -> bool:
+    """Does the hint name this parent unit ("huyen dan phuong", or just "dan phuong")?"""
+    short = next((parent_key[len(t) :] for t in _UNIT_TYPES if parent_key.startswith(t)), "")
+    target = short if bare else parent_key
+    return bool(target) and (target in hint or (not bare and short in hint))
