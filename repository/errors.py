@@ -46,3 +46,9 @@ class DamagedFile(KhoError):
     """A file that cannot be read: not a PDF, encrypted, or without pages."""
 
     status = 422
+
+
+class OcrError(KhoError):
+    """A PDF that could not be OCR'd into PDF/A: unreadable, encrypted, empty, or too slow."""
+
+    status = 422
