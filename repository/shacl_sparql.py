@@ -1,6 +1,7 @@
 """Compiles SHACL shapes into set-based SPARQL: one SELECT per constraint, all focus nodes at once.
 
-Supported: targets (class, node, subjectsOf, objectsOf, implicit class), any SHACL path, the core
+Supported: targets (class, node, subjectsOf, objectsOf, implicit class, and SHACL-AF SPARQL-based
+targets written with full IRIs), any SHACL path, the core
 value and cardinality components listed in `_VALUE_COMPONENTS`, `_FOCUS_COMPONENTS` and
 sh:uniqueLang, and sh:sparql SELECT constraints on node shapes. Anything else in a shape raises
 ConfigError at load time, so no constraint is ever silently skipped.
@@ -24,7 +25,7 @@ from rdflib.term import Node
 from repository.errors import ConfigError, QueryError
 from repository.store import check_read_only
 
-_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 # Shape predicates that describe rather than constrain; other sh: predicates must be compiled.
 _DESCRIPTIVE = {
     RDF.type,
@@ -145,9 +146,32 @@ def target_query(graph: Graph, shape: Node) -> str | None:
         parts.append(f"{{ VALUES ?this {{ {nodes} }} }}")
     parts += [f"{{ ?this {sparql_term(p)} ?o }}" for p in graph.objects(shape, SH.targetSubjectsOf)]
     parts += [f"{{ ?s {sparql_term(p)} ?this }}" for p in graph.objects(shape, SH.targetObjectsOf)]
+    parts += [sparql_target(graph, shape, t) for t in graph.objects(shape, SH.target)]
     if not parts:
         return None
     return "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join(parts) + " } }"
+
+
+def sparql_target(graph: Graph, shape: Node, node: Node) -> str:
+    """A SHACL-AF SPARQL-based target (sh:target [ a sh:SPARQLTarget ; sh:select ... ]) as a group.
+
+    It is inlined into every constraint's query, where PREFIX lines cannot go, so its select must
+    spell IRIs out in full.
+    """
+    where = f"The sh:target of {shape_name(shape)}"
+    check_supported(graph, node, {RDF.type, SH.select}, where)
+    select = graph.value(node, SH.select)
+    if select is None or (node, RDF.type, SH.SPARQLTarget) not in graph:
+        raise ConfigError(f"{where} must be a sh:SPARQLTarget with a sh:select.")
+    text = str(select)
+    blank = _OPAQUE.sub(lambda m: " " * len(m.group()), text)
+    if re.search(r"\b(PREFIX|BASE)\b", blank, re.IGNORECASE) or re.search(r"\b\w*:\w", blank):
+        raise ConfigError(f"{where} must write IRIs in full (<...>), without PREFIX.")
+    start, end = blank.find("{"), blank.rfind("}")
+    if not re.match(r"\s*SELECT\s+[?$]this\s+WHERE\s*$", blank[:start], re.IGNORECASE) or end < 0:
+        raise ConfigError(f"{where}: sh:select must read SELECT $this WHERE {{ ... }}.")
+    body = re.sub(r"\$this\b", "?this", text[start + 1 : end])
+    return f"{{ {body} }}"
 
 
 # -- core components ------------------------------------------------------------------------

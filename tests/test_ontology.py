@@ -148,7 +148,7 @@ KHO_PROPERTIES = (
     codeNotation numberSymbol organName signer signerTitle fileName sha256 byteSize pageCount
     hasTextLayer eventType outcome flagOf flagKind field sheetValue extractedValue duplicateOf
     reviewStatus decisionStatus basis reviewDate textBand refKind mapSheet parcel registryId
-    contentDigest autograph""".split(),
+    contentDigest autograph textSignature""".split(),
 )
 KHO_INDIVIDUALS = ("metaGraph",)  # the store's bookkeeping graph (repository/store.py)
 
