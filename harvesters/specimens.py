@@ -448,7 +448,8 @@ def _sign_and_stamp(
     # A red round seal over the left third of the signature (NĐ 30 Phụ lục I, ô 8).
     r = rng.uniform(17, 20) * mm
     sx, sy2 = cx - 20 * mm + rng.uniform(-3, 3) * mm, sy + 8 * mm + rng.uniform(-3, 3) * mm
-    seal = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    # Ink on toner: the scan multiplies them, so black text under the seal stays black.
+    seal = Image.new("RGBA", img.size, (255, 255, 255, 0))
     sd = ImageDraw.Draw(seal)
     red = (200, 30, 40, 190)
     for rad, w in ((r, 0.7), (r * 0.68, 0.45)):
@@ -471,7 +472,8 @@ def _sign_and_stamp(
         gx = sx + r * 0.84 * math.cos(a) - glyph.width / 2
         gy = sy2 + r * 0.84 * math.sin(a) - glyph.height / 2
         seal.alpha_composite(glyph, (int(gx), int(gy)))
-    img.paste(Image.alpha_composite(img.convert("RGBA"), seal).convert("RGB"))
+    ink = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), seal)
+    img.paste(ImageChops.multiply(img, ink.convert("RGB")))
 
 
 def _degrade(img: Image.Image, dpi: int, rng: random.Random) -> Image.Image:

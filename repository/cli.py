@@ -171,6 +171,27 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
+    from repository.extraction import extract_pdf
+    from repository.store import open_store_read_only
+
+    store = None
+    if Path(settings.store_path).exists():  # type: ignore[arg-type]
+        try:
+            store = open_store(settings.store_path)  # type: ignore[arg-type]
+        except KhoError:  # a running server holds the lock: read it read-only
+            store = open_store_read_only(settings.store_path)  # type: ignore[arg-type]
+    fields = extract_pdf(Path(args.pdf), store, language=settings.ocr_language).to_json()
+    if args.json:
+        print(json.dumps(fields, ensure_ascii=False, indent=2))
+    else:
+        for name, value in fields.items():
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value, ensure_ascii=False)
+            print(f"{name:14} {'' if value is None else value}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # The web layer is imported only here, so the core stays free of Flask.
     webapp = importlib.import_module("webapp")
@@ -232,6 +253,14 @@ def parser() -> argparse.ArgumentParser:
     rd = rts.add_parser("due", help="hồ sơ whose review/disposal date is on or before a date")
     rd.add_argument("--before", type=_date, required=True, help="date YYYY-MM-DD (inclusive)")
     rd.add_argument("--json", action="store_true", help="print JSON")
+    ex = add(
+        "extract",
+        cmd_extract,
+        "Read the fields of one PDF: type, number, date, issuer, subject, signer, registry "
+        "references (OCR if it has no text layer).",
+    )
+    ex.add_argument("pdf", metavar="FILE.pdf")
+    ex.add_argument("--json", action="store_true", help="print JSON")
     se = add("serve", cmd_serve, "Serve the web app.")
     se.add_argument("--host", default="127.0.0.1")
     se.add_argument("--port", type=int, default=5000)

@@ -282,7 +282,7 @@ def body_start(text: str) -> bool:
 
 
 def clean_subject(text: str) -> str:
-    text = nfc(" ".join(text.split())).strip(" _-—")
+    text = nfc(" ".join(text.split())).strip(" _-—.,;:|")
     return re.sub(r"^[Vv]\s*/\s*[Vv]\b\.?\s*", "V/v ", text)
 
 
@@ -295,21 +295,30 @@ def is_prefix(seg: str) -> bool:
 
 def snap_title(seg: str) -> str | None:
     """A signer's title line ("PHÓ CHỦ TỊCH") as its canonical form, OCR-tolerant."""
-    if _upper_ratio(seg) < 0.7 or len(seg.split()) > 5:
+    words = re.sub(r"[^\w\s]", " ", seg).split()
+    if not words or _upper_ratio(seg) < 0.7 or len(words) > 6:
         return None
-    key = " ".join(fold_keep(seg).split())
-    titles = {" ".join(fold_keep(t).split()): t for t in TITLES}
-    best = difflib.get_close_matches(key, list(titles), n=1, cutoff=0.8)
-    return titles[best[0]] if best else None
+    titles = {fold_keep(t): t for t in TITLES}
+    # Seal ink leaves specks before the title ("nã PHÓ CHỦ TỊCH"): try the endings, longest first.
+    for k in range(min(len(words), 4), 0, -1):
+        key = fold_keep(" ".join(words[-k:]))
+        best = difflib.get_close_matches(key, list(titles), n=1, cutoff=0.8)
+        if best:
+            return titles[best[0]]
+    return None
 
 
 def person_name(seg: str) -> str | None:
-    words = seg.strip().split()
-    if not 2 <= len(words) <= 5:
+    words = re.sub(r"[^\w\s]", " ", seg).split()
+    if not 2 <= len(words) <= 6:
         return None
-    if all(w.isalpha() and w[0].isupper() and (w[1:].islower() or len(w) == 1) for w in words):
-        return nfc(" ".join(words))
-    return None
+    # Specks of the signature may precede the name ("Ẹ Phạm Thanh Nghĩa"): keep the name-like end.
+    tail: list[str] = []
+    for i, w in enumerate(reversed(words)):
+        if not (w.isalpha() and w[0].isupper() and w[1:].islower() and (len(w) > 1 or i == 0)):
+            break
+        tail.insert(0, w)
+    return nfc(" ".join(tail)) if 2 <= len(tail) <= 5 else None
 
 
 # -- registry references (vn_standards §5) ----------------------------------------------------

@@ -48,8 +48,9 @@ def page_count(pdf: Path) -> int:
                 f"{pdf.name} is encrypted with a password. Ask the sender for an unprotected "
                 "copy (or remove the password with qpdf --decrypt) and try again."
             )
+        reason = ((info.stderr or "").strip().splitlines() or ["unknown error"])[-1]
         raise DamagedFile(
-            f"{pdf.name} is not a readable PDF ({(info.stderr or '').strip().splitlines()[-1:]}). "
+            f"{pdf.name} is not a readable PDF ({reason}). "
             "Re-scan or re-export the document, or ask the sender for a new copy."
         )
     pages = next(
@@ -159,7 +160,12 @@ def layout_from_tsv(tsv: str) -> str:
         else:
             rows.append([box])
     out = []
+    previous_bottom = None
     for row in rows:
+        top = min(t for t, _, _ in row)
+        if previous_bottom is not None and top - previous_bottom > 0.9 * height:
+            out.append("")  # a blank line, as in the text layer: ends a title, a paragraph
+        previous_bottom = max(b for _, b, _ in row)
         words = sorted((w for _, _, ws in row for w in ws), key=lambda w: int(w["left"]))
         text, right = "", None
         for w in words:

@@ -368,3 +368,14 @@ def to_python(term: object) -> object:
             return term.value == "true"
         return term.value
     return term.value  # type: ignore[attr-defined]
+
+
+def open_store_read_only(path: Path | str) -> Store:
+    """A read-only Store on `path`, usable while another process holds it for writing."""
+    store = Store.__new__(Store)
+    store.path = Path(path)
+    try:
+        store._ox = ox.Store.read_only(str(path))
+    except OSError as exc:
+        raise KhoError(f"Cannot open the store at {path} read-only: {exc}.") from exc
+    return store
