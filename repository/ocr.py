@@ -61,10 +61,6 @@ class OcrResult:
     stages: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return True
-
 
 @dataclass
 class OcrFailure:
@@ -73,34 +69,24 @@ class OcrFailure:
     src: Path
     reason: str
 
-    @property
-    def ok(self) -> bool:
-        return False
-
 
 def has_text_layer(pdf: Path) -> bool:
-    """True when some page carries text beyond whitespace (born-digital, or already OCR'd)."""
-    from pdfminer.high_level import extract_text_to_fp
-    from pdfminer.layout import LAParams
+    """True when some page shows text other than whitespace (born-digital, or OCR'd already).
 
-    for page_text in _page_texts(pdf, extract_text_to_fp, LAParams):
-        if page_text.strip():
-            return True
-    return False
+    Raises OcrError for a file that is not a readable PDF.
+    """
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar, LTContainer
 
+    def chars(item: object) -> Iterator[str]:
+        if isinstance(item, LTChar):
+            yield item.get_text()
+        elif isinstance(item, LTContainer):  # pages, and form XObjects (ocrmypdf's text layer)
+            for child in item:
+                yield from chars(child)
 
-def _page_texts(pdf: Path, extract: Callable[..., None], laparams: type) -> Iterator[str]:
-    import io
-
-    import pikepdf
-
-    with pikepdf.open(pdf) as doc:
-        count = len(doc.pages)
-    for number in range(count):
-        out = io.StringIO()
-        with pdf.open("rb") as stream:
-            extract(stream, out, page_numbers=[number], laparams=laparams())
-        yield out.getvalue()
+    check_input(Path(pdf))
+    return any(any(c.strip() for c in chars(page)) for page in extract_pages(pdf, laparams=None))
 
 
 def check_input(src: Path) -> int:
@@ -156,7 +142,7 @@ def ocr_to_pdfa(
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".kho-ocr-", dir=dst.parent) as tmp:
         out, sidecar = Path(tmp) / "out.pdf", Path(tmp) / "text.txt"
-        with _captured_log() as records, _single_threaded_tesseract():
+        with captured_log() as records, _single_threaded_tesseract():
             try:
                 ocrmypdf.ocr(
                     src,
@@ -312,7 +298,7 @@ class _Collect(logging.Handler):
 
 
 @contextmanager
-def _captured_log() -> Iterator[list[logging.LogRecord]]:
+def captured_log() -> Iterator[list[logging.LogRecord]]:
     """Collect ocrmypdf's log for this call; its warnings still reach any handler the app set.
 
     A handler on the "ocrmypdf" logger also stops Python's last-resort handler from printing
