@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -218,7 +218,9 @@ def ocr_many(
     total = len(jobs_list)
     if total == 0:
         return []
-    workers = max(1, min(jobs or os.cpu_count() or 1, total))
+    cores = jobs or os.cpu_count() or 1
+    workers = max(1, min(cores, total))
+    page_jobs = max(1, cores // total)  # fewer files than cores: their pages share the rest
     results: list[OcrResult | OcrFailure | None] = [None] * total
     done = 0
     if progress:
@@ -227,18 +229,19 @@ def ocr_many(
         max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker
     ) as pool:
         futures: dict[Future, int] = {
-            pool.submit(_ocr_one, Path(s), Path(d), language, page_timeout): i
+            pool.submit(_ocr_one, Path(s), Path(d), language, page_jobs, page_timeout): i
             for i, (s, d) in enumerate(jobs_list)
         }
-        from concurrent.futures import as_completed
-
         for future in as_completed(futures):
             i = futures[future]
             try:
                 results[i] = future.result()
             except Exception as e:  # a worker that died (e.g. killed for memory)
+                src = Path(jobs_list[i][0])
                 results[i] = OcrFailure(
-                    Path(jobs_list[i][0]), f"the OCR worker stopped unexpectedly ({e!r})."
+                    src,
+                    f"{src}: the OCR worker stopped unexpectedly ({e!r}); "
+                    "retry this file alone, with fewer jobs if memory is short.",
                 )
             done += 1
             if progress:
@@ -252,9 +255,11 @@ def _warm_worker() -> None:
     import ocrmypdf  # noqa: F401
 
 
-def _ocr_one(src: Path, dst: Path, language: str, page_timeout: float) -> OcrResult | OcrFailure:
+def _ocr_one(
+    src: Path, dst: Path, language: str, jobs: int, page_timeout: float
+) -> OcrResult | OcrFailure:
     try:
-        return ocr_to_pdfa(src, dst, language=language, jobs=1, page_timeout=page_timeout)
+        return ocr_to_pdfa(src, dst, language=language, jobs=jobs, page_timeout=page_timeout)
     except OcrError as e:
         return OcrFailure(src, e.message)
     except Exception as e:  # anything ocrmypdf did not classify: report it, keep the batch going
