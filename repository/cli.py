@@ -171,6 +171,53 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from repository.ingest import ingest_batch
+    from repository.ocr import progress_bar
+
+    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    status = EXIT_OK
+    for folder in args.batch_dirs:
+        report = ingest_batch(
+            Path(folder),
+            store,
+            settings,
+            jobs=args.jobs,
+            ocr=not args.no_ocr,
+            progress=_progress,
+            ocr_progress=progress_bar("OCR"),
+        )
+        if args.json:
+            print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(report.text())
+        print(f"Báo cáo / report: {Path(folder) / 'kho-report.txt'}", file=sys.stderr)
+        if report.rejected:
+            status = EXIT_INVALID
+    return status
+
+
+def cmd_demo_batches(args: argparse.Namespace, settings: Settings) -> int:
+    from harvesters.demo_batch import write_demo
+
+    folders = write_demo(
+        Path(args.folder), documents=args.documents, seed=args.seed, progress=_progress
+    )
+    for folder in folders:
+        print(folder)
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from repository import record_index
+
+    store = open_for_reading(settings)
+    cmd_index(args, settings, store)
+    count = record_index.rebuild(store, settings, progress=lambda n: _progress(f"{n:,} records"))
+    print(f"Chỉ mục tài liệu / records index: {count:,} hồ sơ + documents")
+    return EXIT_OK
+
+
 def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     from repository.extraction import extract_pdf
     from repository.store import open_store_read_only
@@ -253,6 +300,26 @@ def parser() -> argparse.ArgumentParser:
     rd = rts.add_parser("due", help="hồ sơ whose review/disposal date is on or before a date")
     rd.add_argument("--before", type=_date, required=True, help="date YYYY-MM-DD (inclusive)")
     rd.add_argument("--json", action="store_true", help="print JSON")
+    ing = add(
+        "ingest",
+        cmd_ingest,
+        "Ingest batch folders (metadata sheet + PDFs): validate, OCR, extract, de-duplicate, "
+        "commit; exit 3 if any row was rejected (see kho-report.txt in the folder).",
+    )
+    ing.add_argument("batch_dirs", nargs="+", metavar="BATCH_DIR")
+    ing.add_argument("--jobs", type=int, help="files OCR'd in parallel (default KHO_OCR_JOBS)")
+    ing.add_argument("--no-ocr", action="store_true", help="skip OCR of scanned PDFs")
+    ing.add_argument("--json", action="store_true", help="print the report as JSON")
+    de = add(
+        "demo-batches",
+        cmd_demo_batches,
+        "Write demo batches (generated documents in the official layouts, some scanned, "
+        "with TT 05/2025 and TT 02/2019 sheets) into FOLDER.",
+    )
+    de.add_argument("folder", metavar="FOLDER")
+    de.add_argument("--documents", type=int, default=48)
+    de.add_argument("--seed", type=int, default=2025)
+    add("reindex", cmd_reindex, "Rebuild the search indexes (units, records) from the store.")
     ex = add(
         "extract",
         cmd_extract,

@@ -375,11 +375,9 @@ def set_review(store: Store, flag_iri: str, status: str, who: str, at: datetime)
 
 
 def swap(store: Store, graph: str, *, remove: set[ox.Quad], add: set[ox.Quad]) -> None:
-    """Remove and add quads of one graph in one transaction.
-
-    Store has no remove-and-add primitive yet, so the graph is replaced by its new content (the
-    store writes only the difference, in one update). TODO(lead): Store.update_quads(remove, add)
-    would spare reading the whole graph.
-    """
-    current = set(store.graph_quads(graph))
-    store.replace_graph(graph, (current - remove) | add)
+    """Remove and add quads of one graph in one transaction."""
+    g = ox.NamedNode(graph)
+    store.update_quads(
+        [ox.Quad(q.subject, q.predicate, q.object, g) for q in remove],
+        [ox.Quad(q.subject, q.predicate, q.object, g) for q in add],
+    )

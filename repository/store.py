@@ -239,6 +239,15 @@ class Store:
         """Add quads (each with its graph) in one transaction: all land or none."""
         self._ox.extend(list(quads))
 
+    def update_quads(self, remove: Iterable[ox.Quad], add: Iterable[ox.Quad]) -> None:
+        """Remove some quads and add others in one transaction (quads carry their graphs)."""
+        remove, add = list(remove), list(add)
+        body = ";\n".join(
+            _quads_block(verb, qs) for verb, qs in (("DELETE", remove), ("INSERT", add)) if qs
+        )
+        if body:
+            self._ox.update(body)
+
     def unit_digest(self, key: str) -> str | None:
         """The content digest last committed for an ingest unit, or None if it is new."""
         for q in self._ox.quads_for_pattern(ox.NamedNode(key), _FINGERPRINT, None, _META):
@@ -313,6 +322,10 @@ class Store:
         """Load an N-Quads dump (all or nothing); return the store's size afterwards."""
         self._ox.load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return len(self._ox)
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the on-disk store (hard links where possible: cheap)."""
+        self._ox.backup(str(target))
 
     def flush(self) -> None:
         self._ox.flush()

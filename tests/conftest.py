@@ -44,3 +44,13 @@ def store(harvested_settings: Settings) -> Store:
 @pytest.fixture(scope="session")
 def first_harvest(harvested_settings: Settings) -> HarvestReport:
     return harvested_settings.__dict__["_first_harvest"]
+
+
+@pytest.fixture(scope="module")
+def records_settings(
+    harvested_settings: Settings, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """A data directory of its own (a cheap backup of the harvested store) for ingest tests."""
+    data_dir = tmp_path_factory.mktemp("kho-records")
+    store.backup(data_dir / "store")
+    return Settings(data_dir=data_dir, today=TODAY)

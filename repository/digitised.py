@@ -1,0 +1,139 @@
+"""The digital side of a batch: store each PDF by checksum, get its text (its own text layer, or
+OCR to a searchable PDF/A), and remember what was found so a re-ingest never OCRs twice.
+
+What is known about a stored file is kept beside it as `<sha>.json` (pages, text layer, the PDF/A
+made from it, or why it is damaged); its text as `<sha>.txt`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from repository.errors import KhoError
+from repository.files import FileStore, StoredFile
+from repository.text import nfc
+
+
+@dataclass
+class FileFacts:
+    """What Kho learnt from one stored PDF."""
+
+    sha256: str
+    size: int
+    pages: int = 0
+    has_text_layer: bool = False
+    ocr: bool = False
+    pdfa_sha256: str | None = None
+    pdfa_size: int | None = None
+    damaged: str | None = None  # why the file could not be read, if it could not
+    ocr_seconds: float = 0.0
+
+    @property
+    def readable(self) -> bool:
+        return self.damaged is None
+
+
+def _facts_path(files: FileStore, sha: str) -> Path:
+    return files.path_for(sha, ".json")
+
+
+def load_facts(files: FileStore, sha: str) -> FileFacts | None:
+    path = _facts_path(files, sha)
+    if not path.is_file():
+        return None
+    try:
+        return FileFacts(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError):
+        return None  # an unreadable cache is recomputed, never trusted
+
+
+def save_facts(files: FileStore, facts: FileFacts) -> None:
+    path = _facts_path(files, facts.sha256)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(facts)), encoding="utf-8")
+    tmp.replace(path)
+
+
+def page_count(pdf: Path) -> int:
+    import pikepdf
+
+    with pikepdf.open(pdf) as doc:
+        return len(doc.pages)
+
+
+def read_files(
+    stored: list[StoredFile],
+    files: FileStore,
+    *,
+    language: str,
+    jobs: int,
+    ocr: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, FileFacts]:
+    """Facts and text for every stored PDF: cached ones as they are, the rest read or OCR'd."""
+    from repository import pdftext
+    from repository.ocr import OcrFailure, ocr_many
+
+    facts: dict[str, FileFacts] = {}
+    to_ocr: list[StoredFile] = []
+    for sf in stored:
+        if sf.sha256 in facts:
+            continue
+        cached = load_facts(files, sf.sha256)
+        if cached is not None and (
+            cached.ocr or cached.has_text_layer or cached.damaged or not ocr
+        ):
+            facts[sf.sha256] = cached
+            continue
+        fact = FileFacts(sf.sha256, sf.size)
+        try:
+            fact.pages = page_count(sf.path)
+            if fact.pages == 0:
+                raise KhoError("the PDF has no pages")
+            fact.has_text_layer = pdftext.has_text_layer(sf.path)
+        except Exception as exc:  # pikepdf/pdfminer raise many types for broken files
+            fact.damaged = _reason(exc)
+            facts[sf.sha256] = fact
+            save_facts(files, fact)
+            continue
+        facts[sf.sha256] = fact
+        if fact.has_text_layer:
+            pages, _ = pdftext.page_texts(sf.path, language=language)
+            files.put_text(sf.sha256, nfc("\f".join(pages)))
+            save_facts(files, fact)
+        elif ocr:
+            to_ocr.append(sf)
+        else:
+            save_facts(files, fact)
+    if to_ocr:
+        with tempfile.TemporaryDirectory(prefix="kho-ocr-") as tmp:
+            pairs = [(sf.path, Path(tmp) / f"{sf.sha256}.pdf") for sf in to_ocr]
+            results = ocr_many(pairs, language=language, jobs=jobs, progress=progress)
+            for sf, (_, dst), result in zip(to_ocr, pairs, results, strict=True):
+                fact = facts[sf.sha256]
+                if isinstance(result, OcrFailure):
+                    fact.damaged = f"OCR: {result.reason}"
+                else:
+                    pdfa = files.put(dst)
+                    fact.ocr = True
+                    fact.pdfa_sha256, fact.pdfa_size = pdfa.sha256, pdfa.size
+                    fact.ocr_seconds = round(result.seconds, 2)
+                    files.put_text(sf.sha256, nfc("\f".join(result.texts)))
+                save_facts(files, fact)
+    return facts
+
+
+def page_texts(files: FileStore, sha: str) -> list[str]:
+    text = files.text(sha) or ""
+    return text.split("\f") if text else []
+
+
+def _reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if "password" in message.lower() or "encrypt" in message.lower():
+        return f"tệp PDF được mã hóa / the PDF is encrypted ({message})"
+    return f"không đọc được tệp PDF / unreadable PDF ({message})"

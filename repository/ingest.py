@@ -1,0 +1,392 @@
+"""ingest_batch(): a contractor's batch into the store, step by step.
+
+read the sheets → group rows into hồ sơ units → store the PDFs by checksum → text layer or OCR →
+extract fields and compare with the sheet → resolve creator agency on the document's date →
+map rows to RDF → de-duplicate → retention decision and priority group → SHACL gate →
+commit each unit whole → full-text index → report beside the batch.
+
+A row that fails is rejected with its sheet, row, column and what to do; the rest still lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from repository import dedup, mapping, record_index, retention, sheets
+from repository.batch import IngestReport, UnitRows, find_pdf, group_rows
+from repository.config import Settings
+from repository.digitised import FileFacts, page_texts, read_files
+from repository.errors import KhoError
+from repository.files import FileStore, StoredFile
+from repository.namespaces import DCT, KHO, MODE_GRAPH, RDF, RIC_RST, RICO, Minter, code
+from repository.preservation import VN_TZ, event_triples, instantiation_triples
+from repository.records_rdf import DocContext, UnitContext, doc_triples, hoso_triples
+from repository.resolve import resolve_issuer
+from repository.store import CommitUnit, Store
+from repository.text import nfc
+from repository.unit_gate import gate
+
+Progress = Callable[[str], None]
+CHUNK = 500  # hồ sơ validated and committed together
+_TIME_PREDICATES = {
+    "http://www.w3.org/ns/prov#endedAtTime",
+    "http://www.w3.org/ns/prov#generatedAtTime",
+}
+
+
+@dataclass
+class DocDraft:
+    ordinal: int
+    row: sheets.SourceRow
+    iri: str
+    pdf: Path | None = None
+    stored: StoredFile | None = None
+    facts: FileFacts | None = None
+    triples: list[ox.Triple] = field(default_factory=list)
+    curation: list[ox.Triple] = field(default_factory=list)
+    personal: list[ox.Triple] = field(default_factory=list)
+    history: list[ox.Triple] = field(default_factory=list)
+    mode: str = "01"
+    rejected: bool = False
+
+
+@dataclass
+class UnitDraft:
+    rows: UnitRows
+    iri: str
+    docs: list[DocDraft]
+    triples: list[ox.Triple] = field(default_factory=list)
+    curation: list[ox.Triple] = field(default_factory=list)
+    mode: str = "01"
+    rejected: bool = False
+
+
+def ingest_batch(
+    batch_dir: Path,
+    store: Store,
+    settings: Settings,
+    *,
+    jobs: int | None = None,
+    ocr: bool = True,
+    index: bool = True,
+    progress: Progress | None = None,
+    ocr_progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    """Ingest one batch folder; return (and write into the folder) the report."""
+    batch_dir = Path(batch_dir)
+    if not batch_dir.is_dir():
+        raise KhoError(
+            f"{batch_dir} is not a folder; give the folder that holds the sheet and PDFs."
+        )
+    now = now or datetime.now(VN_TZ)
+    say = progress or (lambda _m: None)
+    clock = time.perf_counter()
+    report = IngestReport(
+        batch_id=batch_dir.name, batch_dir=str(batch_dir), started=now.isoformat(timespec="seconds")
+    )
+    minter = Minter(settings.base_iri)
+    files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
+
+    # 1. sheets → rows → units
+    read = sheets.read_batch(batch_dir)
+    report.formats = {name: fmt.name for name, fmt in read.formats.items()}
+    for w in read.warnings:
+        report.warn(w.message_vi, w.message_en, sheet=w.sheet, row=w.row, column=w.column)
+    units = [
+        UnitDraft(
+            u,
+            minter.hoso(u.file_code),
+            [
+                DocDraft(
+                    n, r, minter.record(r.values.get("docCode") or Minter.doc_code(u.file_code, n))
+                )
+                for n, r in sorted(u.docs, key=lambda d: d[0])
+            ],
+        )
+        for u in group_rows(read.rows, report)
+    ]
+    say(f"{len(units)} hồ sơ, {sum(len(u.docs) for u in units)} tài liệu / documents")
+    _lap(report, "sheets", clock)
+
+    seen = dedup.BatchDuplicates()
+    done = 0
+    for first in range(0, len(units), CHUNK):
+        chunk = units[first : first + CHUNK]
+        _ingest_chunk(
+            chunk,
+            batch_dir,
+            store,
+            settings,
+            minter,
+            files,
+            report,
+            seen,
+            now,
+            jobs=jobs or settings.ocr_jobs,
+            ocr=ocr,
+            index=index,
+            ocr_progress=ocr_progress,
+        )
+        done += len(chunk)
+        say(f"{done}/{len(units)} hồ sơ")
+    report.finished = datetime.now(VN_TZ).isoformat(timespec="seconds")
+    report.write(batch_dir)
+    return report
+
+
+def _ingest_chunk(
+    units: list[UnitDraft],
+    batch_dir: Path,
+    store: Store,
+    settings: Settings,
+    minter: Minter,
+    files: FileStore,
+    report: IngestReport,
+    seen: dedup.BatchDuplicates,
+    now: datetime,
+    *,
+    jobs: int,
+    ocr: bool,
+    index: bool,
+    ocr_progress: Callable[[int, int], None] | None,
+) -> None:
+    """Steps 2–7 for a chunk of units; memory stays flat however large the batch."""
+    # 2. PDFs into the content-addressed store
+    clock = time.perf_counter()
+    for unit in units:
+        for doc in unit.docs:
+            found = find_pdf(batch_dir, unit.rows.file_code, doc.ordinal, doc.row)
+            if isinstance(found, str):
+                doc.rejected = True
+                report.reject(
+                    f"Không tìm thấy tệp PDF của tài liệu: {found}. Đặt tệp vào thư mục lô hoặc sửa cột tên tệp.",
+                    f"The document's PDF is missing: {found}. Put the file in the batch folder or fix the file-name column.",
+                    doc.row,
+                    column=doc.row.columns.get("fileName"),
+                    value=doc.row.values.get("fileName"),
+                    resource=doc.iri,
+                )
+                continue
+            doc.pdf = found
+            doc.stored = files.put(found)
+    _lap(report, "files", clock)
+
+    # 3. text layer or OCR (cached by checksum)
+    clock = time.perf_counter()
+    stored = [d.stored for u in units for d in u.docs if d.stored is not None]
+    facts = read_files(
+        stored, files, language=settings.ocr_language, jobs=jobs, ocr=ocr, progress=ocr_progress
+    )
+    for unit in units:
+        for doc in unit.docs:
+            if doc.stored is not None:
+                doc.facts = facts[doc.stored.sha256]
+                report.pages += doc.facts.pages
+                if doc.facts.ocr and doc.stored.new:
+                    report.ocr_files += 1
+                    report.ocr_pages += doc.facts.pages
+    _lap(report, "text+ocr", clock)
+
+    # 4. fields, creators, RDF for each unit
+    clock = time.perf_counter()
+    for unit in units:
+        _build_unit(unit, store, settings, minter, files, report, seen, now)
+    _lap(report, "rdf", clock)
+
+    # 5. SHACL gate: rejects violating documents and units with the shape's message
+    clock = time.perf_counter()
+    gate(units, store, settings, report)
+    _lap(report, "shacl", clock)
+
+    # 6. commit each unit whole, then index what landed
+    clock = time.perf_counter()
+    commit = [_commit_unit(unit, store, minter) for unit in units if not unit.rejected]
+    stats = store.commit_units(commit)
+    report.hoso_added += len(stats.added)
+    report.hoso_replaced += len(stats.replaced)
+    report.hoso_unchanged += len(stats.unchanged)
+    report.hoso_rejected += sum(1 for u in units if u.rejected)
+    report.docs_committed += sum(
+        1 for u in units if not u.rejected for d in u.docs if not d.rejected
+    )
+    report.docs_rejected += sum(1 for u in units for d in u.docs if d.rejected or u.rejected)
+    _lap(report, "commit", clock)
+    if index:
+        clock = time.perf_counter()
+        changed = set(stats.added) | set(stats.replaced)
+        iris = [
+            i
+            for u in units
+            if u.iri in changed
+            for i in [u.iri] + [d.iri for d in u.docs if not d.rejected]
+        ]
+        if iris:
+            record_index.update(store, settings, iris)
+        _lap(report, "index", clock)
+
+
+def _lap(report: IngestReport, name: str, start: float) -> None:
+    report.timings[name] = round(report.timings.get(name, 0.0) + time.perf_counter() - start, 2)
+
+
+def _build_unit(
+    unit: UnitDraft,
+    store: Store,
+    settings: Settings,
+    minter: Minter,
+    files: FileStore,
+    report: IngestReport,
+    seen: dedup.BatchDuplicates,
+    now: datetime,
+) -> None:
+    """Map a hồ sơ and its documents to RDF; field errors reject the row they are on."""
+    hoso_ctx = UnitContext(report.batch_id)
+    for doc in unit.docs:
+        if doc.rejected:
+            continue
+        row = doc.row
+        triples, errors = mapping.row_to_rdf(row, doc.iri, row.format)
+        for e in errors:
+            report.reject(
+                e.message_vi,
+                e.message_en,
+                row,
+                column=e.column,
+                field=e.field,
+                value=e.value,
+                resource=doc.iri,
+            )
+        if errors:
+            doc.rejected = True
+            continue
+        issued = _iso_date(row.values.get("issuedDate"))
+        organ = row.values.get("organName", "")
+        match = resolve_issuer(store, organ, issued) if organ and issued else None
+        if match is None:
+            doc.rejected = True
+            report.reject(
+                f"Không xác định được cơ quan ban hành «{organ}» vào ngày {issued or '?'}: "
+                "kiểm tra tên cơ quan và ngày văn bản (cơ quan phải tồn tại vào ngày đó).",
+                f"Cannot resolve the issuing agency «{organ}» on {issued or '?'}: check the agency "
+                "name and the document date (the agency must have existed on that day).",
+                row,
+                column=row.columns.get("organName") if organ else row.columns.get("issuedDate"),
+                field="organName",
+                value=organ,
+                resource=doc.iri,
+            )
+            continue
+        hoso_ctx.creators.append(match)
+        texts = page_texts(files, doc.stored.sha256) if doc.stored is not None else []
+        ctx = DocContext(unit.iri, doc.ordinal, match, doc.facts, texts, now, triples)
+        ok = doc_triples(doc, ctx, store, minter, report, seen)
+        if not ok:
+            doc.rejected = True
+            continue
+        if doc.stored is not None and doc.facts is not None:
+            _files_rdf(doc, minter, now)
+    if not hoso_ctx.creators:
+        unit.rejected = True
+        report.reject(
+            "Hồ sơ không có tài liệu hợp lệ nào nên không được nhập; sửa các dòng tài liệu ở trên.",
+            "The file has no valid document, so it was not ingested; fix the document rows above.",
+            unit.rows.hoso,
+            resource=unit.iri,
+        )
+        return
+    if not hoso_triples(unit, hoso_ctx, store, settings, minter, report, now):
+        unit.rejected = True
+
+
+def _files_rdf(doc: DocDraft, minter: Minter, now: datetime) -> None:
+    facts = doc.facts
+    assert facts is not None and doc.stored is not None and doc.pdf is not None
+    original = Minter.instantiation(doc.iri, "original")
+    doc.triples += instantiation_triples(
+        doc.iri, "original", doc.stored, doc.pdf.name, facts.pages or None, facts.has_text_layer
+    )
+    if doc.stored.new:
+        doc.history += event_triples(
+            original, "ingestion", now, "success", f"sha256 {doc.stored.sha256}"
+        )
+    if facts.damaged:
+        doc.history += event_triples(original, "quarantine", now, "failure", facts.damaged)
+    if facts.pdfa_sha256:
+        pdfa = StoredFile(facts.pdfa_sha256, facts.pdfa_size or 0, Path(), doc.stored.new)
+        doc.triples += instantiation_triples(
+            doc.iri,
+            "pdfa",
+            pdfa,
+            doc.pdf.stem + ".pdfa.pdf",
+            facts.pages or None,
+            True,
+            derived_from=original,
+        )
+        if doc.stored.new:
+            doc.history += event_triples(
+                Minter.instantiation(doc.iri, "pdfa"),
+                "ocr",
+                now,
+                "success",
+                f"ocrmypdf -l vie, {facts.pages} trang/pages, {facts.ocr_seconds} s",
+            )
+
+
+def _commit_unit(unit: UnitDraft, store: Store, minter: Minter) -> CommitUnit:
+    """The unit's quads in their graphs: access level, curation, personal data; events as history."""
+
+    def put(triples: list[ox.Triple], graph: str) -> list[ox.Quad]:
+        g = ox.NamedNode(graph)
+        return [ox.Quad(t.subject, t.predicate, t.object, g) for t in triples]
+
+    quads = put(unit.triples, minter.records_graph(MODE_GRAPH[unit.mode]))
+    quads += put(unit.curation, minter.records_graph("curation"))
+    history: list[ox.Quad] = []
+    for doc in unit.docs:
+        if doc.rejected:
+            continue
+        graph = minter.records_graph(MODE_GRAPH[doc.mode])
+        quads += put(doc.triples, graph)
+        quads += put(doc.curation, minter.records_graph("curation"))
+        quads += put(doc.personal, minter.records_graph("personal"))
+        history += put(doc.history, graph)
+    stable = sorted(str(q) for q in quads if q.predicate.value not in _TIME_PREDICATES)
+    digest = hashlib.sha256("\n".join(stable).encode()).hexdigest()
+    keep = retention.reviewed_subjects(store, unit.iri) if store.unit_digest(unit.iri) else set()
+    return CommitUnit(unit.iri, digest, quads, history, keep)
+
+
+def _iso_date(value: str | None) -> date | None:
+    """A sheet date (already ISO from the mapping, or DD/MM/YYYY) as a date, else None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if "/" in value:
+            d, m, y = value.split("/")
+            return date(int(y), int(m), int(d))
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "ingest_batch",
+    "DocDraft",
+    "UnitDraft",
+    "DCT",
+    "KHO",
+    "RDF",
+    "RICO",
+    "RIC_RST",
+    "code",
+    "nfc",
+]

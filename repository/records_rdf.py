@@ -1,0 +1,515 @@
+"""RDF for one hồ sơ and its documents: the sheet's declared fields (mappings/), plus what Kho
+adds — creator agency on the document's date, its unit and block, the fonds, holder, priority
+group, retention decision, files, quality flags from extraction and de-duplication.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from repository import dedup, mapping, retention
+from repository.config import Settings
+from repository.digitised import FileFacts
+from repository.namespaces import DCT, KHO, RDF, RIC_RST, RICO, Minter, code
+from repository.rdf import Triples, text
+from repository.resolve import IssuerMatch
+from repository.store import Store
+from repository.text import fold, nfc
+
+if TYPE_CHECKING:
+    from repository.batch import IngestReport
+    from repository.ingest import DocDraft, UnitDraft
+
+_XSD_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_ALNUM = re.compile(r"[^0-9a-z]+")
+SUBJECT_SIMILARITY = 0.9  # below this, the PDF's trích yếu is flagged as different from the sheet's
+
+
+@dataclass
+class DocContext:
+    hoso_iri: str
+    ordinal: int
+    creator: IssuerMatch
+    facts: FileFacts | None
+    texts: list[str]
+    now: datetime
+    triples: list[ox.Triple]  # the sheet's fields, already mapped without errors
+
+
+@dataclass
+class UnitContext:
+    batch_id: str
+    creators: list[IssuerMatch] = field(default_factory=list)
+    doc_types: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+def _int(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=_XSD_INT)
+
+
+@lru_cache(maxsize=1)
+def _type_labels_cached(
+    key: int,
+) -> dict[str, str]:  # key: id(store), so tests with new stores reload
+    return {}
+
+
+def type_labels(store: Store) -> dict[str, str]:
+    """TT 05 typeName concept IRI → Vietnamese label, from the vocabulary in the store."""
+    cache = _type_labels_cached(id(store))
+    if not cache:
+        rows = store.select(
+            "SELECT ?c ?l WHERE { ?c skos:inScheme khoc:type-name ; skos:prefLabel ?l "
+            'FILTER(lang(?l) = "vi") }'
+        )
+        cache.update({str(r["c"]): str(r["l"]) for r in rows})
+    return cache
+
+
+def _norm_symbol(value: str | None) -> str:
+    return _ALNUM.sub("", fold(value or ""))
+
+
+def doc_triples(
+    doc: DocDraft,
+    ctx: DocContext,
+    store: Store,
+    minter: Minter,
+    report: IngestReport,
+    seen: dedup.BatchDuplicates,
+) -> bool:
+    """Fill doc.triples/curation/personal; False (with the errors reported) if the row fails."""
+    from repository.extraction import extract_fields
+
+    row = doc.row
+    triples = ctx.triples
+    t = Triples()
+    s = doc.iri
+    t.iri(s, RDF + "type", RICO + "Record")
+    t.iri(s, RICO + "isOrWasIncludedIn", ctx.hoso_iri)
+    t.lit(s, KHO + "docOrdinal", _int(ctx.ordinal))
+    if not row.values.get("docCode"):
+        t.lit(
+            s,
+            RICO + "identifier",
+            text(Minter.doc_code(row.values.get("fileCode") or "", ctx.ordinal)),
+        )
+    m = ctx.creator
+    t.iri(s, RICO + "hasCreator", m.agency_iri)
+    t.iri(s, KHO + "adminUnit", m.unit_iri)
+    t.iri(s, KHO + "block", code(f"block-{m.block}"))
+    number, notation = row.values.get("codeNumber", ""), row.values.get("codeNotation", "")
+    symbol = _number_symbol(number, notation, m.block)
+    if symbol:
+        t.lit(s, KHO + "numberSymbol", text(symbol))
+    have = {str(x.predicate.value) for x in triples}
+    if KHO + "numberOfPage" not in have and ctx.facts and ctx.facts.pages:
+        t.lit(s, KHO + "numberOfPage", _int(ctx.facts.pages))  # counted in the PDF
+    doc.mode = _code_of(triples, KHO + "accessLevel", "mode-") or doc.mode
+    # Extraction from the PDF's text: fills what the sheet left empty, flags what disagrees.
+    extracted = (
+        extract_fields(ctx.texts, store=store, ocr=bool(ctx.facts and ctx.facts.ocr))
+        if ctx.texts
+        else None
+    )
+    if extracted is not None:
+        if KHO + "signer" not in have and extracted.signer:
+            t.lit(s, KHO + "signer", text(extracted.signer))
+        if KHO + "signerTitle" not in have and extracted.signer_title:
+            t.lit(s, KHO + "signerTitle", text(extracted.signer_title))
+        labels = type_labels(store)
+        sheet_type = labels.get(_code_iri(triples, KHO + "typeName") or "", "")
+        checks = [
+            (
+                "document_type",
+                sheet_type,
+                extracted.document_type,
+                fold(sheet_type) == fold(extracted.document_type or ""),
+            ),
+            (
+                "number_symbol",
+                symbol,
+                extracted.number_symbol,
+                _norm_symbol(symbol) == _norm_symbol(extracted.number_symbol),
+            ),
+            (
+                "issued_on",
+                row.values.get("issuedDate"),
+                extracted.issued_on,
+                _same_day(row.values.get("issuedDate"), extracted.issued_on),
+            ),
+            (
+                "issuer",
+                row.values.get("organName"),
+                extracted.issuer,
+                _same_issuer(m, extracted.issuer, row.values.get("organName")),
+            ),
+            (
+                "subject",
+                row.values.get("subject"),
+                extracted.subject,
+                _similar(row.values.get("subject"), extracted.subject),
+            ),
+        ]
+        for name, sheet_value, found, same in checks:
+            if sheet_value and found and not same:
+                doc.curation += dedup.flag_triples(
+                    doc.iri,
+                    "extraction-mismatch",
+                    field=name,
+                    sheet_value=nfc(str(sheet_value)),
+                    extracted_value=nfc(str(found)),
+                    status="under-review",
+                    at=ctx.now,
+                )
+                report.flags.append(
+                    {
+                        "resource": doc.iri,
+                        "kind": "extraction-mismatch",
+                        "field": name,
+                        "sheet_value": str(sheet_value),
+                        "extracted_value": str(found),
+                        "note": None,
+                    }
+                )
+        for n, ref in enumerate(extracted.registry_refs or [], start=1):
+            _registry_ref(doc, n, ref)
+        text_all = "\n".join(ctx.texts)
+        if ctx.facts and ctx.facts.readable and not text_all.strip():
+            _flag(
+                doc,
+                report,
+                "empty-text",
+                ctx.now,
+                "Không có chữ nào đọc được / no text could be read",
+            )
+    if ctx.facts and ctx.facts.damaged:
+        _flag(doc, report, "damaged", ctx.now, ctx.facts.damaged)
+    _duplicates(doc, ctx, store, report, seen, symbol, t)
+    doc.triples = sorted(set(triples) | t.triples, key=str)
+    return True
+
+
+def hoso_triples(
+    unit: UnitDraft,
+    ctx: UnitContext,
+    store: Store,
+    settings: Settings,
+    minter: Minter,
+    report: IngestReport,
+    now: datetime,
+) -> bool:
+    """The hồ sơ's triples: creator = its documents' most frequent creator; retention; priority."""
+    row = unit.rows.hoso
+    triples, errors = mapping.row_to_rdf(row, unit.iri, row.format)
+    for e in errors:
+        report.reject(
+            e.message_vi,
+            e.message_en,
+            row,
+            column=e.column,
+            field=e.field,
+            value=e.value,
+            resource=unit.iri,
+        )
+    if errors:
+        return False
+    creator = Counter(m.agency_iri for m in ctx.creators).most_common(1)[0][0]
+    match = next(m for m in ctx.creators if m.agency_iri == creator)
+    s = unit.iri
+    t = Triples()
+    t.iri(s, RDF + "type", RICO + "RecordSet")
+    t.iri(s, RICO + "hasRecordSetType", RIC_RST + "File")
+    t.iri(s, RICO + "hasCreator", match.agency_iri)
+    t.iri(s, KHO + "adminUnit", match.unit_iri)
+    t.iri(s, KHO + "block", code(f"block-{match.block}"))
+    fonds, holder = _fonds_and_holder(store, match)
+    if fonds:
+        t.iri(s, RICO + "isOrWasIncludedIn", fonds)
+    t.iri(s, RICO + "hasOrHadHolder", holder or match.agency_iri)
+    level = _unit_level(store, match.unit_iri)
+    group = retention.priority_group(match.agency_kind, level)
+    t.iri(s, KHO + "priorityGroup", code(f"priority-{group}"))
+    t.lit(s, KHO + "batch", text(ctx.batch_id))
+    have = {x.predicate.value for x in triples}
+    kept = [d for d in unit.docs if not d.rejected]
+    if KHO + "totalDoc" not in have:
+        t.lit(s, KHO + "totalDoc", _int(len(kept)))
+    if KHO + "numberOfPage" not in have:
+        pages = sum(d.facts.pages for d in kept if d.facts is not None)
+        if pages:
+            t.lit(s, KHO + "numberOfPage", _int(pages))
+    t.lit(s, DCT + "source", text(f"{row.sheet}#R{row.row}"))
+    unit.mode = _code_of(triples, KHO + "accessLevel", "mode-") or unit.mode
+    # Documents inherit the hồ sơ's retention and access level when their rows leave them empty.
+    inherit = {
+        p: [x.object for x in triples if x.predicate.value == p]
+        for p in (KHO + "maintenance", KHO + "accessLevel", DCT + "language")
+    }
+    for doc in unit.docs:
+        if doc.rejected:
+            continue
+        has = {x.predicate.value for x in doc.triples if x.subject.value == doc.iri}
+        for p, values in inherit.items():
+            if p not in has:
+                doc.triples += [
+                    ox.Triple(ox.NamedNode(doc.iri), ox.NamedNode(p), v) for v in values
+                ]
+                if p == KHO + "accessLevel" and values:
+                    doc.mode = values[0].value.rsplit("mode-", 1)[-1]
+    t.triples |= set(_retention(unit, triples, store, match, level, now))
+    unit.triples = sorted(set(triples) | t.triples, key=str)
+    return True
+
+
+def _retention(
+    unit: UnitDraft,
+    triples: list[ox.Triple],
+    store: Store,
+    match: IssuerMatch,
+    level: str,
+    now: datetime,
+) -> list[ox.Triple]:
+    row = unit.rows.hoso
+    decision = Minter.retention(unit.iri)
+    if decision in retention.reviewed_subjects(store, unit.iri):
+        # An archivist decided: the decision stays, and the hồ sơ takes its period from it.
+        rows = store.select(
+            "SELECT ?m WHERE { ?d kho:maintenance ?m }",
+            substitutions={"d": ox.NamedNode(decision)},
+        )
+        if rows:
+            hoso = ox.NamedNode(unit.iri)
+            triples[:] = [x for x in triples if x.predicate.value != KHO + "maintenance"]
+            return [
+                ox.Triple(hoso, ox.NamedNode(KHO + "maintenance"), ox.NamedNode(str(rows[0]["m"])))
+            ]
+    maintenance = _code_of(triples, KHO + "maintenance", "maintenance-")
+    end = _end_date(triples)
+    if maintenance:
+        column = row.columns.get("maintenance", "maintenance")
+        return retention.decision_triples(
+            unit.iri,
+            maintenance,
+            status="confirmed",
+            basis=f"Theo bảng kê của lô / from the batch sheet ({row.sheet}, dòng/row {row.row}, cột/column «{column}»)",
+            end=end,
+            decided_by="kho",
+            at=now,
+        )
+    labels = type_labels(store)
+    doc_types = [
+        labels.get(_code_iri(d.triples, KHO + "typeName") or "", "")
+        for d in unit.docs
+        if not d.rejected
+    ]
+    title = row.values.get("title", "")
+    suggestion = retention.suggest(
+        title, [d for d in doc_types if d], block=match.block, level=level
+    )
+    if suggestion is None:
+        return []
+    out = retention.decision_triples(
+        unit.iri,
+        suggestion.code,
+        status="suggested",
+        basis=suggestion.basis,
+        end=end,
+        decided_by="kho",
+        at=now,
+    )
+    # The hồ sơ must carry a period (TT 05/2025: required); the suggestion stands in until confirmed.
+    out.append(
+        ox.Triple(
+            ox.NamedNode(unit.iri),
+            ox.NamedNode(KHO + "maintenance"),
+            ox.NamedNode(code(f"maintenance-{suggestion.code}")),
+        )
+    )
+    return out
+
+
+def _number_symbol(number: str, notation: str, block: str) -> str | None:
+    number, notation = number.strip(), notation.strip()
+    if not notation:
+        return number or None
+    if not number:
+        return notation
+    # Party documents: "15-NQ/ĐU" (HD 36-HD/VPTW); state and mass organisations: "1624/QĐ-UBND".
+    # A notation with "/" is the Party style (also used by the Youth Union); state ones use "-".
+    return f"{number}-{notation}" if "/" in notation else f"{number}/{notation}"
+
+
+def _code_iri(triples: list[ox.Triple], predicate: str) -> str | None:
+    return next((x.object.value for x in triples if x.predicate.value == predicate), None)
+
+
+def _code_of(triples: list[ox.Triple], predicate: str, prefix: str) -> str | None:
+    iri = _code_iri(triples, predicate)
+    return iri.rsplit(prefix, 1)[-1] if iri and prefix in iri else None
+
+
+def _end_date(triples: list[ox.Triple]) -> date | None:
+    value = _code_iri(triples, RICO + "endDate")
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 12, 31)
+    except ValueError:
+        return None
+
+
+def _same_day(sheet: str | None, found: date | str | None) -> bool:
+    from repository.ingest import _iso_date
+
+    a = _iso_date(sheet)
+    b = found if isinstance(found, date) else _iso_date(found)
+    return a is not None and a == b
+
+
+def _same_issuer(match: IssuerMatch, found: str | None, organ: str | None) -> bool:
+    if not found:
+        return True
+    if fold(found) == fold(organ or "") or fold(found) == fold(match.agency_name):
+        return True
+    return difflib.SequenceMatcher(None, fold(found), fold(match.agency_name)).ratio() >= 0.9
+
+
+def _similar(a: str | None, b: str | None) -> bool:
+    fa, fb = _ALNUM.sub(" ", fold(a or "")).split(), _ALNUM.sub(" ", fold(b or "")).split()
+    return difflib.SequenceMatcher(None, fa, fb).ratio() >= SUBJECT_SIMILARITY
+
+
+def _flag(
+    doc: DocDraft, report: IngestReport, kind: str, now: datetime, note: str, **kw: object
+) -> None:
+    status = (
+        "xem-xet-huy"
+        if kind in ("duplicate-file", "duplicate-document", "near-duplicate", "damaged")
+        else "under-review"
+    )
+    doc.curation += dedup.flag_triples(doc.iri, kind, status=status, note=note, at=now, **kw)  # type: ignore[arg-type]
+    report.flags.append(
+        {
+            "resource": doc.iri,
+            "kind": kind,
+            "field": None,
+            "sheet_value": None,
+            "extracted_value": None,
+            "note": note,
+        }
+    )
+
+
+def _duplicates(
+    doc: DocDraft,
+    ctx: DocContext,
+    store: Store,
+    report: IngestReport,
+    seen: dedup.BatchDuplicates,
+    symbol: str | None,
+    t: Triples,
+) -> None:
+    """Exact file, same document (number/symbol + issuer + date), near-duplicate text."""
+    from repository.ingest import _iso_date
+
+    if doc.stored is not None:
+        others = [i for i in dedup.files_with_checksum(store, doc.stored.sha256) if i != doc.iri]
+        others += [i for i in seen.same_file(doc.stored.sha256, doc.iri) if i not in others]
+        if others:
+            _flag(
+                doc,
+                report,
+                "duplicate-file",
+                ctx.now,
+                f"Cùng tệp với / same file as {others[0]}",
+                duplicate_of=others[0],
+            )
+    issued = _iso_date(doc.row.values.get("issuedDate"))
+    if symbol and issued:
+        same = [
+            i
+            for i in dedup.same_document(store, symbol, ctx.creator.agency_iri, issued)
+            if i != doc.iri
+        ]
+        same += [
+            i
+            for i in seen.same_document(symbol, ctx.creator.agency_iri, issued, doc.iri)
+            if i not in same
+        ]
+        if same:
+            _flag(
+                doc,
+                report,
+                "duplicate-document",
+                ctx.now,
+                f"Cùng số, ký hiệu, cơ quan và ngày với / same number, issuer and date as {same[0]}",
+                duplicate_of=same[0],
+            )
+    body = "\n".join(ctx.texts)
+    if len(body.split()) >= 30:
+        sig = dedup.text_signature(body)
+        near = [(i, j) for i, j in dedup.near_duplicates(store, sig) if i != doc.iri]
+        near += [
+            (i, j) for i, j in seen.near_duplicates(sig, doc.iri) if i not in {n for n, _ in near}
+        ]
+        if near:
+            other, sim = near[0]
+            _flag(
+                doc,
+                report,
+                "near-duplicate",
+                ctx.now,
+                f"Nội dung gần trùng ({sim:.0%}) với / text {sim:.0%} similar to {other}",
+                duplicate_of=other,
+            )
+        doc.curation += dedup.signature_triples(doc.iri, sig)
+        seen.add_text(doc.iri, sig)
+    if doc.stored is not None:
+        seen.add_file(doc.stored.sha256, doc.iri)
+    if symbol and issued:
+        seen.add_document(symbol, ctx.creator.agency_iri, issued, doc.iri)
+
+
+def _registry_ref(doc: DocDraft, n: int, ref: dict[str, str]) -> None:
+    kind = ref.get("kind", "")
+    iri = Minter.registry_ref(doc.iri, kind, n)
+    t = Triples()
+    t.iri(iri, RDF + "type", KHO + "RegistryReference")
+    t.iri(doc.iri, DCT + "references", iri)
+    t.lit(iri, KHO + "refKind", text(kind))
+    if kind == "land":
+        t.lit(iri, KHO + "mapSheet", text(ref.get("sheet", "")))
+        t.lit(iri, KHO + "parcel", text(ref.get("parcel", "")))
+    if ref.get("id"):
+        t.lit(iri, KHO + "registryId", text(ref["id"]))
+    # A citizen's identification number is personal data (ND 13/2023): it goes to the personal graph.
+    target = doc.personal if kind == "citizen" else doc.triples
+    target += sorted(t.triples, key=str)
+
+
+def _fonds_and_holder(store: Store, match: IssuerMatch) -> tuple[str | None, str | None]:
+    rows = store.select(
+        "SELECT ?f ?h WHERE { ?f a rico:RecordSet ; rico:hasOrganicProvenance ?a . "
+        "OPTIONAL { ?f rico:hasOrHadHolder ?h } }",
+        substitutions={"a": ox.NamedNode(match.agency_iri)},
+    )
+    if not rows:
+        return None, None
+    return str(rows[0]["f"]), (str(rows[0]["h"]) if rows[0].get("h") else None)
+
+
+def _unit_level(store: Store, unit_iri: str) -> str:
+    rows = store.select(
+        "SELECT ?l WHERE { ?u kho:level ?l }", substitutions={"u": ox.NamedNode(unit_iri)}
+    )
+    return str(rows[0]["l"]).rsplit("level-", 1)[-1] if rows else "commune"

@@ -1,0 +1,134 @@
+"""The SHACL gate of ingest: validate every candidate unit of a chunk at once, reject what fails.
+
+Candidates go into one in-memory store with the code lists and the types of the agencies, units
+and fonds they point at, so each constraint is one set-based query for the whole chunk. A
+violation on a document rejects that document; one on the hồ sơ rejects the whole unit. Each
+rejection names the shape's message, the sheet row and the column the value came from.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from repository import mapping
+from repository.config import PROJECT_DIR, Settings
+from repository.namespaces import Minter
+from repository.store import Store
+from repository.validation import CANDIDATE_GRAPH, ShapesGraph, load_shapes, validate_store
+
+if TYPE_CHECKING:
+    from repository.batch import IngestReport
+    from repository.ingest import DocDraft, UnitDraft
+
+SHAPES_DIR = PROJECT_DIR / "shapes"
+CONTEXT_GRAPH = "urn:x-kho:context"
+
+
+@lru_cache(maxsize=2)
+def shapes(path: Path = SHAPES_DIR) -> ShapesGraph:
+    return load_shapes(path)
+
+
+def _context(store: Store, settings: Settings, iris: set[str]) -> list[ox.Quad]:
+    """Code lists (whole vocabulary graph) and rdf:type of the referenced resources."""
+    g = ox.NamedNode(CONTEXT_GRAPH)
+    vocab = Minter(settings.base_iri).graph("vocabulary")
+    quads = [ox.Quad(q.subject, q.predicate, q.object, g) for q in store.graph_quads(vocab)]
+    wanted = sorted(iris)
+    for start in range(0, len(wanted), 1000):
+        values = " ".join(f"<{i}>" for i in wanted[start : start + 1000])
+        for row in store.select(f"SELECT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s a ?t }}"):
+            quads.append(
+                ox.Quad(
+                    ox.NamedNode(str(row["s"])),
+                    ox.NamedNode(_RDF_TYPE),
+                    ox.NamedNode(str(row["t"])),
+                    g,
+                )
+            )
+    return quads
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def gate(units: list[UnitDraft], store: Store, settings: Settings, report: IngestReport) -> None:
+    """Validate the non-rejected units; mark and report the documents and units that fail."""
+    owner: dict[str, tuple[UnitDraft, DocDraft | None]] = {}
+    quads: list[ox.Quad] = []
+    referenced: set[str] = set()
+    g = ox.NamedNode(CANDIDATE_GRAPH)
+
+    def add(triples: list[ox.Triple], unit: UnitDraft, doc: DocDraft | None) -> None:
+        for t in triples:
+            quads.append(ox.Quad(t.subject, t.predicate, t.object, g))
+            owner.setdefault(t.subject.value, (unit, doc))
+            if isinstance(t.object, ox.NamedNode):
+                referenced.add(t.object.value)
+
+    for unit in units:
+        if unit.rejected:
+            continue
+        add(unit.triples + unit.curation, unit, None)
+        for doc in unit.docs:
+            if not doc.rejected:
+                add(doc.triples + doc.curation + doc.personal + doc.history, unit, doc)
+    if not quads:
+        return
+    candidate = Store(None)
+    candidate.add_quads(quads)
+    candidate.add_quads(_context(store, settings, referenced - set(owner)))
+    result = validate_store(candidate, shapes())
+    failed_units: set[str] = set()
+    for v in result.violations:
+        if v.focus not in owner:
+            continue  # context nodes (agencies, codes) are validated where they live
+        unit, doc = owner[v.focus]
+        row = doc.row if doc is not None else unit.rows.hoso
+        predicate = _predicate(v.path)
+        column = mapping.column_for(row, predicate) if predicate else None
+        target = doc.iri if doc is not None else unit.iri
+        report.reject(
+            v.message_vi,
+            v.message_en,
+            row,
+            column=column,
+            field=_field_of(predicate),
+            value=v.value,
+            resource=target if v.focus == target else f"{target} ({v.focus})",
+        )
+        if doc is not None:
+            doc.rejected = True
+        else:
+            failed_units.add(unit.iri)
+    for unit in units:
+        if unit.iri in failed_units:
+            unit.rejected = True
+        elif not unit.rejected and unit.docs and all(d.rejected for d in unit.docs):
+            unit.rejected = True
+            report.reject(
+                "Mọi tài liệu của hồ sơ đều bị từ chối nên hồ sơ không được nhập.",
+                "Every document of the file was rejected, so the file was not ingested.",
+                unit.rows.hoso,
+                resource=unit.iri,
+            )
+
+
+def _predicate(path: str | None) -> str | None:
+    """The predicate IRI of a simple path ('<iri>' or 'iri'); None for complex paths."""
+    if not path:
+        return None
+    bare = path.strip()
+    if bare.startswith("<") and bare.endswith(">") and bare.count("<") == 1:
+        return bare[1:-1]
+    return bare if "://" in bare and " " not in bare and "<" not in bare else None
+
+
+def _field_of(path: str | None) -> str | None:
+    if not path:
+        return None
+    return path.rsplit("#", 1)[-1].rsplit("/", 1)[-1].rstrip(">")
