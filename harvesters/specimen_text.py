@@ -160,7 +160,7 @@ def content(rng: random.Random, doc_type: str, issuer: Issuer, day: date) -> Con
     """A subject and body for the document, with registry references in some of them."""
     y = day.year
     who = person(rng)
-    honor = "ông" if rng.random() < 0.6 else "bà"
+    honor = "bà" if " Thị " in who or who.split()[-1] in GIVEN_F else "ông"
     sheet, parcel = str(rng.randrange(1, 60)), str(rng.randrange(1, 1500))
     mst, cccd = enterprise_code(rng), citizen_id(rng)
     land = {"kind": "land", "sheet": sheet, "parcel": parcel}

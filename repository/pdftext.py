@@ -42,6 +42,8 @@ def page_count(pdf: Path) -> int:
         raise DamagedFile(f"No file {pdf}. Check the path.")
     info = _run(["pdfinfo", str(pdf)], pdf)
     err = (info.stderr or "").lower()
+    if "page count 0" in err or "first page (1) can not be after" in err:
+        raise DamagedFile(f"{pdf.name} has no pages. Re-export the document and try again.")
     if info.returncode != 0:
         if "password" in err or "encrypt" in err:
             raise DamagedFile(
@@ -129,7 +131,7 @@ def skew_angle(grey: Image.Image) -> float:
 
     def score(angle: float) -> float:
         rows = small.rotate(angle, resample=Image.NEAREST).resize((1, small.height), Image.BOX)
-        values = list(rows.getdata())
+        values = rows.tobytes()  # one grey byte per row
         return sum((a - b) ** 2 for a, b in zip(values, values[1:], strict=False))
 
     best = max((a / 4 for a in range(-10, 11)), key=score)
