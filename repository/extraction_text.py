@@ -318,7 +318,23 @@ def person_name(seg: str) -> str | None:
         if not (w.isalpha() and w[0].isupper() and w[1:].islower() and (len(w) > 1 or i == 0)):
             break
         tail.insert(0, w)
-    return nfc(" ".join(tail)) if 2 <= len(tail) <= 5 else None
+    if not 2 <= len(tail) <= 5:
+        return None
+    # Family names are a small closed set: a lost or extra tone on one is an OCR slip.
+    family = _SURNAME_BY_FOLD.get(fold_keep(tail[0]))
+    if family and tail[0] not in SURNAMES:
+        tail[0] = family
+    return nfc(" ".join(tail))
+
+
+SURNAMES = set(
+    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Đào Trịnh Lưu "
+    "Tạ Khuất Kiều Nghiêm Chu Cao Lại Mai Hà Tô Quách Đoàn Vương Trương Lương Lâm Mạc Thái Triệu "
+    "Tăng Tống Văn Lò Hứa Doãn Giang Kim Khổng Khúc La Lục Mẫn Nông Ông Phí Quan Tiêu Từ Ứng "
+    "Viên".split()
+)
+_FOLDS = [fold_keep(f) for f in SURNAMES]
+_SURNAME_BY_FOLD = {fold_keep(f): f for f in SURNAMES if _FOLDS.count(fold_keep(f)) == 1}
 
 
 # -- registry references (vn_standards §5) ----------------------------------------------------
