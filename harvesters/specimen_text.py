@@ -290,3 +290,92 @@ def content(rng: random.Random, doc_type: str, issuer: Issuer, day: date) -> Con
         refs = [firm]
     body.append("Đề nghị các đơn vị nghiêm túc triển khai thực hiện./.")
     return Content(subject, body, refs)
+
+
+# -- how an issuer prints its header and signs (NĐ 30, HD 36) ------------------------------------
+DOC_TYPES = {  # kind -> document types it issues (weights by repetition)
+    "ubnd": ["Quyết định"] * 4
+    + ["Công văn"] * 3
+    + ["Báo cáo", "Kế hoạch", "Thông báo", "Tờ trình"],
+    "hdnd": ["Nghị quyết"] * 3 + ["Báo cáo", "Thông báo", "Công văn"],
+    "dang-uy": ["Nghị quyết"] * 2
+    + ["Báo cáo", "Kế hoạch", "Thông báo", "Quyết định", "Chỉ thị", "Công văn"],
+    "doan-the": ["Kế hoạch"] * 2 + ["Báo cáo", "Thông báo", "Công văn", "Quyết định", "Hướng dẫn"],
+}
+ORG_ABBR = {  # notation of the issuer in a number/symbol
+    "ubnd": "UBND",
+    "hdnd": "HĐND",
+    "mttq": "MTTQ",
+    "hoi-lhpn": "HLHPN",
+    "hoi-nong-dan": "HND",
+    "hoi-ccb": "CCB",
+}
+PARTY_ABBR = {"commune": "ĐU", "Huyện": "HU", "Quận": "QU", "Thị xã": "TU", "province": "TU"}
+DOAN_ABBR = {"commune": "ĐTN", "district": "HĐTN", "province": "TĐTN"}
+HEADER_KIND = {
+    "ubnd": "ỦY BAN NHÂN DÂN",
+    "hdnd": "HỘI ĐỒNG NHÂN DÂN",
+    "mttq": "ỦY BAN MTTQ VIỆT NAM",
+    "hoi-lhpn": "HỘI LIÊN HIỆP PHỤ NỮ",
+    "hoi-nong-dan": "HỘI NÔNG DÂN",
+    "hoi-ccb": "HỘI CỰU CHIẾN BINH",
+}
+PARENT_KIND = {
+    "hdnd": "HĐND",
+    "mttq": "UBMTTQ VN",
+    "hoi-lhpn": "HỘI LHPN",
+    "hoi-nong-dan": "HỘI NÔNG DÂN",
+    "hoi-ccb": "HỘI CCB",
+}
+
+
+def signing(issuer: Issuer, rng: random.Random, doc_type: str) -> tuple[str | None, str]:
+    """(prefix lines as printed, the signer's title in normal case)."""
+    kind, level = issuer.kind, issuer.level
+    deputy = rng.random() < 0.45
+    if kind == "ubnd":
+        if level != "commune" and doc_type == "Công văn" and rng.random() < 0.3:
+            return "TL. CHỦ TỊCH", "Chánh Văn phòng"
+        return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else ("TM. ỦY BAN NHÂN DÂN", "Chủ tịch")
+    if kind == "hdnd":
+        if doc_type == "Nghị quyết":
+            return None, "Chủ tịch"
+        return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else ("TM. THƯỜNG TRỰC HĐND", "Chủ tịch")
+    if kind == "dang-uy":
+        collective = "T/M ĐẢNG ỦY" if level == "commune" else "T/M BAN THƯỜNG VỤ"
+        if level != "commune" and doc_type == "Công văn" and rng.random() < 0.4:
+            return "T/L BAN THƯỜNG VỤ", "Chánh Văn phòng"
+        return (collective, "Phó Bí thư") if deputy else (collective, "Bí thư")
+    collective = "TM. BAN THƯỜNG TRỰC" if kind == "mttq" else "TM. BAN THƯỜNG VỤ"
+    if kind == "doan-tn":
+        return (collective, "Phó Bí thư") if deputy else (collective, "Bí thư")
+    return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else (collective, "Chủ tịch")
+
+
+def header(issuer: Issuer, post_reform: bool) -> tuple[str | None, list[str], str]:
+    """(parent line, issuer lines, notation of the issuer) as printed."""
+    u, up = issuer.unit, issuer.unit.name.upper()
+    district = issuer.parent.name.upper() if issuer.parent else None
+    kind = issuer.kind
+    if kind == "dang-uy":
+        if issuer.level == "province":
+            return None, [f"THÀNH ỦY {u.short.upper()}"], "TU"
+        parent = f"ĐẢNG BỘ {district}" if district else "ĐẢNG BỘ THÀNH PHỐ HÀ NỘI"
+        if issuer.level == "district":
+            abbr = PARTY_ABBR[u.type]
+            return parent, [issuer.name.upper()], abbr
+        return parent, [f"ĐẢNG ỦY {up}"], "ĐU"
+    if kind == "doan-tn":
+        if issuer.level == "province":
+            return None, [f"BCH THÀNH ĐOÀN {u.short.upper()}"], "TĐTN"
+        if issuer.level == "district":
+            word = {"Huyện": "HUYỆN", "Quận": "QUẬN", "Thị xã": "THỊ"}[u.type]
+            return "BCH THÀNH ĐOÀN HÀ NỘI", [f"BCH {word} ĐOÀN {u.short.upper()}"], "HĐTN"
+        parent = f"BCH ĐOÀN {district}" if district else "BCH THÀNH ĐOÀN HÀ NỘI"
+        return parent, ["BCH ĐOÀN", up], "ĐTN"
+    parent = None
+    if district and kind == "ubnd":
+        parent = f"UBND {district}"
+    elif district:
+        parent = f"{PARENT_KIND[kind]} {district}"
+    return parent, [HEADER_KIND[kind], up], ORG_ABBR[kind]

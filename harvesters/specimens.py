@@ -5,7 +5,6 @@ per NĐ 30/2020 (Phụ lục I) or HD 36-HD/VPTW (Party), and degraded image-onl
 from __future__ import annotations
 
 import json
-import math
 import random
 import subprocess
 import tempfile
@@ -14,9 +13,10 @@ from datetime import date
 from pathlib import Path
 
 from fpdf import FPDF
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image
 
 from harvesters import specimen_text as st
+from harvesters.specimen_scan import degrade, sign_and_stamp
 from repository.text import nfc
 
 FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
@@ -36,40 +36,6 @@ TYPE_CODES = {
     "Báo cáo": ("14", "BC"),
     "Tờ trình": ("15", "TTr"),
     "Công văn": ("22", ""),
-}
-DOC_TYPES = {  # kind -> document types it issues (weights by repetition)
-    "ubnd": ["Quyết định"] * 4
-    + ["Công văn"] * 3
-    + ["Báo cáo", "Kế hoạch", "Thông báo", "Tờ trình"],
-    "hdnd": ["Nghị quyết"] * 3 + ["Báo cáo", "Thông báo", "Công văn"],
-    "dang-uy": ["Nghị quyết"] * 2
-    + ["Báo cáo", "Kế hoạch", "Thông báo", "Quyết định", "Chỉ thị", "Công văn"],
-    "doan-the": ["Kế hoạch"] * 2 + ["Báo cáo", "Thông báo", "Công văn", "Quyết định", "Hướng dẫn"],
-}
-ORG_ABBR = {  # notation of the issuer in a number/symbol
-    "ubnd": "UBND",
-    "hdnd": "HĐND",
-    "mttq": "MTTQ",
-    "hoi-lhpn": "HLHPN",
-    "hoi-nong-dan": "HND",
-    "hoi-ccb": "CCB",
-}
-PARTY_ABBR = {"commune": "ĐU", "Huyện": "HU", "Quận": "QU", "Thị xã": "TU", "province": "TU"}
-DOAN_ABBR = {"commune": "ĐTN", "district": "HĐTN", "province": "TĐTN"}
-HEADER_KIND = {
-    "ubnd": "ỦY BAN NHÂN DÂN",
-    "hdnd": "HỘI ĐỒNG NHÂN DÂN",
-    "mttq": "ỦY BAN MTTQ VIỆT NAM",
-    "hoi-lhpn": "HỘI LIÊN HIỆP PHỤ NỮ",
-    "hoi-nong-dan": "HỘI NÔNG DÂN",
-    "hoi-ccb": "HỘI CỰU CHIẾN BINH",
-}
-PARENT_KIND = {
-    "hdnd": "HĐND",
-    "mttq": "UBMTTQ VN",
-    "hoi-lhpn": "HỘI LHPN",
-    "hoi-nong-dan": "HỘI NÔNG DÂN",
-    "hoi-ccb": "HỘI CCB",
 }
 
 
@@ -127,67 +93,15 @@ def _number(rng: random.Random, day: date) -> str:
     return f"{n:02d}"
 
 
-def _signing(issuer: st.Issuer, rng: random.Random, doc_type: str) -> tuple[str | None, str]:
-    """(prefix lines as printed, the signer's title in normal case)."""
-    kind, level = issuer.kind, issuer.level
-    deputy = rng.random() < 0.45
-    if kind == "ubnd":
-        if level != "commune" and doc_type == "Công văn" and rng.random() < 0.3:
-            return "TL. CHỦ TỊCH", "Chánh Văn phòng"
-        return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else ("TM. ỦY BAN NHÂN DÂN", "Chủ tịch")
-    if kind == "hdnd":
-        if doc_type == "Nghị quyết":
-            return None, "Chủ tịch"
-        return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else ("TM. THƯỜNG TRỰC HĐND", "Chủ tịch")
-    if kind == "dang-uy":
-        collective = "T/M ĐẢNG ỦY" if level == "commune" else "T/M BAN THƯỜNG VỤ"
-        if level != "commune" and doc_type == "Công văn" and rng.random() < 0.4:
-            return "T/L BAN THƯỜNG VỤ", "Chánh Văn phòng"
-        return (collective, "Phó Bí thư") if deputy else (collective, "Bí thư")
-    collective = "TM. BAN THƯỜNG TRỰC" if kind == "mttq" else "TM. BAN THƯỜNG VỤ"
-    if kind == "doan-tn":
-        return (collective, "Phó Bí thư") if deputy else (collective, "Bí thư")
-    return ("KT. CHỦ TỊCH", "Phó Chủ tịch") if deputy else (collective, "Chủ tịch")
-
-
-def _header(issuer: st.Issuer, post_reform: bool) -> tuple[str | None, list[str], str]:
-    """(parent line, issuer lines, notation of the issuer) as printed."""
-    u, up = issuer.unit, issuer.unit.name.upper()
-    district = issuer.parent.name.upper() if issuer.parent else None
-    kind = issuer.kind
-    if kind == "dang-uy":
-        if issuer.level == "province":
-            return None, [f"THÀNH ỦY {u.short.upper()}"], "TU"
-        parent = f"ĐẢNG BỘ {district}" if district else "ĐẢNG BỘ THÀNH PHỐ HÀ NỘI"
-        if issuer.level == "district":
-            abbr = PARTY_ABBR[u.type]
-            return parent, [issuer.name.upper()], abbr
-        return parent, [f"ĐẢNG ỦY {up}"], "ĐU"
-    if kind == "doan-tn":
-        if issuer.level == "province":
-            return None, [f"BCH THÀNH ĐOÀN {u.short.upper()}"], "TĐTN"
-        if issuer.level == "district":
-            word = {"Huyện": "HUYỆN", "Quận": "QUẬN", "Thị xã": "THỊ"}[u.type]
-            return "BCH THÀNH ĐOÀN HÀ NỘI", [f"BCH {word} ĐOÀN {u.short.upper()}"], "HĐTN"
-        parent = f"BCH ĐOÀN {district}" if district else "BCH THÀNH ĐOÀN HÀ NỘI"
-        return parent, ["BCH ĐOÀN", up], "ĐTN"
-    parent = None
-    if district and kind == "ubnd":
-        parent = f"UBND {district}"
-    elif district:
-        parent = f"{PARENT_KIND[kind]} {district}"
-    return parent, [HEADER_KIND[kind], up], ORG_ABBR[kind]
-
-
 def make_spec(rng: random.Random, old: bool, block: str) -> DocumentSpec:
     """One random, internally consistent specimen of `block`, before or after the reform."""
     issuer = st.pick_issuer(rng, old, block)
     day = st.random_day(rng, old)
-    group = issuer.kind if issuer.kind in DOC_TYPES else "doan-the"
-    types = [t for t in DOC_TYPES[group] if t != "Tờ trình" or issuer.level != "province"]
+    group = issuer.kind if issuer.kind in st.DOC_TYPES else "doan-the"
+    types = [t for t in st.DOC_TYPES[group] if t != "Tờ trình" or issuer.level != "province"]
     doc_type = rng.choice(types)
     code, abbr = TYPE_CODES[doc_type]
-    parent, lines, org = _header(issuer, not old)
+    parent, lines, org = st.header(issuer, not old)
     number = _number(rng, day)
     if issuer.block == "dang" or issuer.kind == "doan-tn":
         notation = f"{abbr or 'CV'}/{org}"
@@ -197,7 +111,7 @@ def make_spec(rng: random.Random, old: bool, block: str) -> DocumentSpec:
         notation = f"{org}-{dept}" if doc_type == "Công văn" else f"{abbr}-{org}"
         number_symbol = f"{number}/{notation}"
     body = st.content(rng, doc_type, issuer, day)
-    prefix, title = _signing(issuer, rng, doc_type)
+    prefix, title = st.signing(issuer, rng, doc_type)
     recipients = (
         ["Như trên;" if body.recipient else "Như Điều 3;"] if doc_type == "Quyết định" else []
     )
@@ -426,68 +340,9 @@ def render_scan(
         for i, png in enumerate(pngs):
             img = Image.open(png).convert("RGB")
             if i == len(pngs) - 1:
-                _sign_and_stamp(img, spec, where, dpi, rng)
-            pages.append(_degrade(img, dpi, rng))
+                sign_and_stamp(img, spec, where, dpi, rng)
+            pages.append(degrade(img, dpi, rng))
     pages[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=pages[1:], quality=80)
-
-
-def _sign_and_stamp(
-    img: Image.Image, spec: DocumentSpec, where: dict[str, float], dpi: int, rng: random.Random
-) -> None:
-    mm = dpi / 25.4
-    draw = ImageDraw.Draw(img)
-    cx = (where["x0"] + where["x1"]) / 2 * mm
-    sy = (where["sign_top"] + 4) * mm
-    # A blue hand signature: a few joined loops between the title and the name.
-    pts, x, y = [], cx - 18 * mm, sy + 10 * mm
-    for k in range(24):
-        x += rng.uniform(1.0, 2.2) * mm
-        y = sy + 10 * mm + math.sin(k * rng.uniform(0.8, 1.4)) * rng.uniform(3, 7) * mm
-        pts.append((x, y))
-    draw.line(pts, fill=(30, 50, 150), width=max(2, int(0.5 * mm)), joint="curve")
-    # A red round seal over the left third of the signature (NĐ 30 Phụ lục I, ô 8).
-    r = rng.uniform(17, 20) * mm
-    sx, sy2 = cx - 20 * mm + rng.uniform(-3, 3) * mm, sy + 8 * mm + rng.uniform(-3, 3) * mm
-    # Ink on toner: the scan multiplies them, so black text under the seal stays black.
-    seal = Image.new("RGBA", img.size, (255, 255, 255, 0))
-    sd = ImageDraw.Draw(seal)
-    red = (200, 30, 40, 190)
-    for rad, w in ((r, 0.7), (r * 0.68, 0.45)):
-        sd.ellipse((sx - rad, sy2 - rad, sx + rad, sy2 + rad), outline=red, width=int(w * mm))
-    star = [
-        (
-            sx + (r * 0.25 if k % 2 == 0 else r * 0.1) * math.cos(math.pi / 2 + k * math.pi / 5),
-            sy2 - (r * 0.25 if k % 2 == 0 else r * 0.1) * math.sin(math.pi / 2 + k * math.pi / 5),
-        )
-        for k in range(10)
-    ]
-    sd.polygon(star, fill=red)
-    font = ImageFont.truetype(str(FONT_DIR / FONTS["B"]), int(3.2 * mm))
-    ring = nfc(f"{spec.issuer_lines[0]} * {spec.admin_unit_name.upper()} *")
-    for k, ch in enumerate(ring):
-        a = math.pi + k * 2 * math.pi / len(ring)
-        glyph = Image.new("RGBA", (int(5 * mm), int(5 * mm)), (0, 0, 0, 0))
-        ImageDraw.Draw(glyph).text((mm, 0.5 * mm), ch, font=font, fill=red)
-        glyph = glyph.rotate(-math.degrees(a) - 90, resample=Image.BICUBIC)
-        gx = sx + r * 0.84 * math.cos(a) - glyph.width / 2
-        gy = sy2 + r * 0.84 * math.sin(a) - glyph.height / 2
-        seal.alpha_composite(glyph, (int(gx), int(gy)))
-    ink = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), seal)
-    img.paste(ImageChops.multiply(img, ink.convert("RGB")))
-
-
-def _degrade(img: Image.Image, dpi: int, rng: random.Random) -> Image.Image:
-    paper = (rng.randrange(225, 242), rng.randrange(222, 238), rng.randrange(210, 228))
-    img = ImageChops.multiply(img, Image.new("RGB", img.size, paper))
-    img = img.rotate(rng.uniform(-1.5, 1.5), resample=Image.BICUBIC, fillcolor=paper)
-    noise = Image.effect_noise(img.size, rng.uniform(12, 22)).convert("RGB")
-    img = Image.blend(img, ImageChops.multiply(img, noise), 0.12)
-    draw = ImageDraw.Draw(img)
-    for _ in range(int(rng.uniform(150, 400) * dpi / 300)):
-        x, y, s = rng.randrange(img.width), rng.randrange(img.height), rng.uniform(0.6, 2.2)
-        g = rng.randrange(40, 140)
-        draw.ellipse((x, y, x + s * dpi / 300, y + s * dpi / 300), fill=(g, g, g))
-    return img.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.9) * dpi / 300))
 
 
 def write_corpus(

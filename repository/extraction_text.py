@@ -315,7 +315,7 @@ def person_name(seg: str) -> str | None:
     # Specks of the signature may precede the name ("Ẹ Phạm Thanh Nghĩa"): keep the name-like end.
     tail: list[str] = []
     for i, w in enumerate(reversed(words)):
-        if not (w.isalpha() and w[0].isupper() and w[1:].islower() and (len(w) > 1 or i == 0)):
+        if not (w.isalpha() and w[0].isupper() and (w[1:].islower() or (len(w) == 1 and i == 0))):
             break
         tail.insert(0, w)
     if not 2 <= len(tail) <= 5:
