@@ -416,9 +416,16 @@ def all_units(store: Store) -> Iterator[UnitRef]:
     return (_unit_row(r) for r in rows)
 
 
-def resource_type(store: Store, iri: str) -> str | None:
-    rows = store.select("SELECT ?t WHERE { ?s a ?t }", substitutions={"s": _iri(iri)})
+def resource_type(store: Store, iri: str, graphs: list[str] | None = None) -> str | None:
+    """What kind of page `iri` gets, or None when it is unknown (or only in hidden `graphs`)."""
+    rows = store.select(
+        "SELECT ?t WHERE { ?s a ?t }", substitutions={"s": _iri(iri)}, graphs=graphs
+    )
     types = {str(r["t"]) for r in rows}
+    if any(t.endswith("#RecordSet") for t in types) and store.ask(
+        "ASK WHERE { ?s rico:hasRecordSetType ric-rst:File }", substitutions={"s": _iri(iri)}
+    ):
+        return "hoso"
     for suffix, name in (
         ("AdminUnitVersion", "unit"),
         ("CorporateBody", "agency"),
@@ -426,10 +433,23 @@ def resource_type(store: Store, iri: str) -> str | None:
         ("Mandate", "legal"),
         ("TerritoryTransfer", "transfer"),
         ("RecordSet", "fonds"),
+        ("#Record", "record"),
         ("RecordResourceHoldingRelation", "holding"),
     ):
         if any(t.endswith(suffix) for t in types):
             return name
-    if types or store.ask("ASK WHERE { ?s ?p ?o }", substitutions={"s": _iri(iri)}):
+    if types or store.ask("ASK WHERE { ?s ?p ?o }", substitutions={"s": _iri(iri)}, graphs=graphs):
         return "resource"
     return None
+
+
+def labels_of(store: Store, iris: list[str], lang: str = "vi") -> dict[str, str]:
+    """Preferred labels of many resources at once (units, agencies...), by IRI."""
+    if not iris:
+        return {}
+    values = " ".join(f"<{i}>" for i in iris)
+    rows = store.select(
+        f"SELECT ?s ?l WHERE {{ VALUES ?s {{ {values} }} ?s skos:prefLabel ?l "
+        f'FILTER(lang(?l) = "{lang}") }}'
+    )
+    return {str(r["s"]): str(r["l"]) for r in rows}

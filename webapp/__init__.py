@@ -9,7 +9,7 @@ from datetime import date
 from flask import Flask, current_app
 from werkzeug.serving import run_simple
 
-from repository import gazetteer
+from repository import access, gazetteer
 from repository.config import Settings
 from repository.namespaces import Minter
 from repository.store import Store, open_store
@@ -39,9 +39,8 @@ class Site:
         return self._counts[1]
 
     def visible_graphs(self) -> list[str]:
-        """The named graphs anyone may read: those under {base}graph/ (not the store's meta)."""
-        prefix = self.minter.graph("")
-        return [g for g in self.store.named_graphs() if g.startswith(prefix)]
+        """The named graphs this reader may read (repository.access decides)."""
+        return access.visible_graphs(self.store.named_graphs(), self.minter)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

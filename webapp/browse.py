@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from repository import search_index
+from repository import access, gazetteer, record_index, search_index
 from repository.errors import BadRequest
 from repository.text import nfc
 from webapp import negotiation, site
@@ -96,4 +96,81 @@ def search() -> Response | str:
         grouped=grouped,
         missing=missing,
         limit=SEARCH_LIMIT,
+    )
+
+
+FACET_NAMES = {
+    "kind": ("Loại", "Kind"),
+    "block": ("Khối", "Block"),
+    "level": ("Cấp", "Level"),
+    "doctype": ("Tên loại", "Document type"),
+    "year": ("Năm", "Year"),
+    "unit": ("Đơn vị hành chính", "Administrative unit"),
+    "agency": ("Cơ quan", "Agency"),
+    "access": ("Mức độ tiếp cận", "Access"),
+}
+FACET_VALUES = {
+    "kind": {"hoso": ("Hồ sơ", "File"), "record": ("Tài liệu", "Record")},
+    "block": {
+        "chinh-quyen": ("Khối chính quyền", "Government"),
+        "dang": ("Khối Đảng", "Party"),
+        "doan-the": ("Khối đoàn thể", "Mass organisations"),
+    },
+    "level": {
+        "province": ("Cấp tỉnh", "Province"),
+        "district": ("Cấp huyện", "District"),
+        "commune": ("Cấp xã", "Commune"),
+    },
+    "access": {"01": ("Công khai", "Public")},
+}
+PER_PAGE = 20
+
+
+@bp.get("/records")
+def records() -> Response | str:
+    """Faceted, accent-blind search over hồ sơ and documents; JSON when the client asks for it."""
+    s = site()
+    q = nfc(request.args.get("q") or "").strip()
+    filters = {name: (request.args.get(name) or "").strip() for name in record_index.FACETS}
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        raise BadRequest("page must be a whole number, e.g. page=2.") from None
+    missing = not record_index.index_path(s.settings).is_dir()
+    results = record_index.RecordResults(0, [])
+    if not missing:
+        results = record_index.search(
+            s.settings,
+            q,
+            filters=filters,
+            access=access.visible_access_levels(),
+            page=page,
+            per_page=PER_PAGE,
+        )
+    if not wants_html():
+        return jsonify({"ok": True, "q": q, "page": page, **results.to_json()})
+
+    shown = [v for n in ("unit", "agency") for v, _ in results.facets.get(n, [])[:12]]
+    names = gazetteer.labels_of(s.store, shown)
+
+    def facet_label(name: str, value: str) -> str:
+        pair = FACET_VALUES.get(name, {}).get(value)
+        if name == "doctype":
+            pair = s.vocabulary.code(value)
+        if pair:
+            return f"{pair[0]} / {pair[1]}"
+        return names.get(value, value)
+
+    return render_template(
+        "records.html",
+        q=q,
+        filters=filters,
+        active={k: v for k, v in filters.items() if v},
+        results=results,
+        missing=missing,
+        page=page,
+        per_page=PER_PAGE,
+        FACET_NAMES=FACET_NAMES,
+        FACET_VALUES=FACET_VALUES,
+        facet_label=facet_label,
     )

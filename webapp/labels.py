@@ -41,6 +41,8 @@ TYPES = {
     "legal": ("Văn bản pháp luật", "Legal act"),
     "transfer": ("Chuyển giao lãnh thổ", "Territory transfer"),
     "fonds": ("Phông lưu trữ", "Fonds"),
+    "hoso": ("Hồ sơ", "File"),
+    "record": ("Tài liệu", "Record"),
     "holding": ("Quan hệ quản lý tài liệu", "Custody relation"),
     "resource": ("Tài nguyên", "Resource"),
 }

@@ -54,7 +54,7 @@ def context() -> Response:
 
 def _negotiate(iri: str, ext: str | None) -> Response:
     s = site()
-    kind = gazetteer.resource_type(s.store, iri)
+    kind = gazetteer.resource_type(s.store, iri, s.visible_graphs())
     if kind is None:
         raise NotFound(f"Kho has no resource {iri}.")
     fmt = negotiation.best_format(ext)
