@@ -248,7 +248,7 @@ def hoso_triples(
         pages = sum(d.facts.pages for d in kept if d.facts is not None)
         if pages:
             t.lit(s, KHO + "numberOfPage", _int(pages))
-    t.lit(s, DCT + "source", text(f"{row.sheet}#R{row.row}"))
+    t.lit(s, DCT + "source", text(f"{row.sheet}!R{row.row}"))
     unit.mode = _code_of(triples, KHO + "accessLevel", "mode-") or unit.mode
     # Documents inherit the hồ sơ's retention and access level when their rows leave them empty.
     inherit = {
