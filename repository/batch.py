@@ -103,7 +103,8 @@ class IngestReport:
             f"Hồ sơ bị từ chối / files rejected:   {self.hoso_rejected}",
             f"Tài liệu đã lưu / documents stored:  {self.docs_committed}",
             f"Tài liệu bị từ chối / docs rejected: {self.docs_rejected}",
-            f"Trang / pages: {self.pages} (OCR: {self.ocr_files} tệp/files, {self.ocr_pages} trang/pages)",
+            f"Trang / pages: {self.pages} "
+            f"(OCR: {self.ocr_files} tệp/files, {self.ocr_pages} trang/pages)",
             f"Cờ chất lượng / quality flags: {len(self.flags)}",
         ]
         rejected = self.rejected

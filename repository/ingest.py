@@ -167,8 +167,10 @@ def _ingest_chunk(
             if isinstance(found, str):
                 doc.rejected = True
                 report.reject(
-                    f"Không tìm thấy tệp PDF của tài liệu: {found}. Đặt tệp vào thư mục lô hoặc sửa cột tên tệp.",
-                    f"The document's PDF is missing: {found}. Put the file in the batch folder or fix the file-name column.",
+                    f"Không tìm thấy tệp PDF của tài liệu: {found}. "
+                    "Đặt tệp vào thư mục lô hoặc sửa cột tên tệp.",
+                    f"The document's PDF is missing: {found}. "
+                    "Put the file in the batch folder or fix the file-name column.",
                     doc.row,
                     column=doc.row.columns.get("fileName"),
                     value=doc.row.values.get("fileName"),
@@ -341,7 +343,7 @@ def _files_rdf(doc: DocDraft, minter: Minter, now: datetime) -> None:
 
 
 def _commit_unit(unit: UnitDraft, store: Store, minter: Minter) -> CommitUnit:
-    """The unit's quads in their graphs: access level, curation, personal data; events as history."""
+    """The unit's quads in their graphs (access level, curation, personal); events as history."""
 
     def put(triples: list[ox.Triple], graph: str) -> list[ox.Quad]:
         g = ox.NamedNode(graph)

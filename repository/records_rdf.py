@@ -301,7 +301,8 @@ def _retention(
             unit.iri,
             maintenance,
             status="confirmed",
-            basis=f"Theo bảng kê của lô / from the batch sheet ({row.sheet}, dòng/row {row.row}, cột/column «{column}»)",
+            basis=f"Theo bảng kê của lô / from the batch sheet ({row.sheet}, dòng/row {row.row}, "
+            f"cột/column «{column}»)",
             end=end,
             decided_by="kho",
             at=now,
@@ -327,7 +328,7 @@ def _retention(
         decided_by="kho",
         at=now,
     )
-    # The hồ sơ must carry a period (TT 05/2025: required); the suggestion stands in until confirmed.
+    # A hồ sơ must carry a period (TT 05/2025); the suggestion stands in until it is confirmed.
     out.append(
         ox.Triple(
             ox.NamedNode(unit.iri),
@@ -452,7 +453,8 @@ def _duplicates(
                 report,
                 "duplicate-document",
                 ctx.now,
-                f"Cùng số, ký hiệu, cơ quan và ngày với / same number, issuer and date as {same[0]}",
+                "Cùng số, ký hiệu, cơ quan và ngày với / same number, issuer and date as "
+                f"{same[0]}",
                 duplicate_of=same[0],
             )
     body = "\n".join(ctx.texts)
@@ -492,7 +494,7 @@ def _registry_ref(doc: DocDraft, n: int, ref: dict[str, str]) -> None:
         t.lit(iri, KHO + "parcel", text(ref.get("parcel", "")))
     if ref.get("id"):
         t.lit(iri, KHO + "registryId", text(ref["id"]))
-    # A citizen's identification number is personal data (ND 13/2023): it goes to the personal graph.
+    # A citizen's identification number is personal data (ND 13/2023): the personal graph only.
     target = doc.personal if kind == "citizen" else doc.triples
     target += sorted(t.triples, key=str)
 
