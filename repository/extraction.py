@@ -157,11 +157,13 @@ def _read_signature(rows: list[list[str]], out: ExtractedFields) -> None:
     if start is None:
         start = max(0, len(rows) - 12)
     titles = []
+    prefix = None
     for row in rows[start:]:
         for seg in row:
             if seg.lstrip().startswith(("-", "—", "–")) or "nhận" in seg.lower():
                 continue
             if ft.is_prefix(seg):
+                prefix = prefix or seg
                 continue  # "KT. CHỦ TỊCH" names the head, not the signer
             title = ft.snap_title(seg)
             if title:
@@ -172,6 +174,8 @@ def _read_signature(rows: list[list[str]], out: ExtractedFields) -> None:
                 out.signer = name
     if titles:
         out.signer_title = titles[-1]
+    else:  # the seal hid the title line: "KT. CHỦ TỊCH" still says a deputy signed
+        out.signer_title = ft.title_from_prefix(prefix, ft.kind_of(out.issuer or ""))
 
 
 def _resolve(out: ExtractedFields, store: Store | None) -> None:

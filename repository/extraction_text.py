@@ -218,7 +218,8 @@ def is_mark(seg: str) -> bool:
 
 
 def agency_like(seg: str) -> bool:
-    return _upper_ratio(seg) >= 0.75 and len(seg) >= 3
+    letters = sum(c.isalpha() for c in seg)
+    return _upper_ratio(seg) >= 0.75 and letters >= 4 and title_type(seg) is None
 
 
 def split_issuer(lines: list[str]) -> tuple[str | None, str | None]:
@@ -283,7 +284,28 @@ def body_start(text: str) -> bool:
 
 def clean_subject(text: str) -> str:
     text = nfc(" ".join(text.split())).strip(" _-—.,;:|")
+    text = re.sub(r"\s+[.,'`·|]+(?=\s)", "", text)  # specks read as lone punctuation
+    # "năm" before a year is a fixed phrase; OCR often reads "nắm", "nám" or glues it on.
+    text = re.sub(r"(?<=\S)(n[aăâ]\S?m)(?=\s\d{4}\b)", r" \1", text)
+    text = re.sub(r"\bn\w?m(?=\s\d{4}\b)", _year_word, text)
     return re.sub(r"^[Vv]\s*/\s*[Vv]\b\.?\s*", "V/v ", text)
+
+
+def _year_word(m: re.Match[str]) -> str:
+    return "năm" if fold_keep(m.group(0)) == "nam" else m.group(0)
+
+
+def title_from_prefix(prefix: str | None, kind: str | None) -> str | None:
+    """The signer's title implied by the signing prefix when the title line is unreadable."""
+    if not prefix:
+        return None
+    folded = " ".join(re.sub(r"[^a-z ]", " ", fold_keep(prefix)).split())
+    head = "Bí thư" if kind in ("dang-uy", "doan-tn") else "Chủ tịch"
+    if folded.startswith(("kt ", "k t ")):
+        return "Phó " + head
+    if folded.startswith(("tm ", "t m ")):
+        return head
+    return None
 
 
 _PREFIX = re.compile(r"^(?:tm|kt|tl|tuq|q|t/m|k/t|t/l)\s*[./]?\s", re.IGNORECASE)
