@@ -184,6 +184,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             settings,
             jobs=args.jobs,
             ocr=not args.no_ocr,
+            metadata_only=args.metadata_only,
             progress=_progress,
             ocr_progress=progress_bar("OCR"),
         )
@@ -309,6 +310,11 @@ def parser() -> argparse.ArgumentParser:
     ing.add_argument("batch_dirs", nargs="+", metavar="BATCH_DIR")
     ing.add_argument("--jobs", type=int, help="files OCR'd in parallel (default KHO_OCR_JOBS)")
     ing.add_argument("--no-ocr", action="store_true", help="skip OCR of scanned PDFs")
+    ing.add_argument(
+        "--metadata-only",
+        action="store_true",
+        help="documents without a PDF land as described records (digitised later)",
+    )
     ing.add_argument("--json", action="store_true", help="print the report as JSON")
     de = add(
         "demo-batches",

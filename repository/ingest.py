@@ -76,6 +76,7 @@ def ingest_batch(
     jobs: int | None = None,
     ocr: bool = True,
     index: bool = True,
+    metadata_only: bool = False,
     progress: Progress | None = None,
     ocr_progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
@@ -133,6 +134,7 @@ def ingest_batch(
             jobs=jobs or settings.ocr_jobs,
             ocr=ocr,
             index=index,
+            metadata_only=metadata_only,
             ocr_progress=ocr_progress,
         )
         done += len(chunk)
@@ -156,6 +158,7 @@ def _ingest_chunk(
     jobs: int,
     ocr: bool,
     index: bool,
+    metadata_only: bool,
     ocr_progress: Callable[[int, int], None] | None,
 ) -> None:
     """Steps 2–7 for a chunk of units; memory stays flat however large the batch."""
@@ -164,6 +167,8 @@ def _ingest_chunk(
     for unit in units:
         for doc in unit.docs:
             found = find_pdf(batch_dir, unit.rows.file_code, doc.ordinal, doc.row)
+            if isinstance(found, str) and metadata_only:
+                continue  # described now, digitised later: the record lands without a file
             if isinstance(found, str):
                 doc.rejected = True
                 report.reject(
@@ -231,7 +236,9 @@ def _ingest_chunk(
             for i in [u.iri] + [d.iri for d in u.docs if not d.rejected]
         ]
         if iris:
-            record_index.update(store, settings, iris)
+            added = set(stats.added)
+            new = [i for u in units if u.iri in added for i in [u.iri] + [d.iri for d in u.docs]]
+            record_index.update(store, settings, iris, new=new)
         _lap(report, "index", clock)
 
 

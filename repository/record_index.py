@@ -98,23 +98,33 @@ def index_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / "records-index"
 
 
-_DOCS = """
+_RECORDS = """
 SELECT ?r ?kind ?code ?title ?subject ?ns ?organ ?creator ?creatorName ?unit ?unitName ?level
        ?block ?type ?issued ?start ?mode ?hoso ?signer ?sha
 WHERE {
-  { ?r a rico:Record . BIND("record" AS ?kind)
-    OPTIONAL { ?r rico:scopeAndContent ?subject }
-    OPTIONAL { ?r kho:numberSymbol ?ns }
-    OPTIONAL { ?r kho:typeName ?type }
-    OPTIONAL { ?r dct:issued ?issued }
-    OPTIONAL { ?r rico:isOrWasIncludedIn ?hoso . ?hoso a rico:RecordSet }
-    OPTIONAL { ?r kho:signer ?signer }
-    OPTIONAL { ?r rico:hasOrHadInstantiation ?f . ?f kho:sha256 ?sha
-               FILTER NOT EXISTS { ?f rico:isDerivedFromInstantiation ?any } } }
-  UNION
-  { ?r a rico:RecordSet ; rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
-    OPTIONAL { ?r rico:title ?title }
-    OPTIONAL { ?r rico:beginningDate ?start } }
+  %s
+  ?r a rico:Record . BIND("record" AS ?kind)
+  OPTIONAL { ?r rico:scopeAndContent ?subject }
+  OPTIONAL { ?r kho:numberSymbol ?ns }
+  OPTIONAL { ?r kho:typeName ?type }
+  OPTIONAL { ?r dct:issued ?issued }
+  OPTIONAL { ?r rico:isOrWasIncludedIn ?hoso . ?hoso rico:hasRecordSetType ric-rst:File }
+  OPTIONAL { ?r kho:signer ?signer }
+  OPTIONAL { ?r rico:hasOrHadInstantiation ?f . ?f kho:sha256 ?sha
+             FILTER NOT EXISTS { ?f rico:isDerivedFromInstantiation ?any } }
+  %s
+}"""
+_HOSO = """
+SELECT ?r ?kind ?code ?title ?organ ?creator ?creatorName ?unit ?unitName ?level ?block ?start
+       ?mode
+WHERE {
+  %s
+  ?r rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
+  OPTIONAL { ?r rico:title ?title }
+  OPTIONAL { ?r rico:beginningDate ?start }
+  %s
+}"""
+_COMMON = """
   OPTIONAL { ?r rico:identifier ?code }
   OPTIONAL { ?r kho:organName ?organ }
   OPTIONAL { ?r rico:hasCreator ?creator . OPTIONAL { ?creator skos:prefLabel ?creatorName
@@ -122,13 +132,27 @@ WHERE {
   OPTIONAL { ?r kho:adminUnit ?unit . OPTIONAL { ?unit kho:level ?level }
              OPTIONAL { ?unit skos:prefLabel ?unitName FILTER(lang(?unitName) = "vi") } }
   OPTIONAL { ?r kho:block ?block }
-  OPTIONAL { ?r kho:accessLevel ?mode }
-}"""
+  OPTIONAL { ?r kho:accessLevel ?mode }"""
+
+
+def _rows(store: Store, iris: list[str] | None) -> list[dict[str, object]]:
+    """One row per record/hồ sơ (per extra value of a multi-valued field), VALUES-bound."""
+    if iris is None:
+        return store.select(_RECORDS % ("", _COMMON)) + store.select(_HOSO % ("", _COMMON))
+    rows: list[dict[str, object]] = []
+    for start in range(0, len(iris), 500):
+        values = "VALUES ?r { " + " ".join(f"<{i}>" for i in iris[start : start + 500]) + " }"
+        rows += store.select(_RECORDS % (values, _COMMON))
+        rows += store.select(_HOSO % (values, _COMMON))
+    return rows
 
 
 def _local(iri: object) -> str:
     text = str(iri or "")
     return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+_CURRENT: dict[tuple[int, str], dict[str, list[gazetteer.UnitRef]]] = {}
 
 
 def record_documents(
@@ -139,19 +163,14 @@ def record_documents(
 
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
     today = date.fromisoformat(settings.today) if settings.today else date.today()
-    if iris is None:
-        rows = store.select(_DOCS)
-    else:
-        rows = []
-        wanted = list(iris)
-        for start in range(0, len(wanted), 500):
-            values = " ".join(f"<{i}>" for i in wanted[start : start + 500])
-            rows += store.select(
-                _DOCS.replace("WHERE {", "WHERE { VALUES ?r { " + values + " }", 1)
-            )
-    current: dict[str, list[gazetteer.UnitRef]] = {}
+    rows = _rows(store, None if iris is None else list(iris))
+    current = _CURRENT.setdefault((id(store), today.isoformat()), {})
+    seen: set[str] = set()
     for row in rows:
         iri = str(row["r"])
+        if iri in seen:
+            continue  # a second value of a multi-valued field: one index document per IRI
+        seen.add(iri)
         unit = str(row["unit"]) if row.get("unit") else None
         units = [unit] if unit else []
         names = [str(row.get("unitName") or "")]
@@ -228,18 +247,30 @@ def _open(settings: Settings, create: bool = False) -> windex.Index | None:
 
 
 def update(
-    store: Store, settings: Settings, iris: Iterable[str], removed: Iterable[str] = ()
+    store: Store,
+    settings: Settings,
+    iris: Iterable[str],
+    removed: Iterable[str] = (),
+    *,
+    new: Iterable[str] = (),
 ) -> int:
-    """Bring the index in step with the store for these IRIs (added/changed) and removed ones."""
+    """Bring the index in step with the store for these IRIs (added/changed) and removed ones.
+
+    IRIs in `new` were never indexed, so they are added without looking for an old copy.
+    """
     ix = _open(settings, create=True)
     assert ix is not None
+    fresh = set(new)
     writer = ix.writer(limitmb=128)
     count = 0
     try:
         for iri in removed:
             writer.delete_by_term("iri", iri)
         for doc in record_documents(store, settings, iris):
-            writer.update_document(**doc)
+            if doc["iri"] in fresh:
+                writer.add_document(**doc)
+            else:
+                writer.update_document(**doc)
             count += 1
         writer.commit()
     except BaseException:

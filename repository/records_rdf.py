@@ -281,7 +281,8 @@ def _retention(
 ) -> list[ox.Triple]:
     row = unit.rows.hoso
     decision = Minter.retention(unit.iri)
-    if decision in retention.reviewed_subjects(store, unit.iri):
+    known = store.unit_digest(unit.iri) is not None
+    if known and decision in retention.reviewed_subjects(store, unit.iri):
         # An archivist decided: the decision stays, and the hồ sơ takes its period from it.
         rows = store.select(
             "SELECT ?m WHERE { ?d kho:maintenance ?m }",
@@ -499,7 +500,22 @@ def _registry_ref(doc: DocDraft, n: int, ref: dict[str, str]) -> None:
     target += sorted(t.triples, key=str)
 
 
+_LOOKUPS: dict[tuple[int, str, str], object] = {}
+
+
+def _cached(store: Store, kind: str, iri: str, compute: object) -> object:
+    """Per-store memo of facts about agencies and units, which ingest never changes."""
+    key = (id(store), kind, iri)
+    if key not in _LOOKUPS:
+        _LOOKUPS[key] = compute()  # type: ignore[operator]
+    return _LOOKUPS[key]
+
+
 def _fonds_and_holder(store: Store, match: IssuerMatch) -> tuple[str | None, str | None]:
+    return _cached(store, "fonds", match.agency_iri, lambda: _query_fonds(store, match))  # type: ignore[return-value]
+
+
+def _query_fonds(store: Store, match: IssuerMatch) -> tuple[str | None, str | None]:
     rows = store.select(
         "SELECT ?f ?h WHERE { ?f a rico:RecordSet ; rico:hasOrganicProvenance ?a . "
         "OPTIONAL { ?f rico:hasOrHadHolder ?h } }",
@@ -511,6 +527,10 @@ def _fonds_and_holder(store: Store, match: IssuerMatch) -> tuple[str | None, str
 
 
 def _unit_level(store: Store, unit_iri: str) -> str:
+    return _cached(store, "level", unit_iri, lambda: _query_level(store, unit_iri))  # type: ignore[return-value]
+
+
+def _query_level(store: Store, unit_iri: str) -> str:
     rows = store.select(
         "SELECT ?l WHERE { ?u kho:level ?l }", substitutions={"u": ox.NamedNode(unit_iri)}
     )

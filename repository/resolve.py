@@ -140,6 +140,20 @@ def candidates(store: Store, province_code: str = "01") -> list[_Candidate]:
     return _CACHE[cache_key]
 
 
+_BY_KEY: dict[tuple[int, str], dict[str, list[_Candidate]]] = {}
+
+
+def _by_key(store: Store, province_code: str) -> dict[str, list[_Candidate]]:
+    """The candidates by normalised name: exact matches are a dict lookup, not a scan."""
+    cache_key = (id(store), province_code)
+    if cache_key not in _BY_KEY:
+        index: dict[str, list[_Candidate]] = {}
+        for c in candidates(store, province_code):
+            index.setdefault(c.key, []).append(c)
+        _BY_KEY[cache_key] = index
+    return _BY_KEY[cache_key]
+
+
 def _day(value: object) -> str | None:
     return str(value)[:10] if value else None
 
@@ -162,12 +176,13 @@ def resolve_issuer(
     if not key:
         return None
     day = on.isoformat()
-    valid = [c for c in candidates(store, province_code) if c.valid_on(day)]
-    exact = [c for c in valid if c.key == key]
-    if exact:
-        return _disambiguate(exact, name, parent, place, 1.0)
-    if any(c.key == key for c in candidates(store, province_code)):
+    by_key = _by_key(store, province_code)
+    if key in by_key:
+        exact = [c for c in by_key[key] if c.valid_on(day)]
+        if exact:
+            return _disambiguate(exact, name, parent, place, 1.0)
         return None  # a real agency's name, but not on that day: do not guess another one
+    valid = [c for c in candidates(store, province_code) if c.valid_on(day)]
     keys = list({c.key for c in valid})
     close = difflib.get_close_matches(key, keys, n=3, cutoff=_FUZZY_CUTOFF)
     if not close:

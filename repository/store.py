@@ -325,6 +325,7 @@ class Store:
 
     def backup(self, target: Path) -> None:
         """A consistent copy of the on-disk store (hard links where possible: cheap)."""
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
         self._ox.backup(str(target))
 
     def flush(self) -> None:
