@@ -126,15 +126,17 @@ def title_type(text: str) -> str | None:
 
 
 def is_number_line(text: str) -> bool:
+    text = text.strip(_SPECKS)
     return bool(re.match(r"^s[a-z0-9]?\s?[:.;,]?\s*[0-9oOlI]{1,5}\s*[-/]", fold_keep(text.strip())))
 
 
+_SPECKS = " '\"`‘’.,:;|_-"  # noise OCR puts before "Số"
 _DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5"})
 
 
 def number_symbol(seg: str) -> str:
     """The số/ký hiệu of a "Số: ..." piece, spaces and look-alike characters fixed."""
-    body = re.sub(r"^\S{1,2}?\s?[:.;,]?\s*(?=[0-9oOlI])", "", seg.strip(), count=1)
+    body = re.sub(r"^\S{1,2}?\s?[:.;,]?\s*(?=[0-9oOlI])", "", seg.strip(_SPECKS), count=1)
     body = body.replace("Ð", "Đ").replace("—", "-").replace("–", "-")
     body = "".join(body.split()).rstrip(".,;")
     head = re.match(r"^[0-9oOlI|]+", body)
