@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import random
 import shutil
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from harvesters.specimens import DocumentSpec, random_specs, render_pdf, render_scan
+from harvesters import specimen_text as st
+from harvesters.specimens import DocumentSpec, make_spec, render_pdf, render_scan
 
 KIND_CODE = {
     "ubnd": "UBND",
@@ -95,18 +95,23 @@ def _dmy(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def _group(specs: list[DocumentSpec], rng: random.Random) -> list[list[DocumentSpec]]:
-    """Hồ sơ: documents of one issuer in one year, at most four per hồ sơ."""
-    by: dict[tuple[str, int], list[DocumentSpec]] = defaultdict(list)
-    for s in specs:
-        by[(s.issuer, s.issued_on.year)].append(s)
-    files = []
-    for docs in by.values():
+def hoso_specs(rng: random.Random, documents: int) -> list[list[DocumentSpec]]:
+    """Hồ sơ of one to four documents of one agency, across the three blocks, before and after
+    the reform (about a third after), in date order."""
+    blocks = ("chinh-quyen", "dang", "doan-the")
+    files: list[list[DocumentSpec]] = []
+    made = 0
+    while made < documents:
+        old = rng.random() >= 0.35
+        block = blocks[len(files) % 3]
+        issuer = st.pick_issuer(rng, old, block)
+        docs = [
+            make_spec(rng, old, block, issuer)
+            for _ in range(min(rng.randint(1, 4), documents - made))
+        ]
         docs.sort(key=lambda s: s.issued_on)
-        while docs:
-            take = rng.randint(1, 4)
-            files.append(docs[:take])
-            docs = docs[take:]
+        files.append(docs)
+        made += len(docs)
     return files
 
 
@@ -355,8 +360,7 @@ def write_demo(
 ) -> list[Path]:
     """Two batch folders under `root`; return their paths."""
     rng = random.Random(seed)
-    specs = random_specs(rng, documents)
-    files = _group(specs, rng)
+    files = hoso_specs(rng, documents)
     cut = max(1, len(files) * 3 // 4)
     first, second = root / "lo-01-tt05", root / "lo-02-tt02"
     for folder in (first, second):

@@ -93,9 +93,12 @@ def _number(rng: random.Random, day: date) -> str:
     return f"{n:02d}"
 
 
-def make_spec(rng: random.Random, old: bool, block: str) -> DocumentSpec:
-    """One random, internally consistent specimen of `block`, before or after the reform."""
-    issuer = st.pick_issuer(rng, old, block)
+def make_spec(
+    rng: random.Random, old: bool, block: str, issuer: st.Issuer | None = None
+) -> DocumentSpec:
+    """One random, internally consistent specimen of `block`, before or after the reform (by
+    `issuer` when given, so a hồ sơ can hold several documents of one agency)."""
+    issuer = issuer or st.pick_issuer(rng, old, block)
     day = st.random_day(rng, old)
     group = issuer.kind if issuer.kind in st.DOC_TYPES else "doan-the"
     types = [t for t in st.DOC_TYPES[group] if t != "Tờ trình" or issuer.level != "province"]

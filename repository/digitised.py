@@ -123,8 +123,31 @@ def read_files(
                     fact.pdfa_sha256, fact.pdfa_size = pdfa.sha256, pdfa.size
                     fact.ocr_seconds = round(result.seconds, 2)
                     files.put_text(sf.sha256, nfc("\f".join(result.texts)))
-                save_facts(files, fact)
+        _layout_texts([sf for sf in to_ocr if facts[sf.sha256].ocr], files, language, jobs)
+        for sf in to_ocr:
+            save_facts(files, facts[sf.sha256])
     return facts
+
+
+def _layout_texts(stored: list[StoredFile], files: FileStore, language: str, jobs: int) -> None:
+    """Text for field extraction and search, read in the page's layout (pdftext's OCR: seal and
+    signature colours dropped, deskewed, two-column header kept), which reads the ND 30/2020
+    header far better than the PDF/A's text layer. The PDF/A's own layer stays as ocrmypdf made it;
+    if this reading fails, the PDF/A's text is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from repository import pdftext
+
+    def read(sf: StoredFile) -> None:
+        try:
+            pages, _ = pdftext.page_texts(sf.path, language=language)
+        except Exception:  # noqa: BLE001 - the OCR text from the PDF/A is already stored
+            return
+        if any(p.strip() for p in pages):
+            files.put_text(sf.sha256, nfc("\f".join(pages)))
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(read, stored))
 
 
 def page_texts(files: FileStore, sha: str) -> list[str]:
