@@ -179,7 +179,8 @@ def write_tt05_batch(
         )
         for k, spec in enumerate(docs, start=1):
             name = f"{code}.{k:07d}.pdf"
-            _render(spec, folder / name, rng.random() < scanned_ratio, rng)
+            scanned = rng.random() < scanned_ratio or (count == 0 and scanned_ratio > 0)
+            _render(spec, folder / name, scanned, rng)  # at least one scan, so OCR runs
             td.append(
                 [
                     f"{code}.{k:07d}",
