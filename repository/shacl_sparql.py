@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -81,6 +81,9 @@ class CompiledConstraint:
     message_vi: str
     message_en: str
     sparql: str
+    # (node shape, shape holding the component, component, parameter): lets shacl_fast.py
+    # evaluate the same constraint in Python; None for sh:sparql constraints.
+    origin: tuple[Node, Node, URIRef, Node] | None = field(default=None, compare=False)
 
 
 def sparql_term(node: Node) -> str:
@@ -292,7 +295,7 @@ def is_deactivated(graph: Graph, node: Node) -> bool:
 
 
 def core_constraints(
-    graph: Graph, shape: Node, target: str, owner: str, where: str
+    graph: Graph, shape: Node, target: str, owner: str, where: str, owner_node: Node | None = None
 ) -> list[CompiledConstraint]:
     """The core components of one node or property shape, one query each."""
     components = [(p, o) for p, o in graph.predicate_objects(shape) if p in _CONSTRAINING]
@@ -324,6 +327,7 @@ def core_constraints(
                 vi,
                 en,
                 query,
+                (shape if owner_node is None else owner_node, shape, pred, value),
             )
         )
     return compiled
@@ -395,7 +399,7 @@ def compile_shape(graph: Graph, shape: Node) -> list[CompiledConstraint]:
         if graph.value(prop, SH.path) is None:
             raise ConfigError(f"A property shape of {name} has no sh:path.")
         if not is_deactivated(graph, prop):
-            compiled += core_constraints(graph, prop, target, name, where)
+            compiled += core_constraints(graph, prop, target, name, where, shape)
     for node in graph.objects(shape, SH.sparql):
         if not is_deactivated(graph, node):
             compiled.append(sparql_constraint(graph, shape, node, target))
