@@ -18,7 +18,7 @@ from repository import mapping
 from repository.config import PROJECT_DIR, Settings
 from repository.namespaces import Minter
 from repository.store import Store
-from repository.validation import CANDIDATE_GRAPH, ShapesGraph, load_shapes, validate_store
+from repository.validation import ShapesGraph, load_shapes, validate_triples
 
 if TYPE_CHECKING:
     from repository.batch import IngestReport
@@ -59,13 +59,12 @@ _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 def gate(units: list[UnitDraft], store: Store, settings: Settings, report: IngestReport) -> None:
     """Validate the non-rejected units; mark and report the documents and units that fail."""
     owner: dict[str, tuple[UnitDraft, DocDraft | None]] = {}
-    quads: list[ox.Quad] = []
+    candidate: list[ox.Triple] = []
     referenced: set[str] = set()
-    g = ox.NamedNode(CANDIDATE_GRAPH)
 
     def add(triples: list[ox.Triple], unit: UnitDraft, doc: DocDraft | None) -> None:
+        candidate.extend(triples)
         for t in triples:
-            quads.append(ox.Quad(t.subject, t.predicate, t.object, g))
             owner.setdefault(t.subject.value, (unit, doc))
             if isinstance(t.object, ox.NamedNode):
                 referenced.add(t.object.value)
@@ -77,12 +76,10 @@ def gate(units: list[UnitDraft], store: Store, settings: Settings, report: Inges
         for doc in unit.docs:
             if not doc.rejected:
                 add(doc.triples + doc.curation + doc.personal + doc.history, unit, doc)
-    if not quads:
+    if not candidate:
         return
-    candidate = Store(None)
-    candidate.add_quads(quads)
-    candidate.add_quads(_context(store, settings, referenced - set(owner)))
-    result = validate_store(candidate, shapes())
+    context = _context(store, settings, referenced - set(owner))
+    result = validate_triples(candidate, shapes(), context=context)
     failed_units: set[str] = set()
     for v in result.violations:
         if v.focus not in owner:
