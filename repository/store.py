@@ -323,6 +323,15 @@ class Store:
         self._ox.load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return len(self._ox)
 
+    def load_ntriples(self, text: str, graph: str) -> None:
+        """Load N-Triples text into one named graph (a bulk load: for scratch stores)."""
+        self._ox.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+
+    def graph_ntriples(self, graph: str | None) -> str:
+        """One graph (None: the default graph) as N-Triples text."""
+        name = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+        return self._ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name).decode()
+
     def backup(self, target: Path) -> None:
         """A consistent copy of the on-disk store (hard links where possible: cheap)."""
         Path(target).parent.mkdir(parents=True, exist_ok=True)

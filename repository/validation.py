@@ -189,23 +189,15 @@ def validate_triples(
             )
         else:
             body = text if wanted is None else "".join(index.lines(p) for p in sorted(wanted))
-            store._ox.load(body, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)  # noqa: SLF001
+            store.load_ntriples(body, CANDIDATE_GRAPH)
         return store
 
     return _validate_indexed(index, candidate_store, None, plan)
 
 
 def _dump_ntriples(store: Store, graphs: list[str] | None) -> list[str]:
-    # Store has no public dump to memory yet; this belongs in store.py.
-    names: list[ox.NamedNode | ox.DefaultGraph] = (
-        [ox.DefaultGraph(), *(ox.NamedNode(g) for g in store.named_graphs())]
-        if graphs is None
-        else [ox.NamedNode(g) for g in graphs]
-    )
-    return [
-        store._ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=g).decode()  # noqa: SLF001
-        for g in names
-    ]
+    names: list[str | None] = [None, *store.named_graphs()] if graphs is None else [*graphs]
+    return [store.graph_ntriples(g) for g in names]
 
 
 def _validate_indexed(
