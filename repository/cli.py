@@ -161,8 +161,19 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
-    from repository.retention import due, due_text
+    from repository.retention import due, due_text, priority_counts
 
+    if args.retention_command == "groups":
+        counts = priority_counts(open_for_reading(settings))
+        if args.json:
+            print(json.dumps(counts, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        print(f"{'nhóm/group':10} {'hồ sơ/files':>12} {'trang/pages':>12}  ưu tiên / priority")
+        for group, c in counts.items():
+            print(
+                f"{group:<10} {c['hoso']:>12,} {c['pages']:>12,}  {c['label_vi']} / {c['label_en']}"
+            )
+        return EXIT_OK
     items = due(open_for_reading(settings), args.before)
     if args.json:
         print(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
@@ -301,6 +312,8 @@ def parser() -> argparse.ArgumentParser:
     rd = rts.add_parser("due", help="hồ sơ whose review/disposal date is on or before a date")
     rd.add_argument("--before", type=_date, required=True, help="date YYYY-MM-DD (inclusive)")
     rd.add_argument("--json", action="store_true", help="print JSON")
+    rg = rts.add_parser("groups", help="hồ sơ and pages per digitisation priority group (1–5)")
+    rg.add_argument("--json", action="store_true", help="print JSON")
     ing = add(
         "ingest",
         cmd_ingest,

@@ -141,3 +141,19 @@ def test_cli_ingest_exit_code_and_report(
     assert code == 3  # the legacy batch has rejected rows
     assert out["hoso_added"] == 0
     assert any(p["severity"] == "rejected" for p in out["problems"])
+
+
+def test_priority_group_counts_cover_every_hoso(
+    first_run: list,
+    rstore: Store,
+    records_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KHO_DATA_DIR", str(records_settings.data_dir))
+    assert main(["retention", "groups", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    hoso = rstore.select(
+        "SELECT (COUNT(?h) AS ?n) WHERE { ?h rico:hasRecordSetType ric-rst:File }"
+    )[0]["n"]
+    assert sum(c["hoso"] for c in counts.values()) == hoso
