@@ -182,6 +182,33 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from repository import dedup
+    from repository.preservation import VN_TZ
+
+    if args.flags_command in ("confirm", "overturn"):
+        store = open_store(settings.store_path)  # type: ignore[arg-type]
+        status = "confirmed" if args.flags_command == "confirm" else "overturned"
+        for flag in args.flag:
+            dedup.set_review(store, flag, status, args.by, datetime.now(VN_TZ))
+            print(f"{status}: {flag}")
+        return EXIT_OK
+    flags = dedup.list_flags(open_for_reading(settings), status=args.status, kind=args.kind)
+    if args.json:
+        print(json.dumps(flags, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"Cờ chất lượng / quality flags: {len(flags)}")
+    for f in flags:
+        detail = (
+            f" {f['field']}: {f['sheet_value']!r} ≠ {f['extracted_value']!r}" if f["field"] else ""
+        )
+        print(f"- [{f['status']}] {f['kind']}{detail} — {f['resource']}")
+        print(f"  {f['flag']}" + (f"  ({f['note']})" if f["note"] else ""))
+    return EXIT_OK
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from repository.ingest import ingest_batch
     from repository.ocr import progress_bar
@@ -314,6 +341,21 @@ def parser() -> argparse.ArgumentParser:
     rd.add_argument("--json", action="store_true", help="print JSON")
     rg = rts.add_parser("groups", help="hồ sơ and pages per digitisation priority group (1–5)")
     rg.add_argument("--json", action="store_true", help="print JSON")
+    fl = add(
+        "flags", cmd_flags, "Quality and duplicate flags for archivists: list, confirm, overturn."
+    )
+    fls = fl.add_subparsers(dest="flags_command", required=True)
+    fll = fls.add_parser("list", help="list flags (default: all)")
+    fll.add_argument("--status", choices=["xem-xet-huy", "under-review", "confirmed", "overturned"])
+    fll.add_argument("--kind", help="e.g. duplicate-file, near-duplicate, extraction-mismatch")
+    fll.add_argument("--json", action="store_true", help="print JSON")
+    for verb, what in (
+        ("confirm", "confirm (the duplicate/damage is real)"),
+        ("overturn", "overturn (keep the record)"),
+    ):
+        fv = fls.add_parser(verb, help=f"{what}; recorded with who and when")
+        fv.add_argument("flag", nargs="+", metavar="FLAG_IRI")
+        fv.add_argument("--by", required=True, help="who decides (name or IRI)")
     ing = add(
         "ingest",
         cmd_ingest,

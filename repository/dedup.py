@@ -381,3 +381,38 @@ def swap(store: Store, graph: str, *, remove: set[ox.Quad], add: set[ox.Quad]) -
         [ox.Quad(q.subject, q.predicate, q.object, g) for q in remove],
         [ox.Quad(q.subject, q.predicate, q.object, g) for q in add],
     )
+
+
+_LIST = """
+SELECT ?flag ?of ?kind ?status ?field ?sheet ?found ?dup ?note ?at WHERE {
+  ?flag a kho:QualityFlag ; kho:flagOf ?of ; kho:flagKind ?kind ; kho:reviewStatus ?status .
+  OPTIONAL { ?flag kho:field ?field } OPTIONAL { ?flag kho:sheetValue ?sheet }
+  OPTIONAL { ?flag kho:extractedValue ?found } OPTIONAL { ?flag kho:duplicateOf ?dup }
+  OPTIONAL { ?flag rico:descriptiveNote ?note } OPTIONAL { ?flag prov:generatedAtTime ?at }
+} ORDER BY ?of ?flag"""
+
+
+def list_flags(store: Store, *, status: str | None = None, kind: str | None = None) -> list[dict]:
+    """Quality flags for archivists, optionally by review status (xem-xet-huy, under-review,
+    confirmed, overturned) and kind (duplicate-file, extraction-mismatch...)."""
+    out = []
+    for r in store.select(_LIST):
+        s = str(r["status"]).rsplit("review-", 1)[-1]
+        k = str(r["kind"]).rsplit("flag-", 1)[-1]
+        if (status and s != status) or (kind and k != kind):
+            continue
+        out.append(
+            {
+                "flag": str(r["flag"]),
+                "resource": str(r["of"]),
+                "kind": k,
+                "status": s,
+                "field": r["field"],
+                "sheet_value": r["sheet"],
+                "extracted_value": r["found"],
+                "duplicate_of": r["dup"],
+                "note": r["note"],
+                "at": str(r["at"]) if r["at"] else None,
+            }
+        )
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from harvesters.demo_batch import write_demo
@@ -157,3 +158,25 @@ def test_priority_group_counts_cover_every_hoso(
         "SELECT (COUNT(?h) AS ?n) WHERE { ?h rico:hasRecordSetType ric-rst:File }"
     )[0]["n"]
     assert sum(c["hoso"] for c in counts.values()) == hoso
+
+
+def test_archivist_confirms_a_duplicate_flag(
+    first_run: list,
+    rstore: Store,
+    records_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KHO_DATA_DIR", str(records_settings.data_dir))
+    assert main(["flags", "list", "--kind", "duplicate-file", "--json"]) == 0
+    flags = json.loads(capsys.readouterr().out)
+    assert flags and flags[0]["status"] == "xem-xet-huy"
+    assert main(["flags", "confirm", flags[0]["flag"], "--by", "Lưu trữ viên A"]) == 0
+    capsys.readouterr()
+    assert main(["flags", "list", "--status", "confirmed", "--json"]) == 0
+    confirmed = json.loads(capsys.readouterr().out)
+    assert [f["flag"] for f in confirmed] == [flags[0]["flag"]]
+    assert rstore.ask(
+        "ASK WHERE { ?r prov:used ?f ; prov:wasAssociatedWith ?who ; prov:endedAtTime ?t }",
+        substitutions={"f": ox.NamedNode(flags[0]["flag"])},
+    )
