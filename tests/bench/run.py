@@ -25,23 +25,31 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(m.stem for m in Path(__file__).parent.glob("bench_*.py"))
     if args.only:
         names = [n for n in names if n in args.only]
-    sections = []
+    sections: list[str] = []
     for name in names:
         start = time.perf_counter()
         print(f"== {name}", file=sys.stderr, flush=True)
         module = importlib.import_module(f"tests.bench.{name}")
-        sections.append(module.run(quick=args.quick).strip())
+        try:
+            sections.append(module.run(quick=args.quick).strip())
+        except Exception as exc:  # one broken benchmark must not lose the others' figures
+            sections.append(f"## {name}\n\nFailed in this run: {type(exc).__name__}: {exc}")
         print(f"   {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        _write(Path(args.out), sections, args.quick)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write(out: Path, sections: list[str], quick: bool) -> None:
+    """Write what has been measured so far (after every benchmark)."""
     head = (
         "# Benchmarks\n\n"
         f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M')} "
         f"({platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
-        f"{', quick sizes' if args.quick else ''}). Every figure is measured in the same run "
+        f"{', quick sizes' if quick else ''}). Every figure is measured in the same run "
         "as its baseline; the machine is shared, so read ratios rather than absolute times.\n"
     )
-    Path(args.out).write_text(head + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    out.write_text(head + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
 
 
 def _cores() -> int:
