@@ -274,7 +274,7 @@ def _rate(records: int, seconds: float) -> str:
 
 _WAYS: list[tuple[str, Chunker]] = [
     ("validate_triples (Python + SPARQL)", fast_chunk),
-    ("in-memory store + validate_store (as unit_gate.py)", store_chunk),
+    ("in-memory store + validate_store (the gate before validate_triples)", store_chunk),
     ("in-memory store, pure SPARQL, sequential (old)", sparql_chunk),
 ]
 
