@@ -138,6 +138,8 @@ def ingest_batch(
             ocr_progress=ocr_progress,
         )
         done += len(chunk)
+        for unit in chunk:  # committed and indexed: let the chunk's RDF go (flat memory)
+            _release(unit)
         say(f"{done}/{len(units)} hồ sơ")
     report.finished = datetime.now(VN_TZ).isoformat(timespec="seconds")
     report.write(batch_dir)
@@ -240,6 +242,13 @@ def _ingest_chunk(
             new = [i for u in units if u.iri in added for i in [u.iri] + [d.iri for d in u.docs]]
             record_index.update(store, settings, iris, new=new)
         _lap(report, "index", clock)
+
+
+def _release(unit: UnitDraft) -> None:
+    unit.triples, unit.curation = [], []
+    for doc in unit.docs:
+        doc.triples, doc.curation, doc.personal, doc.history = [], [], [], []
+        doc.facts = None
 
 
 def _lap(report: IngestReport, name: str, start: float) -> None:
