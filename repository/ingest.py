@@ -292,9 +292,11 @@ def _build_unit(
             doc.rejected = True
             report.reject(
                 f"Không xác định được cơ quan ban hành «{organ}» vào ngày {issued or '?'}: "
-                "kiểm tra tên cơ quan và ngày văn bản (cơ quan phải tồn tại vào ngày đó).",
-                f"Cannot resolve the issuing agency «{organ}» on {issued or '?'}: check the agency "
-                "name and the document date (the agency must have existed on that day).",
+                "không có cơ quan nào tên như vậy tồn tại vào ngày đó, hoặc có nhiều cơ quan trùng "
+                "tên ở các huyện khác nhau. Kiểm tra tên cơ quan và ngày văn bản.",
+                f"Cannot resolve the issuing agency «{organ}» on {issued or '?'}: no agency of "
+                "that name existed on that day, or several in different districts share it. "
+                "Check the agency name and the document date.",
                 row,
                 column=row.columns.get("organName") if organ else row.columns.get("issuedDate"),
                 field="organName",

@@ -182,15 +182,25 @@ def resolve_issuer(
         if exact:
             return _disambiguate(exact, name, parent, place, 1.0)
         return None  # a real agency's name, but not on that day: do not guess another one
-    valid = [c for c in candidates(store, province_code) if c.valid_on(day)]
-    keys = list({c.key for c in valid})
-    close = difflib.get_close_matches(key, keys, n=3, cutoff=_FUZZY_CUTOFF)
-    if not close:
-        return None
-    best = close[0]
-    score = difflib.SequenceMatcher(None, key, best).ratio()
-    found = [c for c in valid if c.key == best]
-    return _disambiguate(found, name, parent, place, round(score, 3))
+    # Fuzzy: the closest names of any date (memoised per name, the costly part), then the
+    # closest one that existed on that day.
+    for best in _close_keys(store, province_code, key):
+        found = [c for c in by_key[best] if c.valid_on(day)]
+        if found:
+            score = difflib.SequenceMatcher(None, key, best).ratio()
+            return _disambiguate(found, name, parent, place, round(score, 3))
+    return None
+
+
+_CLOSE: dict[tuple[int, str, str], list[str]] = {}
+
+
+def _close_keys(store: Store, province_code: str, key: str) -> list[str]:
+    memo = (id(store), province_code, key)
+    if memo not in _CLOSE:
+        keys = list(_by_key(store, province_code))
+        _CLOSE[memo] = difflib.get_close_matches(key, keys, n=12, cutoff=_FUZZY_CUTOFF)
+    return _CLOSE[memo]
 
 
 def _disambiguate(
