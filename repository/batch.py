@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from repository.mapping import FieldError
 from repository.sheets import SourceRow
 from repository.text import fold
 
@@ -81,6 +82,19 @@ class IngestReport:
             kw.setdefault("sheet", row.sheet)
             kw.setdefault("row", row.row)
         self.problems.append(Problem("rejected", message_vi, message_en, **kw))  # type: ignore[arg-type]
+
+    def reject_fields(self, errors: list[FieldError], row: SourceRow, resource: str) -> None:
+        """Reject a row for the sheet values that could not be read (one problem per value)."""
+        for e in errors:
+            self.reject(
+                e.message_vi,
+                e.message_en,
+                row,
+                column=e.column,
+                field=e.field,
+                value=e.value,
+                resource=resource,
+            )
 
     def warn(self, message_vi: str, message_en: str, **kw: object) -> None:
         self.problems.append(Problem("warning", message_vi, message_en, **kw))  # type: ignore[arg-type]

@@ -272,16 +272,7 @@ def _build_unit(
             continue
         row = doc.row
         triples, errors = mapping.row_to_rdf(row, doc.iri, row.format)
-        for e in errors:
-            report.reject(
-                e.message_vi,
-                e.message_en,
-                row,
-                column=e.column,
-                field=e.field,
-                value=e.value,
-                resource=doc.iri,
-            )
+        report.reject_fields(errors, row, doc.iri)
         if errors:
             doc.rejected = True
             continue

@@ -9,8 +9,6 @@ finds the records of the old wards that merged into it (issue 4 builds the UI on
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -25,7 +23,7 @@ from whoosh.query import And, Every, Or, Query, Term
 from repository import gazetteer
 from repository.config import Settings
 from repository.errors import BadRequest
-from repository.search_index import IndexMissing, folding_analyzer
+from repository.search_index import IndexMissing, folding_analyzer, write_index
 from repository.store import Store
 from repository.text import nfc
 
@@ -210,30 +208,7 @@ def record_documents(
 
 def rebuild(store: Store, settings: Settings, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the records index from the store beside the old one, then swap it in."""
-    target = index_path(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=".records-index-", dir=target.parent))
-    try:
-        ix = windex.create_in(str(building), schema())
-        writer = ix.writer(limitmb=256)
-        count = 0
-        for doc in record_documents(store, settings):
-            writer.add_document(**doc)
-            count += 1
-            if progress and count % 1000 == 0:
-                progress(count)
-        writer.commit()
-        if progress:
-            progress(count)
-        old = target.with_name(target.name + ".old")
-        if target.exists():
-            target.rename(old)
-        building.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return count
+    return write_index(index_path(settings), schema(), record_documents(store, settings), progress)
 
 
 def _open(settings: Settings, create: bool = False) -> windex.Index | None:

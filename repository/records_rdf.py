@@ -211,16 +211,7 @@ def hoso_triples(
     """The hồ sơ's triples: creator = its documents' most frequent creator; retention; priority."""
     row = unit.rows.hoso
     triples, errors = mapping.row_to_rdf(row, unit.iri, row.format)
-    for e in errors:
-        report.reject(
-            e.message_vi,
-            e.message_en,
-            row,
-            column=e.column,
-            field=e.field,
-            value=e.value,
-            resource=unit.iri,
-        )
+    report.reject_fields(errors, row, unit.iri)
     if errors:
         return False
     creator = Counter(m.agency_iri for m in ctx.creators).most_common(1)[0][0]

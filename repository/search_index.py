@@ -157,14 +157,26 @@ def build_index(
     The new index is written beside the old one and swapped in at the end, so searches running
     meanwhile keep reading a whole index.
     """
-    target = Path(settings.index_path)  # type: ignore[arg-type]
+    return write_index(Path(settings.index_path), schema(), unit_documents(store), progress)  # type: ignore[arg-type]
+
+
+def write_index(
+    target: Path,
+    fields: Schema,
+    docs: Iterable[dict[str, object]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write a whole Whoosh index beside `target`, then swap it in; return how many documents.
+
+    Searches running meanwhile keep reading a whole index; a failure leaves the old one in place.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=".index-", dir=target.parent))
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        ix = windex.create_in(str(building), schema())
+        ix = windex.create_in(str(building), fields)
         writer = ix.writer(limitmb=256)
         count = 0
-        for doc in unit_documents(store):
+        for doc in docs:
             writer.add_document(**doc)
             count += 1
             if progress and count % 1000 == 0:
