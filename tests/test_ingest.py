@@ -180,3 +180,12 @@ def test_archivist_confirms_a_duplicate_flag(
         "ASK WHERE { ?r prov:used ?f ; prov:wasAssociatedWith ?who ; prov:endedAtTime ?t }",
         substitutions={"f": ox.NamedNode(flags[0]["flag"])},
     )
+
+
+def test_reindex_rebuilds_the_same_records_index(
+    first_run: list, records_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = record_index.indexed_iris(records_settings)
+    monkeypatch.setenv("KHO_DATA_DIR", str(records_settings.data_dir))
+    assert main(["reindex"]) == 0
+    assert record_index.indexed_iris(records_settings) == before
