@@ -10,7 +10,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -56,16 +55,10 @@ def _int(value: int) -> ox.Literal:
     return ox.Literal(str(value), datatype=_XSD_INT)
 
 
-@lru_cache(maxsize=1)
-def _type_labels_cached(
-    key: int,
-) -> dict[str, str]:  # key: id(store), so tests with new stores reload
-    return {}
-
-
 def type_labels(store: Store) -> dict[str, str]:
     """TT 05 typeName concept IRI → Vietnamese label, from the vocabulary in the store."""
-    cache = _type_labels_cached(id(store))
+    cache = _LOOKUPS.setdefault((id(store), "type-labels", ""), {})
+    assert isinstance(cache, dict)
     if not cache:
         rows = store.select(
             "SELECT ?c ?l WHERE { ?c skos:inScheme khoc:type-name ; skos:prefLabel ?l "
