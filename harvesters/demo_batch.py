@@ -159,7 +159,7 @@ def write_tt05_batch(
         code = _file_code(docs, n)
         pages = len(docs)  # the specimens are one page each
         maintenance = "" if n % 4 == 0 else rng.choice(["01", "01", "04", "05", "06"])
-        mode = "02" if n % 9 == 0 else "01"
+        mode = "03" if n % 5 == 0 else "02" if n % 3 == 0 else "01"
         hs.append(
             [
                 code,

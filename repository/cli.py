@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from repository import gazetteer
+from repository import cli_users, gazetteer
 from repository.config import Settings, settings_table
 from repository.errors import KhoError
 from repository.store import GRAPH_FORMATS, Store, open_store
@@ -281,7 +281,7 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # The web layer is imported only here, so the core stays free of Flask.
     webapp = importlib.import_module("webapp")
-    webapp.serve(settings, host=args.host, port=args.port)
+    webapp.serve(settings, host=args.host, port=args.port, dev=args.dev)
     return EXIT_OK
 
 
@@ -392,6 +392,10 @@ def parser() -> argparse.ArgumentParser:
     se = add("serve", cmd_serve, "Serve the web app.")
     se.add_argument("--host", default="127.0.0.1")
     se.add_argument("--port", type=int, default=5000)
+    se.add_argument(
+        "--dev", action="store_true", help="Flask's development server instead of waitress"
+    )
+    cli_users.register(add)
     add("settings", cmd_settings, "Show every setting, its value and what it does.")
     return p
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -48,12 +49,39 @@ class Settings:
         },
     )
     secret_key: str = field(
-        default="dev-only-change-me",
-        metadata={"help": "Flask secret key; set a long random value in production."},
+        default="",
+        metadata={
+            "help": "Signs session cookies; default: a random key kept in DATA_DIR/secret-key."
+        },
+    )
+    users_path: Path | None = field(
+        default=None,
+        metadata={
+            "help": "Users, grants, sign-in throttle and audit log (DATA_DIR/users.sqlite3)."
+        },
+    )
+    cookie_secure: str = field(
+        default="auto",
+        metadata={
+            "help": "Session cookie only over HTTPS: yes, no, or auto (yes unless served on "
+            "127.0.0.1/localhost)."
+        },
     )
     sparql_row_limit: int = field(
         default=10000,
-        metadata={"help": "Most rows the SPARQL endpoint returns in HTML; downloads are not cut."},
+        metadata={"help": "Most rows the SPARQL workbench shows in its HTML table."},
+    )
+    sparql_max_rows: int = field(
+        default=100000,
+        metadata={"help": "Most rows (or triples) one SPARQL answer carries, in any format."},
+    )
+    sparql_timeout: int = field(
+        default=20,
+        metadata={"help": "Seconds a SPARQL query may run before it is stopped."},
+    )
+    sparql_workers: int = field(
+        default=2,
+        metadata={"help": "SPARQL queries run at once, each in its own worker process."},
     )
 
     def __post_init__(self) -> None:
@@ -66,6 +94,21 @@ class Settings:
             object.__setattr__(self, "index_path", self.data_dir / "index")
         if self.files_path is None:
             object.__setattr__(self, "files_path", self.data_dir / "files")
+        if self.users_path is None:
+            object.__setattr__(self, "users_path", self.data_dir / "users.sqlite3")
+
+    def session_key(self) -> str:
+        """The secret that signs session cookies: the setting, else a random key made once and
+        kept (mode 600) in DATA_DIR/secret-key, so sign-ins survive restarts."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

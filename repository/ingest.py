@@ -217,7 +217,8 @@ def _ingest_chunk(
 
     # 6. commit each unit whole, then index what landed
     clock = time.perf_counter()
-    commit = [_commit_unit(unit, store, minter) for unit in units if not unit.rejected]
+    levels = _levels(units, store)
+    commit = [_commit_unit(unit, store, minter, levels) for unit in units if not unit.rejected]
     stats = store.commit_units(commit)
     report.hoso_added += len(stats.added)
     report.hoso_replaced += len(stats.replaced)
@@ -351,28 +352,82 @@ def _files_rdf(doc: DocDraft, minter: Minter, now: datetime) -> None:
             )
 
 
-def _commit_unit(unit: UnitDraft, store: Store, minter: Minter) -> CommitUnit:
-    """The unit's quads in their graphs (access level, curation, personal); events as history."""
+def _levels(units: list[UnitDraft], store: Store) -> dict[str, str]:
+    """Mode code of every document and hồ sơ of this chunk (a document is at least as restricted
+    as its hồ sơ), and of the stored records this chunk's flags point at."""
+    levels: dict[str, str] = {}
+    for unit in units:
+        levels[unit.iri] = unit.mode
+        for doc in unit.docs:
+            levels[doc.iri] = max(doc.mode, unit.mode)
+    pointed = {
+        t.object.value
+        for unit in units
+        for doc in unit.docs
+        for t in doc.curation
+        if t.predicate.value == KHO + "duplicateOf" and t.object.value not in levels
+    }
+    if pointed:
+        for row in store.select(
+            "SELECT ?x ?m WHERE { GRAPH ?g { ?x kho:accessLevel ?m } VALUES ?x { "
+            + " ".join(f"<{iri}>" for iri in sorted(pointed))
+            + " } }"
+        ):
+            mode = str(row["m"]).rsplit("-", 1)[-1]  # khoc:mode-03 -> "03"
+            levels[str(row["x"])] = max(levels.get(str(row["x"]), "01"), mode)
+    return levels
 
-    def put(triples: list[ox.Triple], graph: str) -> list[ox.Quad]:
-        g = ox.NamedNode(graph)
+
+def _commit_unit(
+    unit: UnitDraft, store: Store, minter: Minter, levels: dict[str, str]
+) -> CommitUnit:
+    """The unit's quads in their graphs (access level, its curation and personal graphs);
+    events as history. A flag that names a duplicate goes to the more restricted of the two
+    levels, so nobody learns of a record they may not see through its twin's flag."""
+
+    def put(triples: list[ox.Triple], mode: str, facet: str | None = None) -> list[ox.Quad]:
+        g = ox.NamedNode(minter.records_graph(MODE_GRAPH[mode], facet))
         return [ox.Quad(t.subject, t.predicate, t.object, g) for t in triples]
 
-    quads = put(unit.triples, minter.records_graph(MODE_GRAPH[unit.mode]))
-    quads += put(unit.curation, minter.records_graph("curation"))
+    def flag_level(mode: str, triples: list[ox.Triple]) -> str:
+        twins = [
+            levels.get(t.object.value, mode)
+            for t in triples
+            if t.predicate.value == KHO + "duplicateOf"
+        ]
+        return max([mode, *twins])
+
+    quads = put(unit.triples, unit.mode)
+    quads += _flags(unit.curation, unit.mode, put, flag_level)
     history: list[ox.Quad] = []
     for doc in unit.docs:
         if doc.rejected:
             continue
-        graph = minter.records_graph(MODE_GRAPH[doc.mode])
-        quads += put(doc.triples, graph)
-        quads += put(doc.curation, minter.records_graph("curation"))
-        quads += put(doc.personal, minter.records_graph("personal"))
-        history += put(doc.history, graph)
+        mode = levels[doc.iri]
+        quads += put(doc.triples, mode)
+        quads += _flags(doc.curation, mode, put, flag_level)
+        quads += put(doc.personal, mode, "personal")
+        history += put(doc.history, mode)
     stable = sorted(str(q) for q in quads if q.predicate.value not in _TIME_PREDICATES)
     digest = hashlib.sha256("\n".join(stable).encode()).hexdigest()
     keep = retention.reviewed_subjects(store, unit.iri) if store.unit_digest(unit.iri) else set()
     return CommitUnit(unit.iri, digest, quads, history, keep)
+
+
+def _flags(
+    triples: list[ox.Triple],
+    mode: str,
+    put: Callable[..., list[ox.Quad]],
+    flag_level: Callable[[str, list[ox.Triple]], str],
+) -> list[ox.Quad]:
+    """Curation triples grouped by subject (one flag each), each group in its level's graph."""
+    by_subject: dict[str, list[ox.Triple]] = {}
+    for t in triples:
+        by_subject.setdefault(t.subject.value, []).append(t)
+    quads: list[ox.Quad] = []
+    for group in by_subject.values():
+        quads += put(group, flag_level(mode, group), "curation")
+    return quads
 
 
 def _iso_date(value: str | None) -> date | None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from repository.text import slug
 
-RECORD_GRAPHS = ("public", "conditional", "secret", "curation", "personal")
+RECORD_GRAPHS = ("public", "conditional", "secret")  # one per access level (TT 05/2025 mode)
+RECORD_FACETS = ("curation", "personal")  # beside each level: flags; citizens' numbers
 MODE_GRAPH = {"01": "public", "02": "conditional", "03": "secret"}
 _KEY_NON_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -162,11 +163,18 @@ class Minter:
     def registry_ref(record_iri: str, kind: str, n: int) -> str:
         return f"{record_iri}/ref/{kind}-{n}"
 
-    def records_graph(self, family: str) -> str:
-        """public | conditional | secret | curation | personal (see docs/model.md)."""
-        if family not in RECORD_GRAPHS:
-            raise ValueError(f"unknown records graph {family!r}")
-        return f"{self.base}graph/records/{family}"
+    def records_graph(self, level: str, facet: str | None = None) -> str:
+        """{base}graph/records/<public|conditional|secret>[/<curation|personal>] (docs/model.md).
+
+        A record's flags and personal references sit beside its level, so whoever may not see
+        the level sees neither."""
+        if level not in RECORD_GRAPHS:
+            raise ValueError(f"unknown records graph {level!r}")
+        if facet is None:
+            return f"{self.base}graph/records/{level}"
+        if facet not in RECORD_FACETS:
+            raise ValueError(f"unknown records graph facet {facet!r}")
+        return f"{self.base}graph/records/{level}/{facet}"
 
     def graph(self, name: str) -> str:
         return f"{self.base}graph/{name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,47 @@ def records_settings(
     data_dir = tmp_path_factory.mktemp("kho-records")
     store.backup(data_dir / "store")
     return Settings(data_dir=data_dir, today=TODAY)
+
+
+# -- the demo repository with users, for the web surfaces -----------------------------------------
+
+DEMO_USERS = {
+    # name: (role, grants) — every password is PASSWORD
+    "researcher": ("researcher", set()),
+    "archivist": ("archivist", set()),
+    "admin": ("administrator", set()),
+    "cleared": ("researcher", {"secret", "personal"}),  # a researcher granted secret + personal
+}
+PASSWORD = "mat-khau-thu-2026"
+
+
+@pytest.fixture(scope="session")
+def demo_settings(
+    harvested_settings: Settings, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The demo batches ingested (public, conditional and secret hồ sơ; flags; scans with OCR;
+    citizens' numbers) into a copy of the harvested store, and one user per role (DEMO_USERS).
+
+    KHO_TEST_DEMO_DIR keeps the directory between runs (built once, then reused)."""
+    from harvesters.demo_batch import write_demo
+    from repository.ingest import ingest_batch
+    from repository.users import Users
+
+    reuse = os.environ.get("KHO_TEST_DEMO_DIR")
+    data_dir = Path(reuse) if reuse else tmp_path_factory.mktemp("kho-demo")
+    settings = Settings(data_dir=data_dir, today=TODAY)
+    stamp = data_dir / ".demo-ready"
+    if not stamp.exists():
+        if (data_dir / "store").exists():
+            shutil.rmtree(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store.backup(data_dir / "store")
+        demo_store = open_store(settings.store_path)
+        folders = write_demo(data_dir / "demo-batches", documents=30, seed=2025, scanned_ratio=0.15)
+        for folder in folders:
+            ingest_batch(folder, demo_store, settings, jobs=2)
+        users = Users(settings.users_path)  # type: ignore[arg-type]
+        for name, (role, grants) in DEMO_USERS.items():
+            users.add(name, PASSWORD, role, grants)
+        stamp.touch()
+    return settings

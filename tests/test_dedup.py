@@ -33,7 +33,7 @@ from repository.store import Store
 M = Minter("https://kho.example.org/")
 R1, R2, R3 = (M.record(f"H01.151.2021.01.TH.000000{i}") for i in (1, 2, 3))
 CREATOR = M.agency("ubnd", "xa-song-phuong-09829_until-2025-06-30")
-PUBLIC, CURATION = M.records_graph("public"), M.records_graph("curation")
+PUBLIC, CURATION = M.records_graph("public"), M.records_graph("public", "curation")
 AT = datetime(2026, 11, 26, 10, 0, tzinfo=VN_TZ)
 SHA = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
 

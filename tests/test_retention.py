@@ -340,7 +340,7 @@ def test_reviewed_subjects_survive_a_reingest(store: Store) -> None:
     assert reviewed_subjects(store, H1) == set()  # decided by kho from the sheet
     doc = M.record("H01.151.2021.01.TH.0000001")
     flag = Minter.flag(doc, "near-duplicate")
-    curation = ox.NamedNode(M.records_graph("curation"))
+    curation = ox.NamedNode(M.records_graph("public", "curation"))
     store.add_quads(
         [
             ox.Quad(

@@ -13,6 +13,7 @@ from repository import access, gazetteer
 from repository.config import Settings
 from repository.namespaces import Minter
 from repository.store import Store, open_store
+from repository.users import Users
 from webapp import labels
 
 # Counts on the home page take about a second over the whole country; they change only when the
@@ -28,6 +29,7 @@ class Site:
     store: Store
     minter: Minter
     vocabulary: labels.Vocabulary
+    users: Users
     _counts: tuple[float, dict[str, int]] | None = field(default=None, repr=False)
 
     def today(self) -> date:
@@ -38,16 +40,21 @@ class Site:
             self._counts = (time.monotonic(), gazetteer.home_counts(self.store))
         return self._counts[1]
 
-    def visible_graphs(self) -> list[str]:
-        """The named graphs this reader may read (repository.access decides)."""
-        return access.visible_graphs(self.store.named_graphs(), self.minter)
+    def visible_graphs(self, reader: access.Reader | None = None) -> list[str]:
+        """The named graphs `reader` (default: who asks in this request) may read; the rule is
+        repository.access's."""
+        if reader is None:
+            from webapp.auth import current_reader
+
+            reader = current_reader()
+        return access.visible_graphs(self.store.named_graphs(), self.minter, reader)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app over one store; settings default to the KHO_* environment."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    app.config.update(JSON_SORT_KEYS=False)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = open_store(settings.store_path)  # type: ignore[arg-type]
@@ -56,14 +63,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=store,
         minter=Minter(settings.base_iri),
         vocabulary=labels.Vocabulary.load(store),
+        users=Users(settings.users_path),  # type: ignore[arg-type]
     )
 
-    from webapp import browse, errors, resources, sparql, views
+    from webapp import api, auth, browse, curation, dashboard, errors, oai, resources, sparql, views
 
+    auth.init_app(app)
     views.register(app)
-    app.register_blueprint(browse.bp)
-    app.register_blueprint(resources.bp)
-    app.register_blueprint(sparql.bp)
+    for module in (browse, resources, sparql, api, oai, dashboard, curation):
+        app.register_blueprint(module.bp)
     errors.register(app)
     return app
 
@@ -73,8 +81,16 @@ def site() -> Site:
     return current_app.extensions["kho"]  # type: ignore[no-any-return]
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app with Werkzeug's threaded server (no debugger, no reloader)."""
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bool = False) -> None:
+    """Serve the app: waitress (a production WSGI server, 8 threads) unless `dev`, which runs
+    Werkzeug's development server (no debugger, no reloader)."""
     app = create_app(settings)
     print(f"Kho: http://{host}:{port}/ (store {settings.store_path})", flush=True)
-    run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)
+    if dev:
+        run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)
+        return
+    import waitress
+
+    waitress.serve(
+        app, host=host, port=port, threads=8, ident="Kho", clear_untrusted_proxy_headers=True
+    )

@@ -10,6 +10,7 @@ from repository import access, gazetteer, record_index, search_index
 from repository.errors import BadRequest
 from repository.text import nfc
 from webapp import negotiation, site
+from webapp.auth import current_reader
 from webapp.errors import wants_html
 from webapp.examples import EXAMPLES
 from webapp.listing import ListedUnit, province_name, units_on
@@ -143,7 +144,7 @@ def records() -> Response | str:
             s.settings,
             q,
             filters=filters,
-            access=access.visible_access_levels(),
+            access=access.visible_access_levels(current_reader()),
             page=page,
             per_page=PER_PAGE,
         )

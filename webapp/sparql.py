@@ -12,6 +12,7 @@ from repository.errors import BadRequest, QueryError
 from repository.namespaces import PREFIXES
 from repository.store import QueryResult
 from webapp import negotiation, site
+from webapp.auth import csrf_exempt
 from webapp.examples import EXAMPLES
 from webapp.views import local_href
 
@@ -50,6 +51,7 @@ _QUERY_TYPE = "application/sparql-query"
 
 
 @bp.route("/sparql", methods=["GET", "POST"], endpoint="endpoint")
+@csrf_exempt  # the SPARQL Protocol's POST is a read-only query sent by programs
 def endpoint() -> Response:
     s = site()
     query = _read_query()

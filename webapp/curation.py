@@ -1,0 +1,7 @@
+"""(filled in by issue 4)"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("curation", __name__)
