@@ -14,20 +14,24 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+import pyoxigraph as ox
+from whoosh import highlight, sorting
 from whoosh import index as windex
-from whoosh import sorting
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, Or, Query, Term
 
 from repository import gazetteer
+from repository.access import mask_personal
 from repository.config import Settings
 from repository.errors import BadRequest
 from repository.search_index import IndexMissing, folding_analyzer, write_index
 from repository.store import Store
 from repository.text import nfc
 
-FACETS = ("kind", "block", "level", "doctype", "year", "unit", "agency", "access")
+FACETS = ("kind", "block", "level", "priority", "doctype", "year", "unit", "agency", "access")
+# Filters that are not shown as facets in the sidebar, but browse pages and links use them.
+FILTERS = (*FACETS, "hoso", "holder", "fonds")
 SEARCH_FIELDS = ["title", "number_symbol", "issuer", "unit_names", "text", "signer", "code"]
 _BOOSTS = {"title": 3.0, "number_symbol": 4.0, "issuer": 1.5, "unit_names": 1.0, "text": 0.6}
 BLOCKS = {"block-chinh-quyen": "chinh-quyen", "block-dang": "dang", "block-doan-the": "doan-the"}
@@ -54,6 +58,13 @@ def schema() -> Schema:
         access=ID(stored=True),  # TT 05 mode code 01/02/03
         hoso=ID(stored=True),
         issued=STORED(),
+        priority=ID(stored=True),  # programme priority group 1–5 (the hồ sơ's)
+        holder=ID(stored=True),  # agency holding the hồ sơ now
+        fonds=ID(stored=True),
+        unit_now=KEYWORD(stored=True, commas=True),  # units valid today holding its territory
+        unit_default=STORED(),  # of those, the one a divided unit's records default to
+        pages=STORED(),
+        sha=STORED(),  # the original PDF, whose (masked) text gives the snippets
     )
 
 
@@ -71,6 +82,12 @@ class RecordHit:
     issued: str | None
     hoso: str | None
     score: float
+    access: str | None = None
+    priority: str | None = None
+    unit: str | None = None  # the unit its creator served
+    units_now: list[str] = field(default_factory=list)
+    unit_default: str | None = None
+    snippet: str | None = None  # HTML: escaped, masked text with <strong class="match"> marks
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -98,7 +115,7 @@ def index_path(settings: Settings) -> Path:
 
 _RECORDS = """
 SELECT ?r ?kind ?code ?title ?subject ?ns ?organ ?creator ?creatorName ?unit ?unitName ?level
-       ?block ?type ?issued ?start ?mode ?hoso ?signer ?sha
+       ?block ?type ?issued ?start ?mode ?hoso ?signer ?sha ?prio ?holder ?fonds ?pages
 WHERE {
   %s
   ?r a rico:Record . BIND("record" AS ?kind)
@@ -106,7 +123,11 @@ WHERE {
   OPTIONAL { ?r kho:numberSymbol ?ns }
   OPTIONAL { ?r kho:typeName ?type }
   OPTIONAL { ?r dct:issued ?issued }
-  OPTIONAL { ?r rico:isOrWasIncludedIn ?hoso . ?hoso rico:hasRecordSetType ric-rst:File }
+  OPTIONAL { ?r rico:isOrWasIncludedIn ?hoso . ?hoso rico:hasRecordSetType ric-rst:File
+             OPTIONAL { ?hoso kho:priorityGroup ?prio }
+             OPTIONAL { ?hoso rico:hasOrHadHolder ?holder }
+             OPTIONAL { ?hoso rico:isOrWasIncludedIn ?fonds .
+                        ?fonds rico:hasRecordSetType ric-rst:Fonds } }
   OPTIONAL { ?r kho:signer ?signer }
   OPTIONAL { ?r rico:hasOrHadInstantiation ?f . ?f kho:sha256 ?sha
              FILTER NOT EXISTS { ?f rico:isDerivedFromInstantiation ?any } }
@@ -114,11 +135,13 @@ WHERE {
 }"""
 _HOSO = """
 SELECT ?r ?kind ?code ?title ?organ ?creator ?creatorName ?unit ?unitName ?level ?block ?start
-       ?mode
+       ?mode ?prio ?holder ?fonds ?pages
 WHERE {
   %s
   ?r rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
   OPTIONAL { ?r rico:title ?title }
+  OPTIONAL { ?r kho:priorityGroup ?prio } OPTIONAL { ?r rico:hasOrHadHolder ?holder }
+  OPTIONAL { ?r rico:isOrWasIncludedIn ?fonds . ?fonds rico:hasRecordSetType ric-rst:Fonds }
   OPTIONAL { ?r rico:beginningDate ?start }
   %s
 }"""
@@ -130,7 +153,8 @@ _COMMON = """
   OPTIONAL { ?r kho:adminUnit ?unit . OPTIONAL { ?unit kho:level ?level }
              OPTIONAL { ?unit skos:prefLabel ?unitName FILTER(lang(?unitName) = "vi") } }
   OPTIONAL { ?r kho:block ?block }
-  OPTIONAL { ?r kho:accessLevel ?mode }"""
+  OPTIONAL { ?r kho:accessLevel ?mode }
+  OPTIONAL { ?r kho:numberOfPage ?pages }"""
 
 
 def _rows(store: Store, iris: list[str] | None) -> list[dict[str, object]]:
@@ -150,13 +174,29 @@ def _local(iri: object) -> str:
     return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-_CURRENT: dict[tuple[int, str], dict[str, list[gazetteer.UnitRef]]] = {}
+_CURRENT: dict[tuple[int, str], dict[str, tuple[list[str], list[str], str | None]]] = {}
+_DEFAULT = "SELECT ?d WHERE { ?me kho:defaultSuccessor+ ?d }"
+
+
+def _lineage(store: Store, unit: str, today: date) -> tuple[list[str], list[str], str | None]:
+    """(names of the current units, their IRIs, the default one) for the creator's `unit`."""
+    now = gazetteer.current_units(store, unit, today)
+    iris = [u.iri for u in now]
+    default = None
+    if len(iris) > 1:  # a divided unit: its records default to one successor (docs/model.md)
+        rows = store.select(_DEFAULT, substitutions={"me": ox.NamedNode(unit)})
+        default = next((str(r["d"]) for r in rows if str(r["d"]) in iris), None)
+    return [u.name for u in now], iris, default
 
 
 def record_documents(
     store: Store, settings: Settings, iris: Iterable[str] | None = None
 ) -> Iterator[dict[str, object]]:
-    """Index documents for the given record/hồ sơ IRIs (all of them when None)."""
+    """Index documents for the given record/hồ sơ IRIs (all of them when None).
+
+    Every text is masked as the public reader sees it (access.mask_personal): the index never
+    holds a citizen's identification number, so no search can find one (ND 13/2023).
+    """
     from repository.files import FileStore  # files.py is optional until ingest lands
 
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
@@ -164,21 +204,24 @@ def record_documents(
     rows = _rows(store, None if iris is None else list(iris))
     current = _CURRENT.setdefault((id(store), today.isoformat()), {})
     seen: set[str] = set()
+
+    def clean(value: object) -> str:
+        return mask_personal(nfc(str(value or "")))
+
     for row in rows:
         iri = str(row["r"])
         if iri in seen:
             continue  # a second value of a multi-valued field: one index document per IRI
         seen.add(iri)
         unit = str(row["unit"]) if row.get("unit") else None
-        units = [unit] if unit else []
         names = [str(row.get("unitName") or "")]
+        now: list[str] = []
+        default = None
         if unit:
             if unit not in current:
-                current[unit] = gazetteer.current_units(store, unit, today)
-            for u in current[unit]:
-                if u.iri not in units:
-                    units.append(u.iri)
-                    names.append(u.name)
+                current[unit] = _lineage(store, unit, today)
+            now_names, now, default = current[unit]
+            names += [n for n, u in zip(now_names, now, strict=True) if u != unit]
         day = str(row.get("issued") or row.get("start") or "")
         text = ""
         if row.get("sha"):
@@ -188,21 +231,28 @@ def record_documents(
             "iri": iri,
             "kind": str(row["kind"]),
             "code": str(row.get("code") or ""),
-            "title": nfc(str(row.get("title") or subject)),
-            "number_symbol": nfc(str(row.get("ns") or "")),
-            "issuer": nfc(str(row.get("organ") or row.get("creatorName") or "")),
-            "signer": nfc(str(row.get("signer") or "")),
+            "title": clean(row.get("title") or subject),
+            "number_symbol": clean(row.get("ns")),
+            "issuer": clean(row.get("organ") or row.get("creatorName")),
+            "signer": clean(row.get("signer")),
             "unit_names": nfc(" ; ".join(n for n in names if n)),
-            "text": nfc(text),
+            "text": clean(text),
             "block": BLOCKS.get(_local(row.get("block")), ""),
             "level": _local(row.get("level")).replace("level-", ""),
             "doctype": _local(row.get("type")),
             "year": day[:4],
-            "unit": ",".join(units),
+            "unit": ",".join([unit, *(u for u in now if u != unit)] if unit else []),
             "agency": str(row.get("creator") or ""),
             "access": _local(row.get("mode")).replace("mode-", ""),
             "hoso": str(row.get("hoso") or ""),
             "issued": day,
+            "priority": _local(row.get("prio")).replace("priority-", ""),
+            "holder": str(row.get("holder") or ""),
+            "fonds": str(row.get("fonds") or ""),
+            "unit_now": ",".join(now),
+            "unit_default": default or "",
+            "pages": int(row.get("pages") or 0),  # type: ignore[call-overload]
+            "sha": str(row.get("sha") or ""),
         }
 
 
@@ -221,6 +271,21 @@ def _open(settings: Settings, create: bool = False) -> windex.Index | None:
     return windex.create_in(str(path), schema())
 
 
+def is_current(settings: Settings) -> bool:
+    """Was the index on disk built with today's schema (masked texts, lineage fields)?"""
+    ix = _open(settings)
+    return ix is not None and set(schema().names()) <= set(ix.schema.names())
+
+
+def ensure_current(store: Store, settings: Settings) -> bool:
+    """Rebuild an index written by an older Kho (it may hold unmasked identification numbers);
+    True when it was rebuilt."""
+    if _open(settings) is None or is_current(settings):
+        return False
+    rebuild(store, settings)
+    return True
+
+
 def update(
     store: Store,
     settings: Settings,
@@ -231,8 +296,11 @@ def update(
 ) -> int:
     """Bring the index in step with the store for these IRIs (added/changed) and removed ones.
 
-    IRIs in `new` were never indexed, so they are added without looking for an old copy.
+    IRIs in `new` were never indexed, so they are added without looking for an old copy. An index
+    of an older schema is rebuilt whole instead.
     """
+    if ensure_current(store, settings):
+        return len(list(iris))
     ix = _open(settings, create=True)
     assert ix is not None
     fresh = set(new)
@@ -265,8 +333,8 @@ def indexed_iris(settings: Settings) -> set[str]:
 def _filter(filters: dict[str, str], access: set[str] | None) -> Query | None:
     terms: list[Query] = []
     for name, value in filters.items():
-        if name not in FACETS:
-            raise BadRequest(f"Unknown filter {name!r}; use one of {', '.join(FACETS)}.")
+        if name not in FILTERS:
+            raise BadRequest(f"Unknown filter {name!r}; use one of {', '.join(FILTERS)}.")
         if value:
             terms.append(Term(name, value))
     if access is not None:
@@ -286,10 +354,15 @@ def search(
     access: set[str] | None = None,
     page: int = 1,
     per_page: int = 20,
+    facets: Iterable[str] = FACETS,
+    snippets: bool = False,
+    sortedby: str | None = None,
 ) -> RecordResults:
     """Records and hồ sơ matching `q` (every word, accents ignored), with facet counts.
 
-    `access` limits the hits *and* the facet counts to those access levels (None: no limit).
+    `access` limits the hits *and* the facet counts to those access levels (None: no limit): the
+    filter applies before anything is counted. `snippets` adds a highlighted passage of each
+    hit's text, masked as the index is.
     """
     ix = _open(settings)
     if ix is None:
@@ -300,27 +373,45 @@ def search(
     text = nfc(q).strip()
     parser = MultifieldParser(SEARCH_FIELDS, schema=ix.schema)
     query = parser.parse(text) if text else Every()
-    facets = sorting.Facets()
-    for name in FACETS:
-        facets.add_field(name, allow_overlap=(name == "unit"))
+    names = [n for n in facets if n in ix.schema.names()]
+    groups = sorting.Facets()
+    for name in names:
+        groups.add_field(name, allow_overlap=(name in ("unit", "unit_now")))
     with ix.searcher() as searcher:
         results = searcher.search_page(
             query,
             max(1, page),
             pagelen=per_page,
             filter=_filter(filters or {}, access),
-            groupedby=facets,
+            groupedby=groups,
             maptype=sorting.Count,
+            sortedby=sortedby,
         )
         counts = {
             name: sorted(
                 ((str(k), int(n)) for k, n in results.results.groups(name).items() if k),
                 key=lambda kv: (-kv[1], kv[0]),
             )
-            for name in FACETS
+            for name in names
         }
-        hits = [_hit(r.fields(), r.score or 0.0) for r in results]
+        hits = []
+        for r in results:
+            hit = _hit(r.fields(), r.score or 0.0)
+            if snippets and text and r.get("sha"):
+                hit.snippet = _snippet(r, settings) or None
+            hits.append(hit)
         return RecordResults(total=results.total, hits=hits, facets=counts)
+
+
+def _snippet(result: object, settings: Settings) -> str:
+    from repository.files import FileStore
+
+    files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
+    body = mask_personal(nfc(files.text(str(result["sha"])) or ""))  # type: ignore[index]
+    result.results.formatter = highlight.HtmlFormatter(  # type: ignore[attr-defined]
+        tagname="strong", classname="match", termclass="t"
+    )
+    return str(result.highlights("text", text=body, top=2))  # type: ignore[attr-defined]
 
 
 def _hit(f: dict[str, object], score: float) -> RecordHit:
@@ -328,6 +419,7 @@ def _hit(f: dict[str, object], score: float) -> RecordHit:
         value = f.get(key)
         return str(value) if value else None
 
+    units = [u for u in str(f.get("unit") or "").split(",") if u]
     return RecordHit(
         iri=str(f["iri"]),
         kind=str(f["kind"]),
@@ -341,4 +433,9 @@ def _hit(f: dict[str, object], score: float) -> RecordHit:
         issued=opt("issued"),
         hoso=opt("hoso"),
         score=float(score),
+        access=opt("access"),
+        priority=opt("priority"),
+        unit=units[0] if units else None,
+        units_now=[u for u in str(f.get("unit_now") or "").split(",") if u],
+        unit_default=opt("unit_default"),
     )
