@@ -1,0 +1,93 @@
+"""What the archive holds, counted over the graphs a reader may see: hồ sơ, documents and pages by
+block (Đảng / Chính quyền / Đoàn thể), by level of the creating agency and by programme priority
+group — the home page's figures (issue 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from repository.store import Store
+
+BLOCKS = ("dang", "chinh-quyen", "doan-the")
+LEVELS = ("province", "district", "commune")
+GROUPS = ("1", "2", "3", "4", "5")
+
+# One row per (kind, block, level, group): the inner query makes each hồ sơ or document count
+# once, whatever multi-valued fields it has. A document's group is its hồ sơ's.
+_COUNTS = """
+SELECT ?kind ?block ?level ?group (COUNT(?r) AS ?n) (SUM(?pg) AS ?pages) WHERE {
+  { SELECT ?r ?kind (SAMPLE(?b) AS ?block) (SAMPLE(?l) AS ?level) (SAMPLE(?p) AS ?group)
+           (MAX(COALESCE(?np, 0)) AS ?pg) WHERE {
+      { ?r rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
+        OPTIONAL { ?r kho:priorityGroup ?p } }
+      UNION
+      { ?r a rico:Record . BIND("record" AS ?kind)
+        OPTIONAL { ?r rico:isOrWasIncludedIn ?h . ?h kho:priorityGroup ?p } }
+      OPTIONAL { ?r kho:block ?b }
+      OPTIONAL { ?r kho:adminUnit ?u . ?u kho:level ?l }
+      OPTIONAL { ?r kho:numberOfPage ?np }
+    } GROUP BY ?r ?kind }
+} GROUP BY ?kind ?block ?level ?group"""
+
+
+@dataclass
+class Tally:
+    """Hồ sơ, documents and the documents' pages."""
+
+    hoso: int = 0
+    records: int = 0
+    pages: int = 0
+
+    def add(self, kind: str, n: int, pages: int) -> None:
+        if kind == "hoso":
+            self.hoso += n
+        else:
+            self.records += n
+            self.pages += pages
+
+
+@dataclass
+class Holdings:
+    total: Tally = field(default_factory=Tally)
+    by_block: dict[str, Tally] = field(default_factory=dict)
+    by_level: dict[str, Tally] = field(default_factory=dict)
+    by_group: dict[str, Tally] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        def tallies(d: dict[str, Tally]) -> dict[str, dict[str, int]]:
+            return {k: vars(v) for k, v in d.items()}
+
+        return {
+            "total": vars(self.total),
+            "by_block": tallies(self.by_block),
+            "by_level": tallies(self.by_level),
+            "by_group": tallies(self.by_group),
+        }
+
+
+def _tail(iri: object, prefix: str) -> str:
+    local = str(iri or "").rsplit("/", 1)[-1]
+    return local[len(prefix) :] if local.startswith(prefix) else ""
+
+
+def holdings(store: Store, graphs: Iterable[str]) -> Holdings:
+    """Counts over the records in `graphs` only (pass the reader's visible graphs)."""
+    out = Holdings(
+        by_block={b: Tally() for b in BLOCKS},
+        by_level={lv: Tally() for lv in LEVELS},
+        by_group={g: Tally() for g in GROUPS},
+    )
+    for row in store.select(_COUNTS, graphs=list(graphs)):
+        kind, n, pages = str(row["kind"]), int(row["n"] or 0), int(row["pages"] or 0)  # type: ignore[call-overload]
+        out.total.add(kind, n, pages)
+        for key, table, prefix in (
+            ("block", out.by_block, "block-"),
+            ("level", out.by_level, "level-"),
+            ("group", out.by_group, "priority-"),
+        ):
+            value = _tail(row[key], prefix)
+            if value in table:
+                table[value].add(kind, n, pages)
+    return out

@@ -1,0 +1,174 @@
+"""Digitisation progress: per programme priority group (1–5) and per unit valid today (rolling up the
+records of the old units it succeeds), how many hồ sơ and pages have landed (passed the SHACL
+gate), are digitised (a PDF), OCR'd (an OCR event or a text layer), and flagged (open flags).
+
+Counted over the graphs a reader may see; flags live in the curation graphs, so they are only
+counted when those are among the graphs (issue 4, the dashboard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from repository import gazetteer
+from repository.store import Store
+
+# Per hồ sơ (inner: per document), then per group and creator's unit. A hồ sơ is digitised when
+# it has documents and each one has a PDF, OCR'd when each one also has text (its own layer,
+# a derived searchable PDF/A, or an OCR event). Pages are the original PDFs' page counts.
+_PROGRESS = """
+SELECT ?group ?unit (COUNT(?h) AS ?hoso) (SUM(?declared) AS ?pages)
+       (SUM(?docs) AS ?records) (SUM(?isdig) AS ?hoso_digitised) (SUM(?pdig) AS ?pages_digitised)
+       (SUM(?isocr) AS ?hoso_ocr) (SUM(?pocr) AS ?pages_ocr)
+WHERE {
+  { SELECT ?h (SAMPLE(?g0) AS ?group) (SAMPLE(?u0) AS ?unit) (MAX(COALESCE(?np, 0)) AS ?declared)
+           (COUNT(?r) AS ?docs) (SUM(?dig) AS ?ndig) (SUM(?ocr) AS ?nocr)
+           (SUM(?dig * ?pc) AS ?pdig) (SUM(?ocr * ?pc) AS ?pocr) WHERE {
+      ?h rico:hasRecordSetType ric-rst:File .
+      OPTIONAL { ?h kho:priorityGroup ?g0 } OPTIONAL { ?h kho:adminUnit ?u0 }
+      OPTIONAL { ?h kho:numberOfPage ?np }
+      OPTIONAL {
+        { SELECT ?r ?hs (MAX(?d1) AS ?dig) (MAX(?o1) AS ?ocr) (MAX(?p1) AS ?pc) WHERE {
+            ?r a rico:Record ; rico:isOrWasIncludedIn ?hs .
+            OPTIONAL { ?r rico:hasOrHadInstantiation ?f . ?f dct:format "application/pdf" .
+                       FILTER NOT EXISTS { ?f rico:isDerivedFromInstantiation ?src } }
+            OPTIONAL { ?f kho:pageCount ?fp }
+            OPTIONAL { ?r rico:hasOrHadInstantiation ?t . ?t kho:hasTextLayer true }
+            OPTIONAL { ?e prov:used ?i ; kho:eventType khoc:premis-ocr ;
+                          kho:outcome khoc:outcome-success .
+                       ?r rico:hasOrHadInstantiation ?i }
+            BIND(IF(BOUND(?f), 1, 0) AS ?d1)
+            BIND(IF(BOUND(?f) && (BOUND(?t) || BOUND(?e)), 1, 0) AS ?o1)
+            BIND(COALESCE(?fp, 0) AS ?p1)
+          } GROUP BY ?r ?hs }
+        FILTER(?hs = ?h)
+      }
+    } GROUP BY ?h }
+  BIND(IF(?docs > 0 && ?ndig = ?docs, 1, 0) AS ?isdig)
+  BIND(IF(?docs > 0 && ?nocr = ?docs, 1, 0) AS ?isocr)
+} GROUP BY ?group ?unit"""
+
+# Hồ sơ with an open flag (on the hồ sơ or one of its documents), per group and unit.
+_FLAGGED = """
+SELECT ?group ?unit (COUNT(DISTINCT ?h) AS ?hoso) (COUNT(DISTINCT ?flag) AS ?flags) WHERE {
+  ?flag kho:flagOf ?x ; kho:reviewStatus ?status .
+  FILTER(?status IN (khoc:review-xem-xet-huy, khoc:review-under-review))
+  { ?x rico:hasRecordSetType ric-rst:File . BIND(?x AS ?h) }
+  UNION { ?x rico:isOrWasIncludedIn ?h . ?h rico:hasRecordSetType ric-rst:File }
+  OPTIONAL { ?h kho:priorityGroup ?group } OPTIONAL { ?h kho:adminUnit ?unit }
+} GROUP BY ?group ?unit"""
+
+MEASURES = (
+    "hoso",
+    "pages",
+    "records",
+    "hoso_digitised",
+    "pages_digitised",
+    "hoso_ocr",
+    "pages_ocr",
+    "hoso_flagged",
+    "flags",
+)
+
+
+@dataclass
+class Progress:
+    """One row of the dashboard. `hoso` (landed = validated) is the base of the bars."""
+
+    key: str
+    hoso: int = 0
+    pages: int = 0  # as declared on the hồ sơ
+    records: int = 0
+    hoso_digitised: int = 0
+    pages_digitised: int = 0
+    hoso_ocr: int = 0
+    pages_ocr: int = 0
+    hoso_flagged: int | None = 0  # None: the reader may not see flags
+    flags: int | None = 0
+    former: list[str] = field(default_factory=list)  # old units rolled up into this one
+
+    def add(self, row: dict[str, object], names: Iterable[str]) -> None:
+        for name in names:
+            value = int(row.get(name) or 0)  # type: ignore[call-overload]
+            setattr(self, name, (getattr(self, name) or 0) + value)
+
+    def to_json(self) -> dict[str, object]:
+        return dict(vars(self))
+
+
+@dataclass
+class Dashboard:
+    groups: dict[str, Progress]
+    units: dict[str, Progress]  # by the IRI of a unit valid today (or an ended one, no successor)
+    total: Progress
+    flags_visible: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "total": self.total.to_json(),
+            "groups": {k: v.to_json() for k, v in self.groups.items()},
+            "units": {k: v.to_json() for k, v in self.units.items()},
+            "flags_visible": self.flags_visible,
+        }
+
+
+def roll_up(store: Store, unit: str, today: date) -> str:
+    """The unit valid `today` that a record of `unit` is counted under: itself if still valid,
+    its successor, or for a divided unit the default successor; an ended unit with none stays."""
+    now = gazetteer.current_units(store, unit, today)
+    if not now:
+        return unit
+    if len(now) == 1:
+        return now[0].iri
+    rows = store.select(
+        "SELECT ?d WHERE { ?me kho:defaultSuccessor+ ?d }",
+        substitutions={"me": gazetteer._iri(unit)},
+    )
+    iris = [u.iri for u in now]
+    return next((str(r["d"]) for r in rows if str(r["d"]) in iris), iris[0])
+
+
+def _group(value: object) -> str:
+    tail = str(value or "").rsplit("priority-", 1)[-1]
+    return tail if tail.isdigit() else "?"
+
+
+def dashboard(store: Store, graphs: Iterable[str], today: date, with_flags: bool) -> Dashboard:
+    """The dashboard over `graphs` (the reader's visible graphs); `with_flags` when the reader
+    may see flags (curators), else flagged counts are None."""
+    graphs = list(graphs)
+    base = [n for n in MEASURES if n not in ("hoso_flagged", "flags")]
+    groups = {str(g): Progress(str(g)) for g in range(1, 6)}
+    units: dict[str, Progress] = {}
+    total = Progress("total")
+    rolled: dict[str, str] = {}
+
+    def rows_for(unit: object) -> Progress:
+        iri = str(unit or "")
+        if iri not in rolled:
+            rolled[iri] = roll_up(store, iri, today) if iri else ""
+        target = units.setdefault(rolled[iri], Progress(rolled[iri]))
+        if iri and iri != rolled[iri] and iri not in target.former:
+            target.former.append(iri)
+        return target
+
+    for row in store.select(_PROGRESS, graphs=graphs):
+        for p in (groups.setdefault(_group(row["group"]), Progress("?")), rows_for(row["unit"])):
+            p.add(row, base)
+        total.add(row, base)
+    if with_flags:
+        for row in store.select(_FLAGGED, graphs=graphs):
+            flagged = {"hoso_flagged": row["hoso"], "flags": row["flags"]}
+            for p in (
+                groups.setdefault(_group(row["group"]), Progress("?")),
+                rows_for(row["unit"]),
+            ):
+                p.add(flagged, flagged)
+            total.add(flagged, flagged)
+    else:
+        for p in (*groups.values(), *units.values(), total):
+            p.hoso_flagged = p.flags = None
+    units.pop("", None)
+    return Dashboard(groups=groups, units=units, total=total, flags_visible=with_flags)
