@@ -1,5 +1,5 @@
-"""Digitisation progress: per programme priority group (1–5) and per unit valid today (rolling up the
-records of the old units it succeeds), how many hồ sơ and pages have landed (passed the SHACL
+"""Digitisation progress: per programme priority group (1–5) and per unit valid today (rolling up
+the records of the old units it succeeds), how many hồ sơ and pages have landed (passed the SHACL
 gate), are digitised (a PDF), OCR'd (an OCR event or a text layer), and flagged (open flags).
 
 Counted over the graphs a reader may see; flags live in the curation graphs, so they are only
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+import pyoxigraph as ox
 
 from repository import gazetteer
 from repository.store import Store
@@ -124,7 +126,7 @@ def roll_up(store: Store, unit: str, today: date) -> str:
         return now[0].iri
     rows = store.select(
         "SELECT ?d WHERE { ?me kho:defaultSuccessor+ ?d }",
-        substitutions={"me": gazetteer._iri(unit)},
+        substitutions={"me": ox.NamedNode(unit)},
     )
     iris = [u.iri for u in now]
     return next((str(r["d"]) for r in rows if str(r["d"]) in iris), iris[0])
