@@ -348,11 +348,24 @@ SELECT ?g ?status (COUNT(DISTINCT ?review) AS ?n) WHERE {
 """
 
 
-def set_review(store: Store, flag_iri: str, status: str, who: str, at: datetime) -> None:
-    """An archivist confirms or overturns a flag: new status, plus who and when (PROV)."""
+def set_review(
+    store: Store,
+    flag_iri: str,
+    status: str,
+    who: str,
+    at: datetime,
+    *,
+    graphs: list[str] | None = None,
+    note: str | None = None,
+) -> None:
+    """An archivist confirms or overturns a flag: new status, plus who and when (PROV).
+
+    `graphs` limits which flags the archivist may act on (the curation graphs they see): a flag
+    outside them is NotFound. `note` is the archivist's own words, kept with the review.
+    """
     if status not in REVIEW_OUTCOMES:
         raise KhoError(f"Unknown review outcome {status!r}: use confirmed or overturned.")
-    rows = store.select(_FLAG, substitutions={"flag": ox.NamedNode(flag_iri)})
+    rows = store.select(_FLAG, substitutions={"flag": ox.NamedNode(flag_iri)}, graphs=graphs)
     if not rows:
         raise NotFound(f"No quality flag {flag_iri}.")
     graph = str(rows[0]["g"])
@@ -363,7 +376,8 @@ def set_review(store: Store, flag_iri: str, status: str, who: str, at: datetime)
     t.iri(review, PROV + "used", flag_iri)
     # kho:reviewStatus belongs to flags (its domain), so the review's own outcome is its dct:type.
     t.iri(review, DCT + "type", code(f"review-{status}"))
-    t.lit(review, RICO + "descriptiveNote", text(_REVIEW_NOTE[status], "vi"))
+    said = _REVIEW_NOTE[status] + (f". {nfc(note.strip())}" if note and note.strip() else "")
+    t.lit(review, RICO + "descriptiveNote", text(said, "vi"))
     t.triples.add(ox.Triple(t.node(review), t.node(PROV + "wasAssociatedWith"), agent_term(t, who)))
     t.lit(review, PROV + "endedAtTime", timestamp(at))
     t.iri(flag_iri, KHO + "reviewStatus", code(f"review-{status}"))
@@ -385,19 +399,29 @@ def swap(store: Store, graph: str, *, remove: set[ox.Quad], add: set[ox.Quad]) -
 
 
 _LIST = """
-SELECT ?flag ?of ?kind ?status ?field ?sheet ?found ?dup ?note ?at WHERE {
-  ?flag a kho:QualityFlag ; kho:flagOf ?of ; kho:flagKind ?kind ; kho:reviewStatus ?status .
+SELECT ?flag ?of ?kind ?status ?field ?sheet ?found ?dup ?note ?at ?g WHERE {
+  GRAPH ?g { ?flag a kho:QualityFlag ; kho:flagOf ?of ; kho:flagKind ?kind ;
+                   kho:reviewStatus ?status . }
   OPTIONAL { ?flag kho:field ?field } OPTIONAL { ?flag kho:sheetValue ?sheet }
   OPTIONAL { ?flag kho:extractedValue ?found } OPTIONAL { ?flag kho:duplicateOf ?dup }
   OPTIONAL { ?flag rico:descriptiveNote ?note } OPTIONAL { ?flag prov:generatedAtTime ?at }
 } ORDER BY ?of ?flag"""
 
 
-def list_flags(store: Store, *, status: str | None = None, kind: str | None = None) -> list[dict]:
+def list_flags(
+    store: Store,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    graphs: list[str] | None = None,
+    resource: str | None = None,
+) -> list[dict]:
     """Quality flags for archivists, optionally by review status (xem-xet-huy, under-review,
-    confirmed, overturned) and kind (duplicate-file, extraction-mismatch...)."""
+    confirmed, overturned) and kind (duplicate-file, extraction-mismatch...); `graphs` limits them
+    to the curation graphs a reader sees, `resource` to the flags of one record or hồ sơ."""
     out = []
-    for r in store.select(_LIST):
+    subs = {"of": ox.NamedNode(resource)} if resource else None
+    for r in store.select(_LIST, graphs=graphs, substitutions=subs):
         s = str(r["status"]).rsplit("review-", 1)[-1]
         k = str(r["kind"]).rsplit("flag-", 1)[-1]
         if (status and s != status) or (kind and k != kind):
@@ -414,6 +438,7 @@ def list_flags(store: Store, *, status: str | None = None, kind: str | None = No
                 "duplicate_of": r["dup"],
                 "note": r["note"],
                 "at": str(r["at"]) if r["at"] else None,
+                "graph": str(r["g"]),
             }
         )
     return out

@@ -216,8 +216,10 @@ def decision_triples(
     at: datetime,
     n: int = 1,
     years: int | None = None,
+    note: str | None = None,
 ) -> list[ox.Triple]:
-    """The retention decision of a hồ sơ and the n-th appraisal that produced it."""
+    """The retention decision of a hồ sơ and the n-th appraisal that produced it; `note` (what
+    changed, the archivist's words) is added to the appraisal's description."""
     if status not in DECISION_STATUSES:
         raise BadRequest(f"Unknown decision status {status!r}: use suggested or confirmed.")
     span = _years(code_, years)
@@ -240,7 +242,8 @@ def decision_triples(
     t.lit(appraisal, PROV + "endedAtTime", timestamp(at))
     label = CODE_LABELS[code_] if code_ != "07" else f"Khác ({span} năm)"
     verb = "Xác nhận" if status == "confirmed" else "Đề xuất"
-    t.lit(appraisal, RICO + "descriptiveNote", text(f"{verb}: {code_} {label}. {basis}", "vi"))
+    said = f"{verb}: {code_} {label}. {basis}" + (f" {note}" if note else "")
+    t.lit(appraisal, RICO + "descriptiveNote", text(said, "vi"))
     if n > 1:
         t.iri(appraisal, PROV + "wasInformedBy", Minter.appraisal(hoso_iri, n - 1))
     return sorted(t.triples, key=str)
@@ -266,14 +269,23 @@ def confirm(
     basis: str,
     *,
     years: int | None = None,
+    graphs: list[str] | None = None,
+    note: str | None = None,
 ) -> None:
     """An archivist sets the retention of a hồ sơ: a new appraisal, the decision updated.
 
     The decision, the hồ sơ's kho:maintenance and the new appraisal change in one transaction;
-    earlier appraisals stay as history.
+    earlier appraisals stay as history. The appraisal says what changed (the earlier period, if
+    another) and the archivist's `note`. `graphs` limits which hồ sơ the archivist may act on.
     """
+    if code_ not in CODE_LABELS:
+        raise BadRequest(
+            f"Unknown maintenance code {code_!r}: use one of {', '.join(CODE_LABELS)} (TT 05/2025)."
+        )
+    if code_ == "07" and not years:
+        raise BadRequest("Code 07 (Khác / other) needs its number of years.")
     prefix = Minter.appraisal(hoso_iri, 0)[:-1]
-    rows = store.select(_HOSO, substitutions={"hoso": ox.NamedNode(hoso_iri)})
+    rows = store.select(_HOSO, substitutions={"hoso": ox.NamedNode(hoso_iri)}, graphs=graphs)
     if not rows:
         raise NotFound(f"No hồ sơ {hoso_iri}.")
     graph = str(rows[0]["g"])
@@ -282,6 +294,13 @@ def confirm(
     n = 1 + max((int(str(r["app"])[len(prefix) :]) for r in rows if r["app"]), default=0)
     end_value = next((str(r["end"]) for r in rows if r["end"]), None)
     end = date(int(end_value[:4]), 12, 31) if end_value else None
+    before = next((str(r["m"]).rsplit("maintenance-", 1)[-1] for r in rows if r["m"]), None)
+    changed = (
+        f"Trước đó / before: {before} {CODE_LABELS.get(before, '')}."
+        if before and before != code_
+        else ""
+    )
+    said = " ".join(x for x in (changed, (note or "").strip()) if x) or None
     new = decision_triples(
         hoso_iri,
         code_,
@@ -292,6 +311,7 @@ def confirm(
         at=at,
         n=n,
         years=years,
+        note=said,
     )
     g = ox.NamedNode(graph)
     hoso, decision = ox.NamedNode(hoso_iri), ox.NamedNode(Minter.retention(hoso_iri))

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, render_template, request
 
 from repository import gazetteer
 from repository.errors import BadRequest, NotFound
-from webapp import lineage, negotiation, site
+from webapp import lineage, negotiation, record_pages, site
 from webapp.description import describe as describe_resource
 from webapp.description import resource_triples
 from webapp.views import local_href, resource_href
@@ -43,6 +43,18 @@ def describe() -> Response:
     return _negotiate(iri, request.args.get("format"))
 
 
+@bp.get("/files/<key>/<name>")
+def record_file(key: str, name: str) -> Response:
+    """A record's files: original.pdf, pdfa.pdf (the searchable PDF/A) or text.txt (its text)."""
+    return record_pages.download(key, name)
+
+
+@bp.get("/provenance/<kind>/<key>.svg")
+def provenance_svg(kind: str, key: str) -> Response:
+    """The provenance chain of a record or hồ sơ as an SVG picture."""
+    return record_pages.provenance_svg_response(kind, key)
+
+
 @bp.get("/context/v1.jsonld")
 def context() -> Response:
     response = Response(negotiation.CONTEXT_FILE.read_bytes(), mimetype="application/ld+json")
@@ -58,7 +70,11 @@ def _negotiate(iri: str, ext: str | None) -> Response:
     if kind is None:
         raise NotFound(f"Kho has no resource {iri}.")
     fmt = negotiation.best_format(ext)
-    if fmt == "html":
+    if fmt == "html" and kind == "record":
+        response = record_pages.record_page(iri)
+    elif fmt == "html" and kind == "hoso":
+        response = record_pages.hoso_page(iri)
+    elif fmt == "html":
         response = Response(_page(kind, iri), mimetype="text/html")
     else:
         triples = resource_triples(s.store, iri, s.visible_graphs(), with_transfers=kind == "unit")
