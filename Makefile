@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 export KHO_DATA_DIR ?= $(abspath $(DATA))
 
-.PHONY: run test setup system demo serve lint format bench clean
+.PHONY: run test setup system browser demo serve lint format bench clean
 
-run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000
+run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000 (waitress)
+	@cat $(KHO_DATA_DIR)/demo-users.txt 2>/dev/null | sed 's/^/  demo account: /' || true
 	$(BIN)/kho serve --host 127.0.0.1 --port 5000
 
 setup: $(VENV)/.installed
@@ -45,9 +46,16 @@ demo: $(KHO_DATA_DIR)/.records
 $(KHO_DATA_DIR)/.records: $(KHO_DATA_DIR)/.harvested
 	$(BIN)/kho demo-batches $(KHO_DATA_DIR)/demo-batches
 	$(BIN)/kho ingest $(KHO_DATA_DIR)/demo-batches/* || [ $$? -eq 3 ]
+	$(BIN)/kho users demo
 	touch $@
 
-test: setup  ## run the whole test suite
+# The browser tests (tests/test_browser.py) drive Debian's Chromium through Playwright.
+browser:
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "Installing Chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	  --no-install-recommends chromium >/dev/null; }
+
+test: setup browser  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
 bench: setup  ## run the benchmarks and write docs/benchmarks.md (BENCH_ARGS=--quick for a smoke run)

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable
 
@@ -55,6 +56,8 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         )
         state = "active" if user.active else "disabled"
         print(f"{user.name}: {user.role}; grants: {', '.join(sorted(user.grants)) or '-'}; {state}")
+    elif args.users_command == "demo":
+        return _demo_users(users, settings)
     else:
         listed = users.list()
         if args.json:
@@ -62,6 +65,35 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         for u in [] if args.json else listed:
             state = "" if u.active else " (disabled)"
             print(f"{u.name:20} {u.role:14} {','.join(sorted(u.grants)) or '-':28}{state}")
+    return 0
+
+
+DEMO_ACCOUNTS = (
+    ("nghien-cuu", "researcher", set(), "Nhà nghiên cứu (demo)"),
+    ("luu-tru", "archivist", set(), "Lưu trữ viên (demo)"),
+    ("quan-tri", "administrator", {"secret", "personal"}, "Quản trị viên (demo)"),
+)
+
+
+def _demo_users(users: Users, settings: Settings) -> int:
+    """One account per role for the demo, each with a new random password, written once to
+    DATA_DIR/demo-users.txt (mode 600). Accounts that exist are left as they are."""
+    path = settings.data_dir / "demo-users.txt"
+    existing = {u.name for u in users.list()}
+    lines = []
+    for name, role, grants, full_name in DEMO_ACCOUNTS:
+        if name in existing:
+            continue
+        password = secrets.token_urlsafe(12)
+        users.add(name, password, role, grants, full_name, actor="make demo")
+        lines.append(f"{name:12} {role:14} {password}")
+    if lines:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as out:
+            out.write("\n".join(lines) + "\n")
+    if path.exists():
+        print(f"Demo accounts (user, role, password) — also in {path}:")
+        print(path.read_text().rstrip())
     return 0
 
 
@@ -96,6 +128,7 @@ def register(add: Add) -> None:
     st.add_argument("--password-stdin", action="store_true")
     st.add_argument("--enable", action="store_true")
     st.add_argument("--disable", action="store_true")
+    uss.add_parser("demo", help="one demo account per role, random passwords (make demo)")
     ls = uss.add_parser("list", help="list users")
     ls.add_argument("--json", action="store_true")
     au = add("audit", cmd_audit, "The audit log: sign-ins, user changes, reads of restricted data.")
