@@ -91,3 +91,45 @@ def holdings(store: Store, graphs: Iterable[str]) -> Holdings:
             if value in table:
                 table[value].add(kind, n, pages)
     return out
+
+
+_UNIT_FACTS = """
+SELECT ?u ?name ?to WHERE { VALUES ?u { %s } ?u a kho:AdminUnitVersion .
+  OPTIONAL { ?u skos:prefLabel ?name FILTER(lang(?name) = "vi") }
+  OPTIONAL { ?u rico:endDate ?to } }"""
+_TITLES = """
+SELECT ?s ?title WHERE { VALUES ?s { %s } ?s rico:title ?title
+  FILTER(lang(?title) = "vi" || lang(?title) = "") }"""
+
+
+@dataclass
+class UnitFacts:
+    iri: str
+    name: str
+    ended: str | None  # rico:endDate, when the unit ended
+
+    @property
+    def former(self) -> bool:
+        return self.ended is not None
+
+
+def unit_facts(store: Store, iris: Iterable[str]) -> dict[str, UnitFacts]:
+    """Name and end date of the units among `iris` (public gazetteer data)."""
+    wanted = sorted({i for i in iris if i})
+    if not wanted:
+        return {}
+    values = " ".join(f"<{i}>" for i in wanted)
+    out: dict[str, UnitFacts] = {}
+    for row in store.select(_UNIT_FACTS % values):
+        iri = str(row["u"])
+        out[iri] = UnitFacts(iri, str(row["name"] or iri), str(row["to"]) if row["to"] else None)
+    return out
+
+
+def titles(store: Store, iris: Iterable[str], graphs: list[str]) -> dict[str, str]:
+    """Vietnamese titles of hồ sơ and fonds, read only from the `graphs` the reader may see."""
+    wanted = sorted({i for i in iris if i})
+    if not wanted:
+        return {}
+    values = " ".join(f"<{i}>" for i in wanted)
+    return {str(r["s"]): str(r["title"]) for r in store.select(_TITLES % values, graphs=graphs)}
