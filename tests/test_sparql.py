@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from lxml import html as lxml_html
 
 from repository.config import Settings
+from tests.web import client_as
 from webapp import create_app
-from webapp.examples import EXAMPLES
+from webapp.examples import EXAMPLES, Example
 
 SELECT = """SELECT ?u ?name WHERE { ?u skos:notation "00004" ; skos:prefLabel ?name
             FILTER(lang(?name) = "vi") } ORDER BY ?name"""
@@ -183,7 +184,7 @@ def test_html_results_link_our_iris_locally(client: FlaskClient) -> None:
         "/sparql", query_string={"query": SELECT}, headers={"Accept": "text/html"}
     )
     doc = lxml_html.fromstring(response.data)
-    links = doc.xpath("//table[@class='sparql-results']//a/@href")
+    links = doc.xpath("//table[contains(@class, 'sparql-results')]//a/@href")
     assert "/id/unit/phuong-truc-bach-00004_until-2025-06-30" in links
 
 
@@ -203,23 +204,79 @@ def test_html_table_is_capped(harvested_settings: Settings) -> None:
     doc = lxml_html.fromstring(
         capped.get("/sparql", query_string={"query": query, "format": "html"}).data
     )
-    assert len(doc.xpath("//table[@class='sparql-results']/tbody/tr")) == 5
+    assert len(doc.xpath("//table[contains(@class, 'sparql-results')]/tbody/tr")) == 5
     assert doc.find_class("notice")
     full = capped.get("/sparql", query_string={"query": query, "format": "json"})
     assert len(json.loads(full.data)["results"]["bindings"]) > 10000  # downloads are not cut
 
 
+@pytest.fixture(scope="module")
+def archivist(demo_settings: Settings) -> FlaskClient:
+    """An archivist signed in to the demo repository (records of every level but secret)."""
+    return client_as(create_app(demo_settings), "archivist")
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
-def test_examples_answer(client: FlaskClient, example: object) -> None:
-    query = example.query  # type: ignore[attr-defined]
+def test_examples_answer(archivist: FlaskClient, example: Example) -> None:
+    query = example.query
     accept = "text/turtle" if query.lstrip().startswith("CONSTRUCT") else SPARQL_JSON
-    response = client.get("/sparql", query_string={"query": query}, headers={"Accept": accept})
+    response = archivist.get("/sparql", query_string={"query": query}, headers={"Accept": accept})
     assert response.status_code == 200, response.get_data(as_text=True)
     if accept == "text/turtle":
         assert len(rdflib.Graph().parse(data=response.data, format="turtle")) > 10
         return
     body = json.loads(response.data)
     assert body.get("boolean") is not None or body["results"]["bindings"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
+def test_example_links_load_and_run(archivist: FlaskClient, example: Example) -> None:
+    page = lxml_html.fromstring(archivist.get("/sparql", headers={"Accept": "text/html"}).data)
+    item = page.get_element_by_id(f"example-{example.key}")
+    load = archivist.get(item.find_class("load")[0].get("href"), headers={"Accept": "text/html"})
+    editor = lxml_html.fromstring(load.data).xpath("//textarea[@name='query']")[0]
+    assert editor.text.strip() == example.query.strip()
+    assert item.find_class("user")[0].text_content().strip()  # says whom it serves
+    run = archivist.get(item.find_class("run")[0].get("href"), headers={"Accept": "text/html"})
+    assert run.status_code == 200
+    doc = lxml_html.fromstring(run.data)
+    if example.query.lstrip().startswith("ASK"):
+        assert doc.find_class("ask-result")[0].text_content().startswith(("true", "false"))
+    else:
+        assert doc.xpath("//table[contains(@class, 'sparql-results')]/tbody/tr")
+
+
+def test_provenance_example_reaches_todays_holder(archivist: FlaskClient) -> None:
+    query = next(e.query for e in EXAMPLES if e.key == "provenance")
+    response = archivist.get("/sparql", query_string={"query": query, "format": "json"})
+    rows = json.loads(response.data)["results"]["bindings"]
+    now = [r for r in rows if r["holdsNow"]["value"] == "true"]
+    assert len(rows) == 2 and len(now) == 1
+    assert now[0]["holderName"]["value"].endswith("xã Yên Xuân")  # the default successor
+    assert now[0]["from"]["value"] == "2025-07-01"
+
+
+def test_html_labels_our_iris_and_offers_every_download(archivist: FlaskClient) -> None:
+    query = next(e.query for e in EXAMPLES if e.key == "records-of-predecessors")
+    doc = lxml_html.fromstring(
+        archivist.get("/sparql", query_string={"query": query, "format": "html"}).data
+    )
+    link = doc.xpath("//table[contains(@class, 'sparql-results')]//a[contains(@href, '/id/unit/')]")
+    assert link[0].text_content() == "Xã Tiến Xuân"  # the label, not the IRI
+    formats = [a.text_content() for a in doc.find_class("download")]
+    assert formats == ["JSON", "XML", "CSV", "TSV"]
+    for a in doc.find_class("download"):
+        response = archivist.get(a.get("href"))
+        assert response.status_code == 200 and response.data
+    graph = next(e.query for e in EXAMPLES if e.key == "construct-ba-dinh")
+    doc = lxml_html.fromstring(
+        archivist.get("/sparql", query_string={"query": graph, "format": "html"}).data
+    )
+    assert [a.text_content() for a in doc.find_class("download")] == [
+        "TURTLE",
+        "NTRIPLES",
+        "JSONLD",
+    ]
 
 
 def test_hanoi_has_126_units_after_the_reform(client: FlaskClient) -> None:
