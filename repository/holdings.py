@@ -5,6 +5,7 @@ group — the home page's figures (issue 4).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -67,6 +68,15 @@ class Holdings:
         }
 
 
+# What may stand between < and > in a query: values come from URLs, so nothing else gets in.
+_IRI = re.compile(r"https?://[^\s<>\"{}|\\^`]+")
+
+
+def iris_only(values: Iterable[str]) -> list[str]:
+    """The values that are plain http(s) IRIs, sorted and without repeats."""
+    return sorted({v for v in values if v and _IRI.fullmatch(v)})
+
+
 def _tail(iri: object, prefix: str) -> str:
     local = str(iri or "").rsplit("/", 1)[-1]
     return local[len(prefix) :] if local.startswith(prefix) else ""
@@ -115,7 +125,7 @@ class UnitFacts:
 
 def unit_facts(store: Store, iris: Iterable[str]) -> dict[str, UnitFacts]:
     """Name and end date of the units among `iris` (public gazetteer data)."""
-    wanted = sorted({i for i in iris if i})
+    wanted = iris_only(iris)
     if not wanted:
         return {}
     values = " ".join(f"<{i}>" for i in wanted)
@@ -128,7 +138,7 @@ def unit_facts(store: Store, iris: Iterable[str]) -> dict[str, UnitFacts]:
 
 def titles(store: Store, iris: Iterable[str], graphs: list[str]) -> dict[str, str]:
     """Vietnamese titles of hồ sơ and fonds, read only from the `graphs` the reader may see."""
-    wanted = sorted({i for i in iris if i})
+    wanted = iris_only(iris)
     if not wanted:
         return {}
     values = " ".join(f"<{i}>" for i in wanted)

@@ -176,9 +176,9 @@ def _names(results: record_index.RecordResults, extra: list[str]) -> dict[str, s
     s = site()
     shown = [v for n in ("unit", "agency", "holder") for v, _ in results.facets.get(n, [])[:50]]
     shown += [h.unit for h in results.hits if h.unit]
-    names = gazetteer.labels_of(s.store, sorted({*shown, *extra}))
+    names = gazetteer.labels_of(s.store, holdings.iris_only([*shown, *extra]))
     records = [v for n in ("hoso", "fonds") for v, _ in results.facets.get(n, [])] + extra
-    names.update(holdings.titles(s.store, records, s.visible_graphs()))
+    names.update(holdings.titles(s.store, holdings.iris_only(records), s.visible_graphs()))
     return names
 
 
