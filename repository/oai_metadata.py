@@ -1,0 +1,224 @@
+"""The metadata part of OAI-PMH records: simple Dublin Core (oai_dc) and RDF/XML (rdf) of Kho's
+documents and hồ sơ, from the reader's visible graphs only, with citizens' identification numbers
+masked for readers without the `personal` grant (repository.access.mask_personal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from lxml import etree
+
+from repository import access
+from repository.namespaces import DCT, KHO, PREFIXES, RDF, RICO, SKOS
+from repository.oai_items import View, _iri
+from repository.text import nfc
+
+OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+DC = "http://purl.org/dc/elements/1.1/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@dataclass(frozen=True)
+class Format:
+    prefix: str
+    schema: str
+    namespace: str
+
+
+FORMATS = {
+    "oai_dc": Format("oai_dc", "http://www.openarchives.org/OAI/2.0/oai_dc.xsd", OAI_DC),
+    # The OAI's schema for RDF in OAI-PMH: an rdf:RDF root, its content validated laxly.
+    "rdf": Format("rdf", "http://www.openarchives.org/OAI/2.0/rdf.xsd", RDF),
+}
+_KIND = {"hoso": (("Hồ sơ", "vi"), ("File", "en")), "record": (("Tài liệu", "vi"),)}
+_DCMI = {"hoso": "Collection", "record": "Text"}
+_UNMASKED = {KHO + "textSignature", KHO + "textBand"}  # hex digests, not text
+_TEXT_TYPES = {
+    "http://www.w3.org/2001/XMLSchema#string",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString",
+}
+_TRIPLES = "SELECT ?s ?p ?o WHERE { VALUES ?s { %s } ?s ?p ?o }"
+_LABELS = """
+SELECT ?c ?l ?m WHERE {
+  VALUES ?c { %s }
+  { ?c skos:prefLabel ?l } UNION { ?c skos:closeMatch ?m }
+}"""
+
+
+def _values(view: View, items: list[str]) -> dict[str, dict[str, list[ox.Term]]]:
+    """Each item's own triples in the visible graphs, by predicate."""
+    found: dict[str, dict[str, list[ox.Term]]] = {i: {} for i in items}
+    sparql = _TRIPLES % " ".join(map(_iri, items))
+    for row in view.store.query(sparql, graphs=view.graphs).result:  # type: ignore[attr-defined]
+        found[row["s"].value].setdefault(row["p"].value, []).append(row["o"])
+    return found
+
+
+def _labels(view: View, iris: set[str]) -> dict[str, dict[str, str]]:
+    """prefLabels by language ('vi', 'en', '' for none) and 'iso' (ISO 639-1 code) of concepts,
+    agencies and units."""
+    found: dict[str, dict[str, str]] = {}
+    if not iris:
+        return found
+    rows = view.store.query(_LABELS % " ".join(map(_iri, sorted(iris))), graphs=view.graphs)
+    for row in rows.result:  # type: ignore[attr-defined]
+        entry = found.setdefault(row["c"].value, {})
+        if row["l"] is not None:
+            entry.setdefault(row["l"].language or "", nfc(row["l"].value))
+        if row["m"] is not None and "/iso639-1/" in row["m"].value:
+            entry["iso"] = row["m"].value.rsplit("/", 1)[-1]
+    return found
+
+
+def dublin_core(view: View, items: dict[str, str]) -> dict[str, etree._Element]:
+    """oai_dc:dc elements for `items` (IRI -> kind 'record' or 'hoso')."""
+    values = _values(view, list(items))
+    linked = {
+        o.value
+        for props in values.values()
+        for p in (RICO + "hasCreator", KHO + "adminUnit", KHO + "typeName")
+        + (KHO + "accessLevel", DCT + "language")
+        for o in props.get(p, [])
+        if isinstance(o, ox.NamedNode)
+    }
+    labels = _labels(view, linked)
+    return {iri: _dc(view, iri, kind, values[iri], labels) for iri, kind in items.items()}
+
+
+def _dc(
+    view: View,
+    iri: str,
+    kind: str,
+    props: dict[str, list[ox.Term]],
+    labels: dict[str, dict[str, str]],
+) -> etree._Element:
+    root = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {FORMATS['oai_dc'].schema}")
+
+    def add(element: str, text: object, lang: str | None = None) -> None:
+        if text is None or str(text).strip() == "":
+            return
+        node = etree.SubElement(root, f"{{{DC}}}{element}")
+        node.text = access.mask_personal(nfc(str(text)), view.reader)
+        if lang:
+            node.set(XML_LANG, lang)
+
+    def texts(predicate: str) -> list[str]:
+        return [t.value for t in props.get(predicate, [])]
+
+    def named(predicate: str) -> list[str]:
+        return [t.value for t in props.get(predicate, []) if isinstance(t, ox.NamedNode)]
+
+    def label(concept: str, lang: str) -> str | None:
+        entry = labels.get(concept, {})
+        return entry.get(lang) or (entry.get("vi") if lang == "vi" else None)
+
+    types = named(KHO + "typeName")
+    subject = texts(RICO + "scopeAndContent")
+    if kind == "hoso":
+        for title in texts(RICO + "title"):
+            add("title", title, "vi")
+    else:
+        type_vi = next((label(t, "vi") for t in types if label(t, "vi")), "")
+        number = next(iter(texts(KHO + "numberSymbol")), "")
+        heading = " ".join(x for x in (type_vi, number) if x)
+        add("title", f"{heading}: {subject[0]}" if heading and subject else heading or None, "vi")
+    for agency in named(RICO + "hasCreator"):
+        add("creator", label(agency, "vi") or next(iter(texts(KHO + "organName")), None), "vi")
+    for keyword in texts(KHO + "keyword"):
+        add("subject", keyword, "vi")
+    for text in subject + texts(RICO + "descriptiveNote"):
+        add("description", text, "vi")
+    issued = texts(DCT + "issued")
+    span = [*texts(RICO + "beginningDate")[:1], *texts(RICO + "endDate")[:1]]
+    add("date", issued[0] if issued else "/".join(span) if span else None)
+    for t in types:
+        add("type", label(t, "vi"), "vi")
+        add("type", label(t, "en"), "en")
+    for text, lang in _KIND[kind]:
+        add("type", text, lang)
+    add("type", _DCMI[kind])
+    add("identifier", iri)
+    for code in texts(RICO + "identifier"):
+        add("identifier", code)
+    for lang in named(DCT + "language"):
+        add("language", labels.get(lang, {}).get("iso") or label(lang, "vi"))
+    for mode in named(KHO + "accessLevel"):
+        add("rights", label(mode, "vi"), "vi")
+        add("rights", label(mode, "en"), "en")
+    for unit in named(KHO + "adminUnit"):
+        add("coverage", label(unit, "vi"), "vi")
+    for parent in named(RICO + "isOrWasIncludedIn"):
+        add("relation", parent)
+    for source in texts(DCT + "source"):
+        add("source", source)
+    return root
+
+
+# The item and the resources it owns: IRIs under its own ({item}/file/original, {item}/retention,
+# {item}/flag/..., their events and appraisals), one or two links away.
+_OWNED = """
+SELECT DISTINCT ?item ?s WHERE {
+  VALUES ?item { %s }
+  { BIND(?item AS ?s) }
+  UNION { ?item ?a ?s }
+  UNION { ?s ?a ?item }
+  UNION { ?item ?a ?m . FILTER(isIRI(?m) && STRSTARTS(STR(?m), CONCAT(STR(?item), "/")))
+          { ?m ?b ?s } UNION { ?s ?b ?m } }
+  UNION { ?m ?a ?item . FILTER(isIRI(?m) && STRSTARTS(STR(?m), CONCAT(STR(?item), "/")))
+          { ?m ?b ?s } UNION { ?s ?b ?m } }
+  FILTER(?s = ?item || (isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?item), "/"))))
+}"""
+
+
+def rdf_xml(view: View, items: list[str]) -> dict[str, tuple[etree._Element, bool]]:
+    """rdf:RDF elements for `items`: the triples about each item and the resources it owns, in
+    the reader's graphs; with whether personal data (a citizen's number) is among them."""
+    owned: dict[str, set[str]] = {i: set() for i in items}
+    rows = view.store.query(_OWNED % " ".join(map(_iri, items)), graphs=view.graphs).result
+    for row in rows:  # type: ignore[attr-defined]
+        owned[row["item"].value].add(row["s"].value)
+    subjects = sorted({s for group in owned.values() for s in group})
+    triples: dict[str, list[ox.Triple]] = {}
+    if subjects:
+        sparql = _TRIPLES % " ".join(map(_iri, subjects))
+        result = view.store.query(sparql, graphs=view.graphs).result
+        for row in result:  # type: ignore[attr-defined]
+            triples.setdefault(row["s"].value, []).append(
+                ox.Triple(row["s"], row["p"], _masked(row["p"], row["o"], view.reader))
+            )
+    out: dict[str, tuple[etree._Element, bool]] = {}
+    for item in items:
+        mine = sorted(
+            (t for s in sorted(owned[item]) for t in triples.get(s, [])), key=lambda t: str(t)
+        )
+        personal = any(
+            t.predicate.value == KHO + "refKind" and t.object.value == "citizen" for t in mine
+        )
+        data = ox.serialize(mine, format=ox.RdfFormat.RDF_XML, prefixes=_RDF_PREFIXES)
+        element = etree.fromstring(data)
+        element.set(f"{{{XSI}}}schemaLocation", f"{RDF} {FORMATS['rdf'].schema}")
+        out[item] = (element, personal)
+    return out
+
+
+_RDF_PREFIXES = {k: v for k, v in PREFIXES.items() if k not in ("sh", "owl", "xsd")} | {
+    "skos": SKOS
+}
+
+
+def _masked(predicate: ox.NamedNode, term: ox.Term, reader: access.Reader) -> ox.Term:
+    if (
+        not isinstance(term, ox.Literal)
+        or term.datatype.value not in _TEXT_TYPES
+        or predicate.value in _UNMASKED
+    ):
+        return term
+    masked = access.mask_personal(term.value, reader)
+    if masked == term.value:
+        return term
+    if term.language:
+        return ox.Literal(masked, language=term.language)
+    return ox.Literal(masked)
