@@ -1,0 +1,96 @@
+"""The digitisation progress dashboard over the demo repository: per priority group and per unit of
+today (rolling up former units), counted over what the reader may see; flags for curators only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import Flask
+from lxml import html as lxml_html
+
+from repository import access, progress
+from repository.config import Settings
+from repository.namespaces import Minter
+from repository.store import open_store
+from tests.web import client_as
+from webapp import create_app
+
+BASE = "https://kho.example.org/"
+UNG_THIEN = BASE + "id/unit/xa-ung-thien-10369_2025-07-01"
+TRUONG_THINH = BASE + "id/unit/xa-truong-thinh-10369_until-2025-06-30"
+YEN_XUAN = BASE + "id/unit/xa-yen-xuan-04930_2025-07-01"  # default successor of Tiến Xuân
+TIEN_XUAN = BASE + "id/unit/xa-tien-xuan-04936_until-2025-06-30"
+HANOI = BASE + "id/unit/thanh-pho-ha-noi-01_2008-08-01"  # its only hồ sơ is secret
+
+
+@pytest.fixture(scope="module")
+def app(demo_settings: Settings) -> Flask:
+    app = create_app(demo_settings)
+    app.testing = True
+    return app
+
+
+def board(app: Flask, who: str, accept: str | None = None) -> dict:  # type: ignore[type-arg]
+    client = client_as(app, who)
+    if accept:
+        response = client.get("/dashboard", headers={"Accept": accept})
+    else:
+        response = client.get("/dashboard?format=json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.json  # type: ignore[no-any-return]
+
+
+def test_counts_grow_with_clearance(app: Flask) -> None:
+    totals = [board(app, who)["total"]["hoso"] for who in ("anonymous", "researcher", "cleared")]
+    assert totals[0] < totals[1] < totals[2]
+    assert board(app, "anonymous", accept="application/json")["total"]["hoso"] == totals[0]
+
+
+def test_groups_and_measures(app: Flask) -> None:
+    body = board(app, "cleared")
+    assert set(body["groups"]) >= {"1", "2", "3", "4", "5"}
+    total = body["total"]
+    assert sum(g["hoso"] for g in body["groups"].values()) == total["hoso"]
+    assert 0 < total["hoso_ocr"] <= total["hoso_digitised"] <= total["hoso"]
+    assert 0 < total["pages_ocr"] <= total["pages_digitised"]
+
+
+def test_units_roll_up_their_predecessors(app: Flask) -> None:
+    units = board(app, "anonymous")["units"]
+    assert TRUONG_THINH in units[UNG_THIEN]["former"] and TRUONG_THINH not in units
+    assert TIEN_XUAN in units[YEN_XUAN]["former"]  # a divided commune: its default successor
+    assert units[UNG_THIEN]["name"] == "Xã Ứng Thiên"
+    assert HANOI not in units  # the city's only hồ sơ is secret
+    assert HANOI in board(app, "cleared")["units"]
+
+
+def test_flags_only_for_curators(app: Flask) -> None:
+    assert board(app, "anonymous")["total"]["hoso_flagged"] is None
+    assert board(app, "researcher")["total"]["hoso_flagged"] is None
+    curated = board(app, "archivist")
+    assert curated["flags_visible"] and curated["total"]["flags"] > 0
+    doc = lxml_html.fromstring(client_as(app, "anonymous").get("/dashboard").data)
+    assert {td.text_content().strip() for td in doc.find_class("flagged")} == {"—"}
+
+
+def test_page_has_progress_bars_and_no_inline_styles(app: Flask) -> None:
+    response = client_as(app, "archivist").get("/dashboard")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    doc = lxml_html.fromstring(response.data)
+    bars = doc.findall(".//progress")
+    assert bars and all(float(b.get("value")) <= float(b.get("max")) for b in bars)
+    assert not doc.xpath("//*[@style]") and not doc.findall(".//style")
+    links = [a.get("href") or "" for a in doc.iter("a")]
+    assert any("/records?priority=2" in h for h in links)
+    assert any("/records?unit=" in h for h in links)
+
+
+def test_core_query_over_the_visible_graphs(demo_settings: Settings) -> None:
+    store = open_store(demo_settings.store_path)
+    minter = Minter(demo_settings.base_iri)
+    graphs = access.visible_graphs(store.named_graphs(), minter, access.PUBLIC)
+    public = progress.dashboard(store, graphs, date(2026, 11, 26), with_flags=False)
+    everything = progress.dashboard(store, store.named_graphs(), date(2026, 11, 26), True)
+    assert public.total.hoso < everything.total.hoso
+    assert public.total.hoso_flagged is None and (everything.total.hoso_flagged or 0) > 0
