@@ -265,7 +265,6 @@ def download(key: str, name: str) -> Response:
             abort(404)
         _audit_download(d, name, citizen and reader.sees_personal)
         response = Response(access.mask_personal(text, reader), mimetype="text/plain")
-        response.charset = "utf-8"
         response.headers["Content-Disposition"] = f'inline; filename="{filename}.txt"'
     else:
         if citizen and not reader.sees_personal:
