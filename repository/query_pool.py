@@ -3,8 +3,9 @@
 Oxigraph has no query timeout and a running query cannot be interrupted from Python, so each
 query runs in a worker process that opens the store read-only (allowed while the web process
 holds it read-write). The parent waits at most `timeout` seconds for the answer; past that it
-kills the worker (SIGKILL) and starts a fresh one. A worker reads at most `max_rows + 1` results,
-serialises `max_rows` of them and says whether more were left.
+kills the worker (SIGKILL) and starts a fresh one. A worker's address space is capped, so a
+query that sorts a huge result ends its worker, not the server. The worker answers with
+repository.sparql_answer (at most `max_rows` results, and whether more were left).
 
 A read-only store is a snapshot taken when it is opened, so a worker reopens it (about 10 ms)
 when the store directory changed since: RocksDB appends every write to a log file, so the names,
@@ -14,31 +15,23 @@ sizes and modification times of the directory's files change with each write (0.
 from __future__ import annotations
 
 import atexit
-import json
 import multiprocessing
 import os
 import queue
-import re
+import resource
 import signal
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from repository.access import mask_personal
 from repository.errors import KhoError, QueryError
-from repository.namespaces import PREFIXES
-from repository.store import GRAPH_FORMATS, RESULT_FORMATS
+from repository.sparql_answer import QueryAnswer, QueryJob, answer
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-# Hashes (kho:sha256, content digests) are long runs of hex digits that may hold 9 or 12 decimal
-# digits in a row; they are not identification numbers and are never masked.
-_HASH = re.compile(r"[0-9A-Fa-f]{32,}")
+__all__ = ["PoolBusy", "QueryAnswer", "QueryJob", "QueryPool", "QueryTimeout", "QueryTooBig"]
 
 
 class QueryTimeout(KhoError):
@@ -71,176 +64,22 @@ class PoolBusy(KhoError):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class QueryJob:
-    """What the parent asks a worker: a checked query, its dataset, a format and a row cap.
+class QueryTooBig(KhoError):
+    """A query needed more memory than a worker may take, and was stopped."""
 
-    `fmt` is a result format (json, xml, csv, tsv) for SELECT/ASK or a graph format (turtle,
-    ntriples...) for CONSTRUCT/DESCRIBE. With `mask`, citizens' identification numbers in string
-    literals are masked (access.mask_personal)."""
+    status = 503
 
-    query: str
-    default_graphs: tuple[str, ...]
-    named_graphs: tuple[str, ...]
-    fmt: str
-    max_rows: int
-    mask: bool = True
-
-
-@dataclass(frozen=True)
-class QueryAnswer:
-    form: str  # SELECT, ASK or GRAPH (CONSTRUCT and DESCRIBE)
-    body: bytes
-    rows: int
-    truncated: bool
-    seconds: float
-
-
-# -- the dataset a query sees ----------------------------------------------------------------------
-
-# Strings and comments are blanked (IRIs kept whole: they may hold '#') before reading FROM clauses.
-_LEXEME = re.compile(
-    r'(<[^<>"{}|^`\\\s]*>)|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*'
-)
-_PREFIX_DECL = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
-_FROM = re.compile(
-    r"\bFROM\s+(NAMED\s+)?(?:<([^>]*)>|([A-Za-z][\w.-]*)?:([\w.:%-]*))", re.IGNORECASE
-)
-
-
-def query_dataset(sparql: str) -> tuple[list[str], list[str]]:
-    """The graphs a query names with FROM and FROM NAMED (prefixed names resolved)."""
-    bare = _LEXEME.sub(lambda m: m.group(1) or " ", sparql)
-    prefixes = dict(PREFIXES)
-    prefixes.update({(p or ""): ns for p, ns in _PREFIX_DECL.findall(bare)})
-    default: list[str] = []
-    named: list[str] = []
-    for m in _FROM.finditer(bare):
-        iri = m.group(2)
-        if iri is None:
-            ns = prefixes.get(m.group(3) or "")
-            if ns is None:
-                continue  # an undeclared prefix: the engine reports the syntax error
-            iri = ns + m.group(4)
-        (named if m.group(1) else default).append(iri)
-    return default, named
-
-
-def dataset_of(
-    sparql: str,
-    visible: list[str],
-    default_param: list[str] | None = None,
-    named_param: list[str] | None = None,
-) -> tuple[list[str], list[str]]:
-    """The default and named graphs a query runs over, always within `visible`.
-
-    The protocol's default-graph-uri / named-graph-uri win over FROM / FROM NAMED (SPARQL 1.1
-    Protocol, 2.1.4); with neither, the default graph is the union of the visible graphs and every
-    visible graph is a named graph. A graph the reader may not see is dropped silently: it answers
-    like an empty graph, neither an error nor a confirmation that it exists."""
-    if default_param or named_param:
-        default, named = list(default_param or []), list(named_param or [])
-    else:
-        default, named = query_dataset(sparql)
-        if not default and not named:
-            return list(visible), list(visible)
-    allowed = set(visible)
-    return [g for g in default if g in allowed], [g for g in named if g in allowed]
+    def __init__(self, memory_mb: int) -> None:
+        super().__init__(
+            f"Truy vấn cần quá {memory_mb} MB bộ nhớ nên đã bị dừng. Hãy thu hẹp truy vấn "
+            "(ORDER BY, GROUP BY hay DISTINCT trên kết quả rất lớn, hoặc tích Đề-các). / The "
+            f"query needed more than {memory_mb} MB of memory and was stopped. Narrow it: avoid "
+            "ORDER BY, GROUP BY or DISTINCT over huge results and cross products."
+        )
+        self.retry_after = 1
 
 
 # -- in the worker -------------------------------------------------------------------------------
-
-
-def _masked(term: object, mask: bool) -> object:
-    if not mask or not isinstance(term, ox.Literal):
-        return term
-    if term.datatype.value not in (XSD_STRING, RDF_LANGSTRING) or _HASH.search(term.value):
-        return term
-    value = mask_personal(term.value)
-    if value == term.value:
-        return term
-    if term.language:
-        return ox.Literal(value, language=term.language)
-    return ox.Literal(value)
-
-
-def _json_term(term: object) -> dict[str, str]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    return {"type": "literal", "value": str(term)}  # an RDF-star triple term
-
-
-def _select(solutions: ox.QuerySolutions, job: QueryJob) -> tuple[bytes, int, bool]:
-    names = [v.value for v in solutions.variables]
-    bindings: list[dict[str, dict[str, str]]] = []
-    truncated = False
-    for solution in solutions:
-        if len(bindings) >= job.max_rows:
-            truncated = True
-            break
-        row = {}
-        for name in names:
-            term = solution[name]
-            if term is not None:
-                row[name] = _json_term(_masked(term, job.mask))
-        bindings.append(row)
-    body = json.dumps(
-        {"head": {"vars": names}, "results": {"bindings": bindings}}, ensure_ascii=False
-    ).encode()
-    if job.fmt != "json":
-        # The other result formats are written by Oxigraph itself, from the capped JSON.
-        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        body = parsed.serialize(format=RESULT_FORMATS[job.fmt])  # type: ignore[union-attr]
-    return body, len(bindings), truncated
-
-
-def _graph(triples: ox.QueryTriples, job: QueryJob) -> tuple[bytes, int, bool]:
-    kept: list[ox.Triple] = []
-    truncated = False
-    for t in triples:
-        if len(kept) >= job.max_rows:
-            truncated = True
-            break
-        kept.append(ox.Triple(t.subject, t.predicate, _masked(t.object, job.mask)))  # type: ignore[arg-type]
-    body = ox.serialize(kept, format=GRAPH_FORMATS[job.fmt], prefixes=PREFIXES)
-    return body, len(kept), truncated
-
-
-def answer(store: ox.Store, job: QueryJob) -> QueryAnswer:
-    """Run one job on `store` (in a worker, or in-process for a measurement)."""
-    started = time.perf_counter()
-    names = [ox.NamedNode(g) for g in job.named_graphs]
-    default = [ox.NamedNode(g) for g in job.default_graphs]
-    try:
-        result = store.query(
-            job.query, prefixes=PREFIXES, default_graph=default, named_graphs=names
-        )
-    except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}") from exc
-    if isinstance(result, ox.QueryBoolean):
-        if job.fmt not in RESULT_FORMATS:
-            raise QueryError(f"An ASK answer cannot be written as {job.fmt}.")
-        body = result.serialize(format=RESULT_FORMATS[job.fmt])
-        return QueryAnswer("ASK", body, 1, False, time.perf_counter() - started)
-    if isinstance(result, ox.QuerySolutions):
-        if job.fmt not in RESULT_FORMATS:
-            raise QueryError(f"SELECT results cannot be written as {job.fmt}.")
-        body, rows, truncated = _select(result, job)
-        return QueryAnswer("SELECT", body, rows, truncated, time.perf_counter() - started)
-    if job.fmt not in GRAPH_FORMATS:
-        raise QueryError(f"A graph (CONSTRUCT, DESCRIBE) cannot be written as {job.fmt}.")
-    body, rows, truncated = _graph(result, job)
-    return QueryAnswer("GRAPH", body, rows, truncated, time.perf_counter() - started)
 
 
 def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
@@ -277,9 +116,14 @@ class _Snapshot:
         return self.store
 
 
-def _work(conn: Connection, path: str) -> None:
+def _work(conn: Connection, path: str, memory_mb: int) -> None:
     """A worker's loop: answer jobs until told to stop (None) or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    if memory_mb:
+        # A sort or a group over a cross product grows by ~600 MB a second: cap the address
+        # space, so such a query ends the worker (an allocation failure) instead of the server.
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     snapshot = _Snapshot(Path(path))
     while True:
         try:
@@ -315,10 +159,10 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 class _Worker:
-    def __init__(self, ctx: multiprocessing.context.BaseContext, path: Path) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext, path: Path, memory: int) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(  # type: ignore[attr-defined]
-            target=_work, args=(child, str(path)), name="kho-sparql", daemon=True
+            target=_work, args=(child, str(path), memory), name="kho-sparql", daemon=True
         )
         self.process.start()
         child.close()
@@ -345,15 +189,23 @@ class QueryPool:
     """At most `workers` queries at once, each in its own process, each within `timeout` s.
 
     Workers start on first use. A query waits at most `wait` seconds for a free worker, else
-    PoolBusy; past `timeout` it raises QueryTimeout and its worker is replaced."""
+    PoolBusy; past `timeout` it raises QueryTimeout, past `memory_mb` of address space
+    QueryTooBig, and its worker is replaced."""
 
     def __init__(
-        self, store_path: Path | str, workers: int = 2, timeout: float = 20, wait: float = 10
+        self,
+        store_path: Path | str,
+        workers: int = 2,
+        timeout: float = 20,
+        wait: float = 10,
+        memory_mb: int = 3072,
     ) -> None:
         self.path = Path(store_path)
         self.workers = max(1, workers)
         self.timeout = timeout
         self.wait = wait
+        self.memory_mb = memory_mb
+        self._busy = 0
         self._ctx = _context()
         self._slots = threading.BoundedSemaphore(self.workers)
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
@@ -362,7 +214,7 @@ class QueryPool:
         _POOLS.add(self)
 
     def _start(self) -> _Worker:
-        worker = _Worker(self._ctx, self.path)
+        worker = _Worker(self._ctx, self.path, self.memory_mb)
         with self._lock:
             self._all.add(worker)
         return worker
@@ -376,10 +228,14 @@ class QueryPool:
         """The answer to `job`; raises QueryError, QueryTimeout, PoolBusy or KhoError."""
         if not self._slots.acquire(timeout=self.wait):
             raise PoolBusy(max(1, round(min(self.timeout, 30))))
+        with self._lock:
+            self._busy += 1
         try:
             worker = self._take()
             reply = self._ask(worker, job)
         finally:
+            with self._lock:
+                self._busy -= 1
             self._slots.release()
         status, payload = reply
         if status == "ok":
@@ -406,10 +262,15 @@ class QueryPool:
                 raise QueryTimeout(self.timeout)
             reply = worker.conn.recv()
         except (EOFError, OSError) as exc:
+            worker.process.join(5)
+            code = worker.process.exitcode
             self._discard(worker)
+            self._idle.put(self._start())
+            if code in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV):
+                raise QueryTooBig(self.memory_mb) from exc  # an allocation failed: too big
             raise KhoError(
                 "Tiến trình chạy truy vấn đã dừng bất thường; hãy chạy lại. / The query worker "
-                f"stopped unexpectedly ({exc or 'no answer'}); run the query again."
+                f"stopped unexpectedly (exit code {code}); run the query again."
             ) from exc
         self._idle.put(worker)
         return reply  # type: ignore[no-any-return]
@@ -422,6 +283,11 @@ class QueryPool:
             worker.stop()
         while not self._idle.empty():
             self._idle.get_nowait()
+
+    def busy(self) -> int:
+        """How many queries are running or waiting for a worker now."""
+        with self._lock:
+            return self._busy
 
     def pids(self) -> list[int]:
         """Process ids of the running workers."""

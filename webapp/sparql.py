@@ -24,8 +24,9 @@ from repository.query_pool import (
     QueryJob,
     QueryPool,
     QueryTimeout,
-    dataset_of,
+    QueryTooBig,
 )
+from repository.sparql_dataset import dataset_of
 from repository.store import check_read_only
 from webapp import negotiation, site
 from webapp import sparql_description as describe
@@ -117,7 +118,7 @@ def endpoint() -> Response:
     job = QueryJob(query, tuple(default), tuple(named), wire, limit, not reader.sees_personal)
     try:
         answer = query_pool().run(job)
-    except (QueryTimeout, PoolBusy) as exc:
+    except (QueryTimeout, QueryTooBig, PoolBusy) as exc:
         from webapp.errors import error_response
 
         response = error_response(exc.message, exc.status)
