@@ -116,9 +116,20 @@ class Dashboard:
         }
 
 
+# Lineage changes only with a re-harvest: remembered per store, day and unit.
+_ROLLED: dict[tuple[int, str, str], str] = {}
+
+
 def roll_up(store: Store, unit: str, today: date) -> str:
     """The unit valid `today` that a record of `unit` is counted under: itself if still valid,
     its successor, or for a divided unit the default successor; an ended unit with none stays."""
+    key = (id(store), today.isoformat(), unit)
+    if key not in _ROLLED:
+        _ROLLED[key] = _roll_up(store, unit, today)
+    return _ROLLED[key]
+
+
+def _roll_up(store: Store, unit: str, today: date) -> str:
     now = gazetteer.current_units(store, unit, today)
     if not now:
         return unit

@@ -216,6 +216,5 @@ def test_agency_page_shows_holdings_visible_only(app: Flask) -> None:
     agency = "/id/agency/dang-uy/thanh-pho-ha-noi-01_2008-08-01"
     anon = get_page(client_as(app, "anonymous"), agency).find_class("agency-holdings")
     cleared = get_page(client_as(app, "cleared"), agency).find_class("agency-holdings")
-    if anon and cleared:
-        assert "0 hồ sơ" in anon[0].find_class("created")[0].text_content()
-        assert "0 hồ sơ" not in cleared[0].find_class("created")[0].text_content()
+    assert "0 hồ sơ" in anon[0].find_class("created")[0].text_content()
+    assert "0 hồ sơ" not in cleared[0].find_class("created")[0].text_content()
