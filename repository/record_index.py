@@ -25,6 +25,7 @@ from repository import gazetteer
 from repository.access import mask_personal
 from repository.config import Settings
 from repository.errors import BadRequest
+from repository.namespaces import MODE_GRAPH
 from repository.search_index import IndexMissing, folding_analyzer, write_index
 from repository.store import Store
 from repository.text import nfc
@@ -55,7 +56,9 @@ def schema() -> Schema:
         year=ID(stored=True),
         unit=KEYWORD(stored=True, commas=True),  # creator's unit + units valid today
         agency=ID(stored=True),
-        access=ID(stored=True),  # TT 05 mode code 01/02/03
+        access=ID(stored=True),  # TT 05 mode code 01/02/03, as filed (the graph holding it)
+        # Format marker: an index without it predates access-by-graph and is rebuilt.
+        format_2026_11_access_by_graph=STORED(),
         hoso=ID(stored=True),
         issued=STORED(),
         priority=ID(stored=True),  # programme priority group 1–5 (the hồ sơ's)
@@ -153,7 +156,7 @@ _COMMON = """
   OPTIONAL { ?r kho:adminUnit ?unit . OPTIONAL { ?unit kho:level ?level }
              OPTIONAL { ?unit skos:prefLabel ?unitName FILTER(lang(?unitName) = "vi") } }
   OPTIONAL { ?r kho:block ?block }
-  OPTIONAL { ?r kho:accessLevel ?mode }
+  OPTIONAL { GRAPH ?modeGraph { ?r kho:accessLevel ?mode } }
   OPTIONAL { ?r kho:numberOfPage ?pages }"""
 
 
@@ -167,6 +170,14 @@ def _rows(store: Store, iris: list[str] | None) -> list[dict[str, object]]:
         rows += store.select(_RECORDS % (values, _COMMON))
         rows += store.select(_HOSO % (values, _COMMON))
     return rows
+
+
+def _access(row: dict[str, object]) -> str:
+    """The level a record is filed under: the graph holding it (a document in a secret hồ sơ is
+    secret whatever its own mode says), never lower than its own mode code."""
+    family = str(row.get("modeGraph") or "").split("/graph/records/")[-1].split("/")[0]
+    by_graph = {v: k for k, v in MODE_GRAPH.items()}.get(family, "03")
+    return max(by_graph, _local(row.get("mode")).replace("mode-", "") or "01")
 
 
 def _local(iri: object) -> str:
@@ -243,7 +254,7 @@ def record_documents(
             "year": day[:4],
             "unit": ",".join([unit, *(u for u in now if u != unit)] if unit else []),
             "agency": str(row.get("creator") or ""),
-            "access": _local(row.get("mode")).replace("mode-", ""),
+            "access": _access(row),
             "hoso": str(row.get("hoso") or ""),
             "issued": day,
             "priority": _local(row.get("prio")).replace("priority-", ""),
