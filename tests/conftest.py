@@ -98,4 +98,7 @@ def demo_settings(
         for name, (role, grants) in DEMO_USERS.items():
             users.add(name, PASSWORD, role, grants)
         stamp.touch()
+    from repository import record_index
+
+    record_index.ensure_current(open_store(settings.store_path), settings)  # kept from older runs
     return settings
