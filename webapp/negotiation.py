@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from flask import Response, request
 from pyld import jsonld
 
-from repository import access, api_records
+from repository import access, record_triples
 from repository.config import PROJECT_DIR
 from repository.errors import KhoError
 from repository.namespaces import KHO, PREFIXES, Minter
@@ -227,12 +227,12 @@ def rdf_response(
     from webapp import auth, site
 
     reader = auth.current_reader()
-    kind = api_records.kind_of(triples, main) if main else None
+    kind = record_triples.kind_of(triples, main) if main else None
     if main and kind:
         s = site()
         graphs = s.visible_graphs()
         triples = list(
-            dict.fromkeys(triples + api_records.record_triples(s.store, main, graphs, s.minter))
+            dict.fromkeys(triples + record_triples.record_triples(s.store, main, graphs, s.minter))
         )
         _audit(triples, main, fmt, s.minter, reader)
     triples = mask_triples(triples, reader)
