@@ -121,6 +121,11 @@ def test_construct_formats(client: FlaskClient, accept: str, fmt: str) -> None:
     assert len(graph) == 4
 
 
+def test_a_graph_asked_as_json_comes_as_json_ld(client: FlaskClient) -> None:
+    response = client.get("/sparql", query_string={"query": CONSTRUCT, "format": "json"})
+    assert response.status_code == 200 and response.mimetype == "application/ld+json"
+
+
 @pytest.mark.parametrize(
     "request_kwargs",
     [

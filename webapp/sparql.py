@@ -219,6 +219,8 @@ def _format(form: str) -> str:
     asked = (request.values.get("format") or "").strip().lower()
     if asked:
         asked = _ALIASES.get(asked, asked)
+        if asked == "json" and table is _GRAPHS:
+            asked = "jsonld"  # a graph's JSON is JSON-LD
         if asked not in table.values():
             raise BadRequest(
                 f"Format {asked!r} does not fit a {form} query; use one of "
