@@ -84,6 +84,8 @@ def _start_pool(state: BlueprintSetupState) -> None:
         workers=settings.sparql_workers,
         timeout=settings.sparql_timeout,
         wait=min(10, settings.sparql_timeout),
+        # Address space of one worker; a `sparql_memory_mb` setting would go here.
+        memory_mb=getattr(settings, "sparql_memory_mb", 3072),
     )
 
 
@@ -140,7 +142,7 @@ def endpoint() -> Response:
         response.headers["Kho-Results-Truncated"] = "true"
     response.headers["Kho-Results-Count"] = str(answer.rows)
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.vary.add("Accept")
+    response.vary.update(("Accept", "Cookie"))  # the answer depends on who asks
     return response
 
 
