@@ -79,6 +79,10 @@ class Settings:
         default=20,
         metadata={"help": "Seconds a SPARQL query may run before it is stopped."},
     )
+    sparql_memory_mb: int = field(
+        default=3072,
+        metadata={"help": "Memory one SPARQL worker may use before its query is stopped (MB)."},
+    )
     sparql_workers: int = field(
         default=2,
         metadata={"help": "SPARQL queries run at once, each in its own worker process."},
