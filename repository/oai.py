@@ -10,10 +10,6 @@ passes the request's arguments and the reader's visible graphs in, and the XML o
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +19,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from repository import oai_items as items
+from repository import oai_tokens as tokens
 from repository.oai_items import Item, Selection, View, stamp_text
 from repository.oai_metadata import FORMATS, OAI_DC, XSI, dublin_core, rdf_xml
 
@@ -217,7 +214,7 @@ def _formats(p: Provider, args: dict[str, str], root: etree._Element, r: OaiResp
 
 
 def _sets(p: Provider, args: dict[str, str], root: etree._Element, r: OaiResponse) -> None:
-    token = _read_token(p, args["resumptionToken"], "ListSets") if "resumptionToken" in args else {}
+    token = _token(p, args["resumptionToken"], "ListSets") if "resumptionToken" in args else {}
     everything = items.sets(p.view)
     after = token.get("a")
     remaining = [s for s in everything if after is None or s.spec > after]
@@ -242,7 +239,7 @@ def _sets(p: Provider, args: dict[str, str], root: etree._Element, r: OaiRespons
 def _list(p: Provider, args: dict[str, str], root: etree._Element, r: OaiResponse) -> None:
     verb = r.verb or ""
     if "resumptionToken" in args:
-        token = _read_token(p, args["resumptionToken"], verb)
+        token = _token(p, args["resumptionToken"], verb)
         state = {k: token.get(k) for k in ("v", "m", "s", "f", "u")}
         prefix = str(token["m"])
     else:
@@ -409,6 +406,17 @@ def _records(
 # -- resumption tokens -----------------------------------------------------------------------
 
 
+def _token(p: Provider, token: str, verb: str) -> dict[str, object]:
+    state = tokens.read(p.key, token, verb, p.now)
+    if state is None:
+        raise OaiError(
+            "badResumptionToken",
+            "Mã tiếp tục không hợp lệ hoặc đã hết hạn. / The resumptionToken is invalid or has "
+            f"expired (tokens last {TOKEN_HOURS} hours): start the list again without it.",
+        )
+    return state
+
+
 def _resumption(
     p: Provider,
     parent: etree._Element,
@@ -428,32 +436,4 @@ def _resumption(
         expires = p.now + timedelta(hours=TOKEN_HOURS)
         state = {**state, "c": cursor + shown, "x": int(expires.timestamp())}
         node.set("expirationDate", stamp_text(expires))
-        node.text = _sign(p.key, state)
-
-
-def _sign(key: bytes, state: dict[str, object]) -> str:
-    payload = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode())
-    mac = hmac.new(key, b"kho-oai:" + payload, hashlib.sha256).digest()
-    return (payload + b"." + base64.urlsafe_b64encode(mac)).decode().replace("=", "")
-
-
-def _read_token(p: Provider, token: str, verb: str) -> dict[str, object]:
-    bad = OaiError(
-        "badResumptionToken",
-        "Mã tiếp tục không hợp lệ hoặc đã hết hạn. / The resumptionToken is invalid or has "
-        f"expired (tokens last {TOKEN_HOURS} hours): start the list again without it.",
-    )
-    payload, _, mac = token.partition(".")
-    try:
-        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        sent = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
-    except ValueError:
-        raise bad from None
-    padded = base64.urlsafe_b64encode(raw)
-    expected = hmac.new(p.key, b"kho-oai:" + padded, hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, sent):
-        raise bad
-    state = json.loads(raw)
-    if state.get("v") != verb or int(state.get("x", 0)) < p.now.timestamp():
-        raise bad
-    return dict(state)
+        node.text = tokens.sign(p.key, state)

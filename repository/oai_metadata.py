@@ -158,26 +158,39 @@ def _dc(
 
 
 # The item and the resources it owns: IRIs under its own ({item}/file/original, {item}/retention,
-# {item}/flag/..., their events and appraisals), one or two links away.
+# {item}/flag/..., their events and appraisals), one or two links away. One block per item with
+# the IRI written in, so that every pattern starts from a known node.
 _OWNED = """
-SELECT DISTINCT ?item ?s WHERE {
-  VALUES ?item { %s }
-  { BIND(?item AS ?s) }
-  UNION { ?item ?a ?s }
-  UNION { ?s ?a ?item }
-  UNION { ?item ?a ?m . FILTER(isIRI(?m) && STRSTARTS(STR(?m), CONCAT(STR(?item), "/")))
-          { ?m ?b ?s } UNION { ?s ?b ?m } }
-  UNION { ?m ?a ?item . FILTER(isIRI(?m) && STRSTARTS(STR(?m), CONCAT(STR(?item), "/")))
-          { ?m ?b ?s } UNION { ?s ?b ?m } }
-  FILTER(?s = ?item || (isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?item), "/"))))
-}"""
+{ BIND(%(i)s AS ?item) BIND(%(i)s AS ?s) }
+UNION { BIND(%(i)s AS ?item) %(i)s ?a ?s FILTER(%(under_s)s) }
+UNION { BIND(%(i)s AS ?item) ?s ?a %(i)s FILTER(%(under_s)s) }
+UNION { BIND(%(i)s AS ?item) %(i)s ?a ?m FILTER(%(under_m)s) ?m ?b ?s FILTER(%(under_s)s) }
+UNION { BIND(%(i)s AS ?item) %(i)s ?a ?m FILTER(%(under_m)s) ?s ?b ?m FILTER(%(under_s)s) }
+UNION { BIND(%(i)s AS ?item) ?m ?a %(i)s FILTER(%(under_m)s) ?m ?b ?s FILTER(%(under_s)s) }
+UNION { BIND(%(i)s AS ?item) ?m ?a %(i)s FILTER(%(under_m)s) ?s ?b ?m FILTER(%(under_s)s) }
+"""
+
+
+def _owned_query(items: list[str]) -> str:
+    blocks = []
+    for item in items:
+        prefix = ox.Literal(item + "/")
+        blocks.append(
+            _OWNED
+            % {
+                "i": _iri(item),
+                "under_s": f"isIRI(?s) && STRSTARTS(STR(?s), {prefix})",
+                "under_m": f"isIRI(?m) && STRSTARTS(STR(?m), {prefix})",
+            }
+        )
+    return "SELECT DISTINCT ?item ?s WHERE {\n" + "UNION\n".join(blocks) + "}"
 
 
 def rdf_xml(view: View, items: list[str]) -> dict[str, tuple[etree._Element, bool]]:
     """rdf:RDF elements for `items`: the triples about each item and the resources it owns, in
     the reader's graphs; with whether personal data (a citizen's number) is among them."""
     owned: dict[str, set[str]] = {i: set() for i in items}
-    rows = view.store.query(_OWNED % " ".join(map(_iri, items)), graphs=view.graphs).result
+    rows = view.store.query(_owned_query(items), graphs=view.graphs).result
     for row in rows:  # type: ignore[attr-defined]
         owned[row["item"].value].add(row["s"].value)
     subjects = sorted({s for group in owned.values() for s in group})

@@ -68,7 +68,9 @@ def errors(root: etree._Element) -> list[str]:
     return [e.get("code") for e in root.findall("o:error", NS)]
 
 
-def harvest(client: FlaskClient, verb: str = "ListIdentifiers", **args: str) -> list[etree._Element]:
+def harvest(
+    client: FlaskClient, verb: str = "ListIdentifiers", **args: str
+) -> list[etree._Element]:
     """Every header of a list, following resumption tokens to the end."""
     headers: list[etree._Element] = []
     root = ask(client, verb=verb, **args)
@@ -124,9 +126,7 @@ def test_list_metadata_formats(anonymous: FlaskClient, demo_settings: Settings) 
 
 def test_list_sets_in_vietnamese_with_english_descriptions(anonymous: FlaskClient) -> None:
     root = ask(anonymous, verb="ListSets")
-    sets = {
-        s.findtext("o:setSpec", namespaces=NS): s for s in root.findall("o:ListSets/o:set", NS)
-    }
+    sets = {s.findtext("o:setSpec", namespaces=NS): s for s in root.findall("o:ListSets/o:set", NS)}
     assert {"block", "unit", "block:dang", "block:chinh-quyen", "block:doan-the"} <= set(sets)
     assert sets["block:dang"].findtext("o:setName", namespaces=NS) == "Khối Đảng"
     hoa_lac = sets["unit:xa-hoa-lac-09988_2025-07-01"]
@@ -168,8 +168,8 @@ def test_set_filtering_by_block_and_lineage_aware_unit(
     store = open_store(demo_settings.store_path)
     public = f"<{M.records_graph('public')}>"
     party = store.select(
-        "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { GRAPH %s { ?s kho:block khoc:block-dang ; "
-        "a ?t VALUES ?t { rico:Record rico:RecordSet } } }" % public
+        f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH {public} {{ "
+        "?s kho:block khoc:block-dang ; a ?t VALUES ?t { rico:Record rico:RecordSet } } }"
     )[0]["n"]
     dang = harvest(anonymous, metadataPrefix="oai_dc", set="block:dang")
     assert len(dang) == party > 0
@@ -177,7 +177,9 @@ def test_set_filtering_by_block_and_lineage_aware_unit(
     every = harvest(anonymous, metadataPrefix="oai_dc")
     assert len(harvest(anonymous, metadataPrefix="oai_dc", set="block")) == len(every)
     # The new Xã Hòa Lạc holds the records of the old Xã Tiến Xuân, merged into it.
-    old = harvest(anonymous, metadataPrefix="oai_dc", set="unit:xa-tien-xuan-04936_until-2025-06-30")
+    old = harvest(
+        anonymous, metadataPrefix="oai_dc", set="unit:xa-tien-xuan-04936_until-2025-06-30"
+    )
     new = harvest(anonymous, metadataPrefix="oai_dc", set="unit:xa-hoa-lac-09988_2025-07-01")
     assert old and set(identifiers(old)) <= set(identifiers(new))
     assert "unit:xa-hoa-lac-09988_2025-07-01" in old[0].xpath("o:setSpec/text()", namespaces=NS)
@@ -293,7 +295,7 @@ def test_tokens_are_signed_expire_and_belong_to_their_verb(
     token = root.find("o:ListIdentifiers/o:resumptionToken", NS).text
     assert token
     payload, _, mac = token.partition(".")
-    forged = oai._sign(b"not the key", {"v": "ListIdentifiers", "m": "oai_dc", "a": None})
+    forged = oai.tokens.sign(b"not the key", {"v": "ListIdentifiers", "m": "oai_dc", "a": None})
     tampered = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + mac
     for bad in (forged, tampered):
         root = ask(anonymous, verb="ListIdentifiers", resumptionToken=bad)
@@ -367,9 +369,10 @@ def test_cleared_reader_sees_secret_items_and_citizen_numbers(
 ) -> None:
     cleared = client_as(app, "cleared")
     store = open_store(demo_settings.store_path)
+    secret = M.records_graph("secret", "personal")
     row = store.select(
         "SELECT ?r ?n WHERE { GRAPH ?g { ?r dct:references ?ref . ?ref kho:registryId ?n } "
-        "VALUES ?g { <%s> } } ORDER BY ?r LIMIT 1" % M.records_graph("secret", "personal")
+        f"VALUES ?g {{ <{secret}> }} }} ORDER BY ?r LIMIT 1"
     )[0]
     root = ask(cleared, verb="GetRecord", identifier=ident(str(row["r"])), metadataPrefix="rdf")
     assert not errors(root) and str(row["n"]).encode() in etree.tostring(root)
@@ -392,8 +395,11 @@ def server(app: Flask) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{srv.effective_port}/oai"  # type: ignore[union-attr]
     finally:
-        srv.close()
+        # Closed from its own loop, the server leaves the loop cleanly: no race on its socket.
+        srv.trigger.pull_trigger(srv.close)  # type: ignore[union-attr]
         thread.join(timeout=10)
+        srv.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        assert not thread.is_alive()
 
 
 def test_harvest_over_http(server: str, demo_settings: Settings, monkeypatch) -> None:
