@@ -247,16 +247,19 @@ SELECT ?u ?vi ?en ?begin ?end WHERE {
   OPTIONAL { ?u rico:beginningDate ?begin }
   OPTIONAL { ?u rico:endDate ?end }
 }"""
-# The units of the reader's items, and the units their territory passed to (lineage-aware sets:
-# harvesting a new ward also brings the records of the old wards merged into it).
-_ITEM_UNITS = """
-SELECT DISTINCT ?item ?block ?u ?via WHERE {
+# The block and unit of items; sets are lineage-aware: harvesting a new ward also brings the
+# records of the old wards merged into it (the units' vl:successor, materialised from transfers).
+_ITEM_BLOCK_UNIT = """
+SELECT DISTINCT ?item ?block ?own WHERE {
   %s
   OPTIONAL { ?item kho:block ?block }
-  OPTIONAL {
-    ?item kho:adminUnit ?own .
-    { ?item kho:adminUnit ?u } UNION { ?own vl:successor+ ?u BIND(?own AS ?via) }
-  }
+  OPTIONAL { ?item kho:adminUnit ?own }
+}"""
+_BLOCKS_AND_UNITS = """
+SELECT DISTINCT ?block ?own WHERE {
+  %s
+  OPTIONAL { ?item kho:block ?block }
+  OPTIONAL { ?item kho:adminUnit ?own }
 }"""
 _ITEM_PATTERN = """
   VALUES ?class { rico:Record rico:RecordSet }
@@ -280,15 +283,32 @@ def memberships(view: View, items: Iterable[str]) -> dict[str, list[str]]:
     if not iris:
         return {}
     values = "VALUES ?item { " + " ".join(_iri(i) for i in iris) + " }"
-    for row in view.store.select(_ITEM_UNITS % values, graphs=view.graphs):
+    rows = view.store.select(_ITEM_BLOCK_UNIT % values, graphs=view.graphs)
+    later = _successors(view, {str(r["own"]) for r in rows if r["own"]})
+    for row in rows:
         item = str(row["item"])
         if row["block"] and str(row["block"]).startswith(KHOC + "block-"):
             specs[item].add("block:" + str(row["block"])[len(KHOC + "block-") :])
-        if row["u"]:
-            spec = unit_spec(view, str(row["u"]))
-            if spec:
-                specs[item].add(spec)
+        if row["own"]:
+            for unit in (str(row["own"]), *later.get(str(row["own"]), ())):
+                spec = unit_spec(view, unit)
+                if spec:
+                    specs[item].add(spec)
     return {i: sorted(s) for i, s in specs.items()}
+
+
+def _successors(view: View, units: set[str]) -> dict[str, set[str]]:
+    """The unit versions each of `units` passed its territory to, at any remove."""
+    found: dict[str, set[str]] = {}
+    if not units:
+        return found
+    sparql = (
+        f"SELECT DISTINCT ?own ?u WHERE {{ VALUES ?own {{ {' '.join(map(_iri, sorted(units)))} }} "
+        "?own vl:successor+ ?u }"
+    )
+    for row in view.store.select(sparql, graphs=view.graphs):
+        found.setdefault(str(row["own"]), set()).add(str(row["u"]))
+    return found
 
 
 def sets(view: View) -> list[OaiSet]:
@@ -307,12 +327,12 @@ def sets(view: View) -> list[OaiSet]:
             "the units its territory passed to in the 2025-07-01 reorganisation.",
         ),
     }
-    rows = view.store.select(_ITEM_UNITS % _ITEM_PATTERN, graphs=view.graphs)
+    rows = view.store.select(_BLOCKS_AND_UNITS % _ITEM_PATTERN, graphs=view.graphs)
     blocks = {str(r["block"]) for r in rows if r["block"]}
-    units: dict[str, bool] = {}
-    for r in rows:
-        if r["u"]:
-            units[str(r["u"])] = units.get(str(r["u"]), False) or bool(r["via"])
+    own = sorted({str(r["own"]) for r in rows if r["own"]})
+    units: dict[str, bool] = dict.fromkeys(own, False)  # unit -> holds predecessors' records
+    for later in _successors(view, set(own)).values():
+        units.update(dict.fromkeys(later, True))
     if blocks:
         values = " ".join(_iri(b) for b in sorted(blocks))
         for r in view.store.select(_BLOCK_LABELS % values, graphs=view.graphs):
