@@ -32,6 +32,7 @@ READERS = {"anonymous": PUBLIC} | {
 }
 LEVEL_OF_GRAPH = {"public": "01", "conditional": "02", "secret": "03"}
 CRAWL_LIMIT = 120  # pages per reader
+NO_SUCH = "H01.99999.XX.1900.99.9999999"  # an identifier no record has
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,16 @@ def test_resource_pages_and_rdf_follow_the_rule(
             response = client.get(route)
             where = f"{name} GET {route}"
             assert response.status_code == (200 if visible else 404), where
-            assert_no_leak(response.get_data(as_text=True), markers, where)
+            body = response.get_data(as_text=True)
+            if not visible:
+                # Hidden is indistinguishable from absent: the same answer as for a made-up
+                # identifier, but for the echo of what was asked.
+                missing = client.get(route.replace(sample.identifier, NO_SUCH))
+                assert missing.status_code == 404
+                asked = body.replace(sample.identifier, "<asked>")
+                assert asked == missing.get_data(as_text=True).replace(NO_SUCH, "<asked>"), where
+                body = asked
+            assert_no_leak(body, markers, where)
         response = client.get(f"/describe?iri={quote(sample.iri)}", follow_redirects=True)
         assert response.status_code == (200 if visible else 404), f"{name} describe {sample}"
 
@@ -139,6 +149,7 @@ def test_downloads_follow_the_rule(
         page = cleared.get(local(sample.iri, demo_settings.base_iri)).get_data(as_text=True)
         for link in sorted(set(re.findall(r'(?:href|data|src)="(/files/[^"]+)"', page))):
             response = client.get(link)
+            response.close()  # a file answer streams; close it
             if sample.level not in reader.levels:
                 assert response.status_code == 404, f"{name} GET {link}"
             else:
@@ -172,9 +183,9 @@ def test_search_sparql_api_and_oai_follow_the_rule(
         for what, url in checks.items():
             accept = "text/html" if what == "search" else "application/json"
             body = client.get(url, headers={"Accept": accept}).get_data(as_text=True)
-            # A search page echoes what was asked; no hit may link to the record, though.
-            asked = {sample.identifier} if what.startswith("search") else set()
-            assert_no_leak(body, markers - asked, f"{name} {what} {sample.identifier}")
+            if what.startswith("search") or what == "oai":  # echo what was asked, show nothing
+                body = body.replace(sample.identifier, "<asked>")
+            assert_no_leak(body, markers, f"{name} {what} {sample.identifier}")
             if not visible and what == "oai":
                 assert "idDoesNotExist" in body, f"{name} {what} {sample.identifier}"
     # The collections list nothing the reader may not see.
