@@ -54,6 +54,13 @@ class Settings:
             "help": "Signs session cookies; default: a random key kept in DATA_DIR/secret-key."
         },
     )
+    admin_email: str = field(
+        default="",
+        metadata={
+            "help": "Contact of the archive's administrator (OAI-PMH Identify); "
+            "default: kho@<host of the base IRI>."
+        },
+    )
     users_path: Path | None = field(
         default=None,
         metadata={

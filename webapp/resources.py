@@ -57,11 +57,10 @@ def provenance_svg(kind: str, key: str) -> Response:
 
 @bp.get("/context/v1.jsonld")
 def context() -> Response:
-    response = Response(negotiation.CONTEXT_FILE.read_bytes(), mimetype="application/ld+json")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.cache_control.public = True
-    response.cache_control.max_age = 86400
-    return response
+    """The frozen v1 context (ETag, CORS, long cache: webapp.api serves every version alike)."""
+    from webapp import api
+
+    return api.context_response(negotiation.CONTEXT_FILE.read_bytes())
 
 
 def _negotiate(iri: str, ext: str | None) -> Response:
