@@ -118,7 +118,7 @@ def index_path(settings: Settings) -> Path:
 
 _RECORDS = """
 SELECT ?r ?kind ?code ?title ?subject ?ns ?organ ?creator ?creatorName ?unit ?unitName ?level
-       ?block ?type ?issued ?start ?mode ?hoso ?signer ?sha ?prio ?holder ?fonds ?pages
+       ?block ?type ?issued ?start ?mode ?modeGraph ?hoso ?signer ?sha ?prio ?holder ?fonds ?pages
 WHERE {
   %s
   ?r a rico:Record . BIND("record" AS ?kind)
@@ -138,7 +138,7 @@ WHERE {
 }"""
 _HOSO = """
 SELECT ?r ?kind ?code ?title ?organ ?creator ?creatorName ?unit ?unitName ?level ?block ?start
-       ?mode ?prio ?holder ?fonds ?pages
+       ?mode ?modeGraph ?prio ?holder ?fonds ?pages
 WHERE {
   %s
   ?r rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
