@@ -101,7 +101,9 @@ def assert_no_leak(body: str, markers: set[str], where: str) -> None:
 
 def resource_routes(sample: Sample, base: str) -> list[str]:
     path = local(sample.iri, base)
-    return [path, f"{path}.ttl", f"{path}.jsonld", f"{path}.nt"]
+    key = path.rsplit("/", 1)[-1]
+    svg = f"/provenance/{sample.kind}/{key}.svg"
+    return [path, f"{path}.ttl", f"{path}.jsonld", f"{path}.nt", svg]
 
 
 @pytest.mark.parametrize("name", list(READERS))
