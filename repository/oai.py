@@ -10,7 +10,6 @@ passes the request's arguments and the reader's visible graphs in, and the XML o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,9 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from repository import oai_items as items
+from repository import oai_sets
 from repository import oai_tokens as tokens
+from repository.oai_args import OaiError, check, date_range, metadata_prefix
 from repository.oai_items import Item, Selection, View, stamp_text
 from repository.oai_metadata import FORMATS, OAI_DC, XSI, dublin_core, rdf_xml
 
@@ -29,17 +30,6 @@ OAI_ID = "http://www.openarchives.org/OAI/2.0/oai-identifier"
 PAGE_SIZE = 100  # items (or sets) per response; the rest follows a resumption token
 TOKEN_HOURS = 24
 REPOSITORY_NAME = "Kho lưu trữ số tài liệu Hà Nội (Kho — Hanoi digital archive)"
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-# verb -> (required, optional, exclusive) arguments, besides `verb` itself (spec section 4)
-VERBS: dict[str, tuple[set[str], set[str], str | None]] = {
-    "Identify": (set(), set(), None),
-    "ListMetadataFormats": (set(), {"identifier"}, None),
-    "ListSets": (set(), set(), "resumptionToken"),
-    "ListIdentifiers": ({"metadataPrefix"}, {"from", "until", "set"}, "resumptionToken"),
-    "ListRecords": ({"metadataPrefix"}, {"from", "until", "set"}, "resumptionToken"),
-    "GetRecord": ({"identifier", "metadataPrefix"}, set(), None),
-}
 
 
 def _now() -> datetime:
@@ -87,16 +77,6 @@ class OaiResponse:
     personal: list[str] = field(default_factory=list)
 
 
-class OaiError(Exception):
-    """A protocol error (spec section 3.6); `errors` when one request has several."""
-
-    def __init__(self, code: str, message: str, errors: list[OaiError] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.errors = errors or [self]
-
-
 def respond(provider: Provider, args: Iterable[tuple[str, str]]) -> OaiResponse:
     """Answer one OAI-PMH request given its arguments as (name, value) pairs, repeats included."""
     pairs = list(args)
@@ -107,7 +87,7 @@ def respond(provider: Provider, args: Iterable[tuple[str, str]]) -> OaiResponse:
     request.text = provider.base_url
     response = OaiResponse(b"", None)
     try:
-        verb, arguments = _check(pairs)
+        verb, arguments = check(pairs)
         response.verb = verb
         for name, value in sorted({**arguments, "verb": verb}.items()):
             request.set(name, value)  # echoed only when verb and arguments are legal
@@ -120,51 +100,6 @@ def respond(provider: Provider, args: Iterable[tuple[str, str]]) -> OaiResponse:
             node.text = error.message
     response.body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return response
-
-
-def _check(pairs: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:
-    verbs = [v for k, v in pairs if k == "verb"]
-    if len(verbs) != 1 or verbs[0] not in VERBS:
-        said = "none" if not verbs else ", ".join(verbs)
-        raise OaiError(
-            "badVerb",
-            f"Thiếu động từ hoặc động từ không hợp lệ ({said}). / Missing, repeated or illegal "
-            f"verb ({said}): use one of {', '.join(VERBS)}.",
-        )
-    verb = verbs[0]
-    required, optional, exclusive = VERBS[verb]
-    arguments: dict[str, str] = {}
-    for name, value in pairs:
-        if name == "verb":
-            continue
-        if name in arguments:
-            raise OaiError(
-                "badArgument",
-                f"Đối số {name} bị lặp. / Argument {name} is repeated; give it once.",
-            )
-        if name not in required | optional | ({exclusive} if exclusive else set()):
-            raise OaiError(
-                "badArgument",
-                f"{verb} không nhận đối số {name}. / {verb} takes no argument {name!r}; it takes "
-                f"{', '.join(sorted(required | optional)) or 'none'}.",
-            )
-        arguments[name] = value
-    if exclusive and exclusive in arguments:
-        if len(arguments) > 1:
-            raise OaiError(
-                "badArgument",
-                f"{exclusive} phải đi một mình. / {exclusive} is an exclusive argument: send it "
-                "with the verb only.",
-            )
-        return verb, arguments
-    missing = sorted(required - set(arguments))
-    if missing:
-        raise OaiError(
-            "badArgument",
-            f"Thiếu đối số {', '.join(missing)}. / Missing required argument "
-            f"{', '.join(missing)} for {verb}.",
-        )
-    return verb, arguments
 
 
 # -- verbs -----------------------------------------------------------------------------------
@@ -215,7 +150,7 @@ def _formats(p: Provider, args: dict[str, str], root: etree._Element, r: OaiResp
 
 def _sets(p: Provider, args: dict[str, str], root: etree._Element, r: OaiResponse) -> None:
     token = _token(p, args["resumptionToken"], "ListSets") if "resumptionToken" in args else {}
-    everything = items.sets(p.view)
+    everything = oai_sets.sets(p.view)
     after = token.get("a")
     remaining = [s for s in everything if after is None or s.spec > after]
     shown = remaining[:PAGE_SIZE]
@@ -244,8 +179,8 @@ def _list(p: Provider, args: dict[str, str], root: etree._Element, r: OaiRespons
         prefix = str(token["m"])
     else:
         token = {}
-        prefix = _prefix(args["metadataPrefix"])
-        start, end = _range(args.get("from"), args.get("until"))
+        prefix = metadata_prefix(args["metadataPrefix"])
+        start, end = date_range(args.get("from"), args.get("until"))
         if "set" in args and not items.SET_SPEC.match(args["set"]):
             raise OaiError(
                 "badArgument",
@@ -271,9 +206,14 @@ def _list(p: Provider, args: dict[str, str], root: etree._Element, r: OaiRespons
             "noRecordsMatch",
             "Không có bản ghi nào khớp. / No records match these arguments (set, from, until).",
         )
-    total = int(token["n"]) if "n" in token else items.count(p.view, sel)
+    if token:
+        total = token.get("n")  # counted once, on the first page
+    elif more:
+        total = items.count(p.view, sel)  # None with from/until: the size is then not given
+    else:
+        total = len(shown)
     node = _sub(root, verb)
-    sets = items.memberships(p.view, [i.iri for i in shown])
+    sets = oai_sets.memberships(p.view, [i.iri for i in shown])
     if verb == "ListIdentifiers":
         for item in shown:
             _header(p, node, item, sets[item.iri])
@@ -281,7 +221,8 @@ def _list(p: Provider, args: dict[str, str], root: etree._Element, r: OaiRespons
         _records(p, node, shown, sets, prefix, r)
     state["a"] = shown[-1].iri
     state["n"] = total
-    _resumption(p, node, token, state, int(token.get("c", 0)), len(shown), total, more)
+    cursor = int(token.get("c", 0))  # type: ignore[call-overload]
+    _resumption(p, node, token, state, cursor, len(shown), total, more)  # type: ignore[arg-type]
 
 
 def _get_record(p: Provider, args: dict[str, str], root: etree._Element, r: OaiResponse) -> None:
@@ -292,13 +233,13 @@ def _get_record(p: Provider, args: dict[str, str], root: etree._Element, r: OaiR
     except OaiError as exc:
         errors.append(exc)
     try:
-        prefix = _prefix(args["metadataPrefix"])
+        prefix = metadata_prefix(args["metadataPrefix"])
     except OaiError as exc:
         errors.append(exc)
     if errors or item is None:
         raise OaiError(errors[0].code, errors[0].message, errors)
     node = _sub(root, "GetRecord")
-    _records(p, node, [item], items.memberships(p.view, [item.iri]), prefix, r)
+    _records(p, node, [item], oai_sets.memberships(p.view, [item.iri]), prefix, r)
 
 
 _VERB_HANDLERS = {
@@ -325,48 +266,6 @@ def _item(p: Provider, identifier: str) -> Item:
             f"oai:{p.host}:id/record/<mã tài liệu> or oai:{p.host}:id/hoso/<mã hồ sơ>.",
         )
     return found
-
-
-def _prefix(prefix: str) -> str:
-    if prefix not in FORMATS:
-        raise OaiError(
-            "cannotDisseminateFormat",
-            f"Không hỗ trợ định dạng {prefix}. / Format {prefix!r} is not offered: use "
-            f"{' or '.join(FORMATS)} (see ListMetadataFormats).",
-        )
-    return prefix
-
-
-def _range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
-    def parse(value: str | None, name: str, last: bool) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            if _SECOND.match(value):
-                return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            if _DAY.match(value):
-                day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-                return day + timedelta(days=1, seconds=-1) if last else day
-        except ValueError:
-            pass
-        raise OaiError(
-            "badArgument",
-            f"Ngày {name} không hợp lệ: {value!r}. / Illegal {name} date {value!r}: use "
-            "YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ (UTC).",
-        )
-
-    begin, finish = parse(start, "from", False), parse(end, "until", True)
-    if start and end and len(start) != len(end):
-        raise OaiError(
-            "badArgument",
-            "from và until phải cùng độ chi tiết. / from and until must have the same "
-            "granularity (both days or both seconds).",
-        )
-    if begin and finish and begin > finish:
-        raise OaiError(
-            "badArgument", "from sau until. / from is later than until: swap or fix them."
-        )
-    return begin, finish
 
 
 def _header(p: Provider, parent: etree._Element, item: Item, sets: list[str]) -> None:
@@ -424,13 +323,14 @@ def _resumption(
     state: dict[str, object],
     cursor: int,
     shown: int,
-    total: int,
+    total: int | None,
     more: bool,
 ) -> None:
     if not token and not more:
         return  # a complete list in one response carries no token
     node = _sub(parent, "resumptionToken")
-    node.set("completeListSize", str(total))
+    if total is not None:
+        node.set("completeListSize", str(total))
     node.set("cursor", str(cursor))
     if more:
         expires = p.now + timedelta(hours=TOKEN_HOURS)

@@ -1,6 +1,10 @@
-"""What the OAI-PMH provider disseminates: its items (documents and hồ sơ) as the reader sees them,
-their datestamps and sets, and their Dublin Core and RDF descriptions. The protocol itself is in
-repository/oai.py.
+"""What the OAI-PMH provider disseminates: its items (documents and hồ sơ) as the reader sees them
+and their datestamps. Sets are in repository/oai_sets.py, metadata in repository/oai_metadata.py,
+the protocol in repository/oai.py.
+
+A list page costs in proportion to the page, not to the store: items are scanned in IRI order from
+the resumption point in chunks, and datestamps (an aggregate over each item's preservation events)
+are worked out for the chunk only. Counting and the earliest datestamp are one aggregate query each.
 
 Every query here runs over the reader's visible graphs only (repository.access): an item in no
 visible graph is not an item.
@@ -8,27 +12,22 @@ visible graph is not an item.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
 from repository import access
 from repository.access import Reader
-from repository.namespaces import KHO, KHOC, Minter
+from repository.namespaces import Minter
+from repository.oai_sets import SET_SPEC, _iri, set_filter
 from repository.store import Store
-from repository.text import nfc
 
-BLOCKS = ("dang", "chinh-quyen", "doan-the")
-# setSpec grammar (OAI-PMH 2.0, setSpecType): unreserved URI characters, levels joined by ':'.
-SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
+__all__ = ["SET_SPEC", "_iri"]  # re-exported for oai.py and oai_metadata.py
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Signatures are hex digests, not text: masking could corrupt them and they hold no one's number.
-_UNMASKED = {KHO + "textSignature", KHO + "textBand"}
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+CHUNK = 256  # candidates whose datestamps are worked out at once when from/until filter them
+MAX_CHUNK = 4096  # a chunk doubles while the dates keep rejecting; this is as far as it grows
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,11 @@ class View:
     minter: Minter
     graphs: list[str]
     reader: Reader = access.PUBLIC
+
+    @property
+    def records_graphs(self) -> list[str]:
+        """The visible graphs that hold records (and so items), by level and facet."""
+        return [g for g in self.graphs if access.level_of(g, self.minter)]
 
 
 @dataclass(frozen=True)
@@ -57,25 +61,28 @@ class Selection:
     start: datetime | None = None
     end: datetime | None = None
 
-
-@dataclass
-class OaiSet:
-    spec: str
-    name: str  # Vietnamese (NFC)
-    description: str  # English
-    items: int = field(default=0, compare=False)
+    @property
+    def dated(self) -> bool:
+        return self.start is not None or self.end is not None
 
 
-# The datestamp is the last time the item's ingest unit changed: the preservation events of its
-# files (ingestion, OCR, quarantine; a fixity check changes nothing), for a hồ sơ also those of its
-# documents and the appraisals of its retention decision. A document without events of its own
-# (a duplicate file keeps its twin's) takes its hồ sơ's time: the unit was committed whole.
-_ITEMS = """
-SELECT ?item ?g ?class (%(stamp)s AS ?stamp) WHERE {
+# The items, in the records graphs: documents, and hồ sơ (record sets of type File).
+_CANDIDATES = """
+SELECT %(projection)s WHERE {
   VALUES ?class { rico:Record rico:RecordSet }
   GRAPH ?g { ?item a ?class }
   FILTER(?class = rico:Record || EXISTS { ?item rico:hasRecordSetType ric-rst:File })
   %(filters)s
+}
+%(tail)s
+"""
+# The datestamp is the last time the item's ingest unit changed: the preservation events of its
+# files (ingestion, OCR, quarantine; a fixity check changes nothing), for a hồ sơ also those of its
+# documents and the appraisals of its retention decision. A document without events of its own
+# (a duplicate file keeps its twin's) takes its hồ sơ's time: the unit was committed whole.
+_STAMPS = """
+SELECT ?item (%(stamp)s AS ?stamp) WHERE {
+  VALUES ?item { %(items)s }
   OPTIONAL {
     { ?item rico:hasOrHadInstantiation ?f .
       ?e prov:used ?f ; kho:eventType ?et ; prov:endedAtTime ?t BIND(1 AS ?own) }
@@ -96,15 +103,8 @@ SELECT ?item ?g ?class (%(stamp)s AS ?stamp) WHERE {
     FILTER(!BOUND(?et) || ?et != khoc:premis-fixity-check)
   }
 }
-GROUP BY ?item ?g ?class
-%(having)s
-ORDER BY STR(?item)
-%(limit)s
+GROUP BY ?item
 """
-
-
-def _iri(value: str) -> str:
-    return str(ox.NamedNode(value))  # N-Triples syntax; pyoxigraph refuses a malformed IRI
 
 
 def _dt(value: datetime) -> str:
@@ -116,86 +116,6 @@ def stamp_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# MAX over rows where a variable is unbound is an error in SPARQL, so every row gives a value:
-# the epoch where the row is not of the kind counted.
-_E = _dt(EPOCH)
-_OWN = f"MAX(COALESCE(IF(?own = 1, ?t, {_E}), {_E}))"
-_UNIT = f"MAX(COALESCE(IF(?own = 0, ?t, {_E}), {_E}))"
-_STAMP = f"IF({_OWN} > {_E}, {_OWN}, {_UNIT})"
-
-
-def _set_filter(view: View, spec: str | None) -> str | None:
-    """SPARQL patterns selecting the items of set `spec`; None when no item can be in it."""
-    if not spec:
-        return ""
-    if spec == "block":
-        return "?item kho:block ?anyBlock ."
-    if spec == "unit":
-        return "?item kho:adminUnit ?anyUnit ."
-    top, _, rest = spec.partition(":")
-    if top == "block" and rest in BLOCKS:
-        return f"?item kho:block {_iri(KHOC + 'block-' + rest)} ."
-    if top == "unit" and rest and ":" not in rest:
-        unit = view.minter.unit(rest)
-        units = [unit, *_predecessors(view, unit)]
-        values = " ".join(_iri(u) for u in units)
-        return f"?item kho:adminUnit ?setUnit . VALUES ?setUnit {{ {values} }}"
-    return None
-
-
-def _predecessors(view: View, unit: str) -> list[str]:
-    """Unit versions whose territory passed (wholly or partly) to `unit`, at any remove."""
-    rows = view.store.select(
-        f"SELECT DISTINCT ?p WHERE {{ ?p vl:successor+ {_iri(unit)} }}", graphs=view.graphs
-    )
-    return sorted(str(r["p"]) for r in rows)
-
-
-def _query(
-    view: View, sel: Selection, after: str | None, limit: int | None, only: str | None = None
-) -> str | None:
-    patterns = _set_filter(view, sel.set_spec)
-    if patterns is None:
-        return None
-    filters = [patterns]
-    if only:
-        filters.append(f"VALUES ?item {{ {_iri(only)} }}")
-    if after:
-        filters.append(f"FILTER(STR(?item) > {ox.Literal(after)})")
-    having = []
-    if sel.start:
-        having.append(f"{_STAMP} >= {_dt(sel.start)}")
-    if sel.end:
-        # whole seconds are shown, so "until 10:00:00Z" includes 10:00:00.5
-        having.append(f"{_STAMP} < {_dt(sel.end + timedelta(seconds=1))}")
-    return _ITEMS % {
-        "stamp": _STAMP,
-        "filters": "\n  ".join(filters),
-        "having": f"HAVING({' && '.join(having)})" if having else "",
-        "limit": f"LIMIT {limit}" if limit is not None else "",
-    }
-
-
-def _items(view: View, sparql: str) -> list[Item]:
-    found = []
-    for row in view.store.query(sparql, graphs=view.graphs).result:  # type: ignore[attr-defined]
-        level = access.level_of(row["g"].value, view.minter)
-        if level is None:
-            continue
-        kind = "record" if row["class"].value.endswith("#Record") else "hoso"
-        found.append(Item(row["item"].value, kind, level, utc(row["stamp"].value)))
-    return found
-
-
-def _aggregate(view: View, sel: Selection, projection: str) -> object:
-    sparql = _query(view, sel, None, None)
-    if sparql is None:
-        return None
-    inner = sparql.replace("ORDER BY STR(?item)", "")
-    rows = view.store.select(f"SELECT {projection} WHERE {{ {inner} }}", graphs=view.graphs)
-    return rows[0]["x"] if rows else None
-
-
 def utc(value: str) -> datetime:
     """An xsd:dateTime lexical value as an aware UTC datetime truncated to whole seconds."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -204,181 +124,120 @@ def utc(value: str) -> datetime:
     return parsed.astimezone(UTC).replace(microsecond=0)
 
 
+# MAX over rows where a variable is unbound is an error in SPARQL, so every row gives a value:
+# the epoch where the row is not of the kind counted.
+_E = _dt(EPOCH)
+_OWN = f"MAX(COALESCE(IF(?own = 1, ?t, {_E}), {_E}))"
+_UNIT = f"MAX(COALESCE(IF(?own = 0, ?t, {_E}), {_E}))"
+_STAMP = f"IF({_OWN} > {_E}, {_OWN}, {_UNIT})"
+
+
+def _candidates(
+    view: View, patterns: str, after: str | None, limit: int | None, only: str | None = None
+) -> list[tuple[str, str, str]]:
+    """(IRI, kind, level) of up to `limit` items in IRI order after `after`, stamps not yet."""
+    graphs = view.records_graphs
+    if not graphs:
+        return []
+    filters = [patterns]
+    if only:
+        filters.append(f"VALUES ?item {{ {_iri(only)} }}")
+    if after:
+        filters.append(f"FILTER(STR(?item) > {ox.Literal(after)})")
+    sparql = _CANDIDATES % {
+        "projection": "?item ?g ?class",
+        "filters": "\n  ".join(filters),
+        "tail": f"ORDER BY STR(?item) LIMIT {limit}" if limit is not None else "",
+    }
+    found: dict[str, tuple[str, str, str]] = {}
+    for row in view.store.query(sparql, graphs=graphs).result:  # type: ignore[attr-defined]
+        iri = row["item"].value
+        level = access.level_of(row["g"].value, view.minter)
+        if level is None or iri in found:
+            continue
+        kind = "record" if row["class"].value.endswith("#Record") else "hoso"
+        found[iri] = (iri, kind, level)
+    return list(found.values())
+
+
+def stamps(view: View, iris: list[str]) -> dict[str, datetime]:
+    """The datestamps of `iris` (the epoch for an item without any event)."""
+    if not iris:
+        return {}
+    sparql = _STAMPS % {"stamp": _STAMP, "items": " ".join(map(_iri, iris))}
+    rows = view.store.query(sparql, graphs=view.graphs).result
+    return {r["item"].value: utc(r["stamp"].value) for r in rows}  # type: ignore[attr-defined]
+
+
+def _keep(sel: Selection, stamp: datetime) -> bool:
+    # whole seconds are shown, so "until 10:00:00Z" includes 10:00:00.5 (stamps are truncated)
+    return not (sel.start and stamp < sel.start) and not (sel.end and stamp > sel.end)
+
+
 def page(view: View, sel: Selection, after: str | None, limit: int) -> list[Item]:
-    """Up to `limit` items of the selection whose IRI sorts after `after`, in IRI order."""
-    sparql = _query(view, sel, after, limit)
-    return [] if sparql is None else _items(view, sparql)
+    """Up to `limit` items of the selection whose IRI sorts after `after`, in IRI order.
+
+    Without dates every candidate is kept, so the scan asks for exactly what is missing; with
+    from/until it takes chunks of CHUNK candidates, doubling while the dates reject them."""
+    patterns = set_filter(view, sel.set_spec)
+    if patterns is None:
+        return []
+    found: list[Item] = []
+    size = CHUNK
+    while len(found) < limit:
+        step = size if sel.dated else min(size, limit - len(found))
+        chunk = _candidates(view, patterns, after, step)
+        dates = stamps(view, [c[0] for c in chunk])
+        for iri, kind, level in chunk:
+            if _keep(sel, dates[iri]):
+                found.append(Item(iri, kind, level, dates[iri]))
+                if len(found) == limit:
+                    break
+        if len(chunk) < step:
+            break  # the end of the list
+        after = chunk[-1][0]
+        size = min(size * 2, MAX_CHUNK) if sel.dated else size
+    return found
 
 
-def count(view: View, sel: Selection) -> int:
-    """How many items the selection holds for this reader."""
-    return int(_aggregate(view, sel, "(COUNT(*) AS ?x)") or 0)  # type: ignore[call-overload]
+def count(view: View, sel: Selection) -> int | None:
+    """How many items the selection holds for this reader: one COUNT, so only without dates
+    (None with from/until, where it would take every item's datestamp)."""
+    patterns = set_filter(view, sel.set_spec)
+    if patterns is None or not view.records_graphs:
+        return 0
+    if sel.dated:
+        return None
+    sparql = _CANDIDATES % {
+        "projection": "(COUNT(DISTINCT ?item) AS ?x)",
+        "filters": patterns,
+        "tail": "",
+    }
+    rows = view.store.select(sparql, graphs=view.records_graphs)
+    return int(rows[0]["x"]) if rows else 0  # type: ignore[call-overload]
 
 
 def find(view: View, iri: str) -> Item | None:
     """The item at `iri` if the reader may see it."""
     try:
-        sparql = _query(view, Selection(), None, None, only=iri)
+        found = _candidates(view, "", None, None, only=iri)
     except (ValueError, SyntaxError):
         return None  # not an IRI at all
-    found = _items(view, sparql) if sparql else []
-    return found[0] if found else None
+    if not found:
+        return None
+    _, kind, level = found[0]
+    return Item(iri, kind, level, stamps(view, [iri])[iri])
 
 
 def earliest(view: View) -> datetime:
-    """The earliest datestamp among the reader's items (the epoch when there are none)."""
-    first = _aggregate(view, Selection(), "(MIN(?stamp) AS ?x)")
-    return utc(str(first)) if first else EPOCH
-
-
-# -- sets ------------------------------------------------------------------------------------
-
-_BLOCK_LABELS = """
-SELECT ?c ?vi ?en WHERE {
-  VALUES ?c { %s }
-  ?c skos:prefLabel ?vi FILTER(lang(?vi) = "vi")
-  OPTIONAL { ?c skos:prefLabel ?en FILTER(lang(?en) = "en") }
-}"""
-_UNIT_LABELS = """
-SELECT ?u ?vi ?en ?begin ?end WHERE {
-  VALUES ?u { %s }
-  ?u skos:prefLabel ?vi FILTER(lang(?vi) = "vi")
-  OPTIONAL { ?u skos:prefLabel ?en FILTER(lang(?en) = "en") }
-  OPTIONAL { ?u rico:beginningDate ?begin }
-  OPTIONAL { ?u rico:endDate ?end }
-}"""
-# The block and unit of items; sets are lineage-aware: harvesting a new ward also brings the
-# records of the old wards merged into it (the units' vl:successor, materialised from transfers).
-_ITEM_BLOCK_UNIT = """
-SELECT DISTINCT ?item ?block ?own WHERE {
-  %s
-  OPTIONAL { ?item kho:block ?block }
-  OPTIONAL { ?item kho:adminUnit ?own }
-}"""
-_BLOCKS_AND_UNITS = """
-SELECT DISTINCT ?block ?own WHERE {
-  %s
-  OPTIONAL { ?item kho:block ?block }
-  OPTIONAL { ?item kho:adminUnit ?own }
-}"""
-_ITEM_PATTERN = """
-  VALUES ?class { rico:Record rico:RecordSet }
-  ?item a ?class .
-  FILTER(?class = rico:Record || EXISTS { ?item rico:hasRecordSetType ric-rst:File })"""
-
-
-def unit_spec(view: View, unit: str) -> str | None:
-    """The setSpec of a unit version's set, or None when its IRI is not a plain local id."""
-    local = view.minter.local_path(unit)
-    if not local or not local.startswith("id/unit/"):
-        return None
-    spec = "unit:" + local[len("id/unit/") :]
-    return spec if SET_SPEC.match(spec) and spec.count(":") == 1 else None
-
-
-def memberships(view: View, items: Iterable[str]) -> dict[str, list[str]]:
-    """The setSpecs of each item: its block, its creator's unit and that unit's successors."""
-    iris = list(items)
-    specs: dict[str, set[str]] = {i: set() for i in iris}
-    if not iris:
-        return {}
-    values = "VALUES ?item { " + " ".join(_iri(i) for i in iris) + " }"
-    rows = view.store.select(_ITEM_BLOCK_UNIT % values, graphs=view.graphs)
-    later = _successors(view, {str(r["own"]) for r in rows if r["own"]})
-    for row in rows:
-        item = str(row["item"])
-        if row["block"] and str(row["block"]).startswith(KHOC + "block-"):
-            specs[item].add("block:" + str(row["block"])[len(KHOC + "block-") :])
-        if row["own"]:
-            for unit in (str(row["own"]), *later.get(str(row["own"]), ())):
-                spec = unit_spec(view, unit)
-                if spec:
-                    specs[item].add(spec)
-    return {i: sorted(s) for i, s in specs.items()}
-
-
-def _successors(view: View, units: set[str]) -> dict[str, set[str]]:
-    """The unit versions each of `units` passed its territory to, at any remove."""
-    found: dict[str, set[str]] = {}
-    if not units:
-        return found
-    sparql = (
-        f"SELECT DISTINCT ?own ?u WHERE {{ VALUES ?own {{ {' '.join(map(_iri, sorted(units)))} }} "
-        "?own vl:successor+ ?u }"
+    """A guaranteed lower bound of the reader's datestamps (OAI-PMH earliestDatestamp): the
+    earliest end of an activity in the visible records graphs, by one MIN; the epoch when there
+    is none."""
+    graphs = view.records_graphs
+    if not graphs:
+        return EPOCH
+    rows = view.store.select(
+        "SELECT (MIN(?t) AS ?x) WHERE { ?a prov:endedAtTime ?t }", graphs=graphs
     )
-    for row in view.store.select(sparql, graphs=view.graphs):
-        found.setdefault(str(row["own"]), set()).add(str(row["u"]))
-    return found
-
-
-def sets(view: View) -> list[OaiSet]:
-    """Every set the reader's items fall in, with the two parent sets, ordered by setSpec."""
-    found: dict[str, OaiSet] = {
-        "block": OaiSet(
-            "block",
-            "Khối",
-            "Blocks: records by the block of their creating agency — Party (Đảng), "
-            "government (chính quyền), mass organisations (đoàn thể).",
-        ),
-        "unit": OaiSet(
-            "unit",
-            "Đơn vị hành chính",
-            "Administrative units: records by the unit their creating agency served, and by "
-            "the units its territory passed to in the 2025-07-01 reorganisation.",
-        ),
-    }
-    rows = view.store.select(_BLOCKS_AND_UNITS % _ITEM_PATTERN, graphs=view.graphs)
-    blocks = {str(r["block"]) for r in rows if r["block"]}
-    own = sorted({str(r["own"]) for r in rows if r["own"]})
-    units: dict[str, bool] = dict.fromkeys(own, False)  # unit -> holds predecessors' records
-    for later in _successors(view, set(own)).values():
-        units.update(dict.fromkeys(later, True))
-    if blocks:
-        values = " ".join(_iri(b) for b in sorted(blocks))
-        for r in view.store.select(_BLOCK_LABELS % values, graphs=view.graphs):
-            local = str(r["c"])[len(KHOC + "block-") :]
-            if local in BLOCKS:
-                en = str(r["en"] or r["vi"])
-                found[f"block:{local}"] = OaiSet(
-                    f"block:{local}",
-                    nfc(str(r["vi"])),
-                    f"{en}: records whose creating agency belongs to the {en}.",
-                )
-    if units:
-        values = " ".join(_iri(u) for u in sorted(units))
-        for r in view.store.select(_UNIT_LABELS % values, graphs=view.graphs):
-            spec = unit_spec(view, str(r["u"]))
-            if not spec:
-                continue
-            begin, end = r["begin"], r["end"]
-            vi = nfc(str(r["vi"])) + _span_vi(begin, end)
-            en = str(r["en"] or r["vi"]) + _span_en(begin, end)
-            note = f"Records created by agencies that served {en}"
-            if units[str(r["u"])]:
-                note += ", and records of the units whose territory passed to it"
-            found[spec] = OaiSet(spec, vi, note + ".")
-    return [found[k] for k in sorted(found)]
-
-
-def _span_vi(begin: object, end: object) -> str:
-    def vn(d: object) -> str:
-        y, m, dd = str(d).split("-")[:3] if str(d).count("-") >= 2 else (str(d), "", "")
-        return f"{dd}/{m}/{y}" if m else y
-
-    if begin and end:
-        return f" ({vn(begin)}–{vn(end)})"
-    if begin:
-        return f" (từ {vn(begin)})"
-    if end:
-        return f" (đến {vn(end)})"
-    return ""
-
-
-def _span_en(begin: object, end: object) -> str:
-    if begin and end:
-        return f" ({begin} to {end})"
-    if begin:
-        return f" (from {begin})"
-    if end:
-        return f" (until {end})"
-    return ""
+    first = rows[0]["x"] if rows else None
+    return utc(str(first)) if first else EPOCH
