@@ -121,10 +121,8 @@ def _identify(p: Provider, args: dict[str, str], root: etree._Element, r: OaiRes
     _sub(node, "earliestDatestamp", stamp_text(items.earliest(p.view)))
     _sub(node, "deletedRecord", "no")  # a withdrawn or re-levelled item simply leaves the lists
     _sub(node, "granularity", "YYYY-MM-DDThh:mm:ssZ")
-    sample = items.page(p.view, Selection(), None, 1)
-    sample_id = (
-        p.identifier(sample[0].iri) if sample else f"oai:{p.host}:id/record/H01.01.UBND.2025.01"
-    )
+    sample = items.sample(p.view)
+    sample_id = p.identifier(sample) if sample else f"oai:{p.host}:id/record/H01.01.UBND.2025.01"
     described = _sub(node, "description")
     ident = etree.SubElement(described, f"{{{OAI_ID}}}oai-identifier", nsmap={None: OAI_ID})
     ident.set(f"{{{XSI}}}schemaLocation", f"{OAI_ID} {OAI_ID}.xsd")
@@ -199,19 +197,17 @@ def _list(p: Provider, args: dict[str, str], root: etree._Element, r: OaiRespons
         items.utc(str(state["f"])) if state["f"] else None,
         items.utc(str(state["u"])) if state["u"] else None,
     )
-    found = items.page(p.view, sel, token.get("a"), PAGE_SIZE + 1)
+    listing = items.page(p.view, sel, token.get("a"), PAGE_SIZE + 1)  # type: ignore[arg-type]
+    found = listing.items
     shown, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     if not shown:
         raise OaiError(
             "noRecordsMatch",
             "Không có bản ghi nào khớp. / No records match these arguments (set, from, until).",
         )
-    if token:
-        total = token.get("n")  # counted once, on the first page
-    elif more:
-        total = items.count(p.view, sel)  # None with from/until: the size is then not given
-    else:
-        total = len(shown)
+    # The size comes from the first page's listing and rides in the token: later pages do not
+    # recount. None with from/until (it would take every item's datestamp): then it is not given.
+    total = token.get("n") if token else listing.size
     node = _sub(root, verb)
     sets = oai_sets.memberships(p.view, [i.iri for i in shown])
     if verb == "ListIdentifiers":

@@ -2,9 +2,10 @@
 and their datestamps. Sets are in repository/oai_sets.py, metadata in repository/oai_metadata.py,
 the protocol in repository/oai.py.
 
-A list page costs in proportion to the page, not to the store: items are scanned in IRI order from
-the resumption point in chunks, and datestamps (an aggregate over each item's preservation events)
-are worked out for the chunk only. Counting and the earliest datestamp are one aggregate query each.
+A list page costs in proportion to the page, not to the store's history: one cheap listing of the
+selection's IRIs (no datestamps; it also gives the list size), sorted in Python, then from the
+resumption point the datestamps (an aggregate over each item's preservation events) are worked out
+chunk by chunk for the items the page needs only. The earliest datestamp is one MIN query.
 
 Every query here runs over the reader's visible graphs only (repository.access): an item in no
 visible graph is not an item.
@@ -12,21 +13,20 @@ visible graph is not an item.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import pyoxigraph as ox
 
 from repository import access
 from repository.access import Reader
 from repository.namespaces import Minter
-from repository.oai_sets import SET_SPEC, _iri, set_filter
+from repository.oai_sets import SET_SPEC as SET_SPEC  # re-exported for oai.py
+from repository.oai_sets import _iri as _iri  # re-exported for oai_metadata.py
+from repository.oai_sets import set_filter
 from repository.store import Store
 
-__all__ = ["SET_SPEC", "_iri"]  # re-exported for oai.py and oai_metadata.py
-
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CHUNK = 256  # candidates whose datestamps are worked out at once when from/until filter them
+CHUNK = 256  # items whose datestamps are worked out at once when from/until filter them
 MAX_CHUNK = 4096  # a chunk doubles while the dates keep rejecting; this is as far as it grows
 
 
@@ -66,42 +66,48 @@ class Selection:
         return self.start is not None or self.end is not None
 
 
-# The items, in the records graphs: documents, and hồ sơ (record sets of type File).
+# The items, in the records graphs: documents, and hồ sơ (record sets of type File). The order
+# is made in Python: Oxigraph's ORDER BY on IRIs reads each IRI's text again at every comparison
+# (4x the cost of listing them at 5k items), and one listing serves every chunk of a page.
 _CANDIDATES = """
-SELECT %(projection)s WHERE {
-  VALUES ?class { rico:Record rico:RecordSet }
-  GRAPH ?g { ?item a ?class }
-  FILTER(?class = rico:Record || EXISTS { ?item rico:hasRecordSetType ric-rst:File })
+SELECT ?item ?g WHERE {
+  GRAPH ?g { ?item a %(class)s }
   %(filters)s
-}
-%(tail)s
-"""
+}"""
+_KINDS = (
+    ("record", "rico:Record"),
+    ("hoso", "rico:RecordSet ; rico:hasRecordSetType ric-rst:File"),
+)
 # The datestamp is the last time the item's ingest unit changed: the preservation events of its
 # files (ingestion, OCR, quarantine; a fixity check changes nothing), for a hồ sơ also those of its
 # documents and the appraisals of its retention decision. A document without events of its own
 # (a duplicate file keeps its twin's) takes its hồ sơ's time: the unit was committed whole.
+# The items are written into every branch, so that each branch starts from them (an OPTIONAL or
+# a join over the whole union would work out every item's events first).
 _STAMPS = """
 SELECT ?item (%(stamp)s AS ?stamp) WHERE {
-  VALUES ?item { %(items)s }
-  OPTIONAL {
-    { ?item rico:hasOrHadInstantiation ?f .
+    { VALUES ?item { %(items)s }
+      ?item rico:hasOrHadInstantiation ?f .
       ?e prov:used ?f ; kho:eventType ?et ; prov:endedAtTime ?t BIND(1 AS ?own) }
     UNION
-    { ?d rico:isOrWasIncludedIn ?item ; rico:hasOrHadInstantiation ?f .
+    { VALUES ?item { %(items)s }
+      ?d rico:isOrWasIncludedIn ?item ; rico:hasOrHadInstantiation ?f .
       ?e prov:used ?f ; kho:eventType ?et ; prov:endedAtTime ?t BIND(1 AS ?own) }
     UNION
-    { ?dec rico:regulatesOrRegulated ?item ; prov:wasGeneratedBy ?a .
+    { VALUES ?item { %(items)s }
+      ?dec rico:regulatesOrRegulated ?item ; prov:wasGeneratedBy ?a .
       ?a prov:endedAtTime ?t BIND(1 AS ?own) }
     UNION
-    { ?item a rico:Record ; rico:isOrWasIncludedIn ?h .
+    { VALUES ?item { %(items)s }
+      ?item a rico:Record ; rico:isOrWasIncludedIn ?h .
       ?d rico:isOrWasIncludedIn ?h ; rico:hasOrHadInstantiation ?f .
       ?e prov:used ?f ; kho:eventType ?et ; prov:endedAtTime ?t BIND(0 AS ?own) }
     UNION
-    { ?item a rico:Record ; rico:isOrWasIncludedIn ?h .
+    { VALUES ?item { %(items)s }
+      ?item a rico:Record ; rico:isOrWasIncludedIn ?h .
       ?dec rico:regulatesOrRegulated ?h ; prov:wasGeneratedBy ?a .
       ?a prov:endedAtTime ?t BIND(0 AS ?own) }
     FILTER(!BOUND(?et) || ?et != khoc:premis-fixity-check)
-  }
 }
 GROUP BY ?item
 """
@@ -132,32 +138,21 @@ _UNIT = f"MAX(COALESCE(IF(?own = 0, ?t, {_E}), {_E}))"
 _STAMP = f"IF({_OWN} > {_E}, {_OWN}, {_UNIT})"
 
 
-def _candidates(
-    view: View, patterns: str, after: str | None, limit: int | None, only: str | None = None
-) -> list[tuple[str, str, str]]:
-    """(IRI, kind, level) of up to `limit` items in IRI order after `after`, stamps not yet."""
+def _candidates(view: View, patterns: str, only: str | None = None) -> list[tuple[str, str, str]]:
+    """(IRI, kind, level) of the selection's items in IRI order (datestamps not yet)."""
     graphs = view.records_graphs
     if not graphs:
         return []
-    filters = [patterns]
-    if only:
-        filters.append(f"VALUES ?item {{ {_iri(only)} }}")
-    if after:
-        filters.append(f"FILTER(STR(?item) > {ox.Literal(after)})")
-    sparql = _CANDIDATES % {
-        "projection": "?item ?g ?class",
-        "filters": "\n  ".join(filters),
-        "tail": f"ORDER BY STR(?item) LIMIT {limit}" if limit is not None else "",
-    }
+    filters = [patterns, f"VALUES ?item {{ {_iri(only)} }}" if only else ""]
     found: dict[str, tuple[str, str, str]] = {}
-    for row in view.store.query(sparql, graphs=graphs).result:  # type: ignore[attr-defined]
-        iri = row["item"].value
-        level = access.level_of(row["g"].value, view.minter)
-        if level is None or iri in found:
-            continue
-        kind = "record" if row["class"].value.endswith("#Record") else "hoso"
-        found[iri] = (iri, kind, level)
-    return list(found.values())
+    for kind, cls in _KINDS:
+        sparql = _CANDIDATES % {"class": cls, "filters": "\n  ".join(filters)}
+        for row in view.store.query(sparql, graphs=graphs).result:  # type: ignore[attr-defined]
+            iri = row["item"].value
+            level = access.level_of(row["g"].value, view.minter)
+            if level is not None and iri not in found:
+                found[iri] = (iri, kind, level)
+    return [found[i] for i in sorted(found)]
 
 
 def stamps(view: View, iris: list[str]) -> dict[str, datetime]:
@@ -166,7 +161,8 @@ def stamps(view: View, iris: list[str]) -> dict[str, datetime]:
         return {}
     sparql = _STAMPS % {"stamp": _STAMP, "items": " ".join(map(_iri, iris))}
     rows = view.store.query(sparql, graphs=view.graphs).result
-    return {r["item"].value: utc(r["stamp"].value) for r in rows}  # type: ignore[attr-defined]
+    found = {r["item"].value: utc(r["stamp"].value) for r in rows}  # type: ignore[attr-defined]
+    return {i: found.get(i, EPOCH) for i in iris}
 
 
 def _keep(sel: Selection, stamp: datetime) -> bool:
@@ -174,59 +170,58 @@ def _keep(sel: Selection, stamp: datetime) -> bool:
     return not (sel.start and stamp < sel.start) and not (sel.end and stamp > sel.end)
 
 
-def page(view: View, sel: Selection, after: str | None, limit: int) -> list[Item]:
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    size: int | None  # the whole selection's size when it is known without datestamps
+
+
+def page(view: View, sel: Selection, after: str | None, limit: int) -> Page:
     """Up to `limit` items of the selection whose IRI sorts after `after`, in IRI order.
 
-    Without dates every candidate is kept, so the scan asks for exactly what is missing; with
-    from/until it takes chunks of CHUNK candidates, doubling while the dates reject them."""
+    Datestamps are worked out for what the page needs only: without dates for exactly the
+    items shown; with from/until in chunks of CHUNK items from the resumption point, doubling
+    (up to MAX_CHUNK) while the dates reject them."""
     patterns = set_filter(view, sel.set_spec)
     if patterns is None:
-        return []
+        return Page([], 0)
+    listed = _candidates(view, patterns)
+    rest = listed[bisect.bisect_right(listed, after, key=lambda c: c[0]) :] if after else listed
     found: list[Item] = []
-    size = CHUNK
-    while len(found) < limit:
+    size, at = CHUNK, 0
+    while len(found) < limit and at < len(rest):
         step = size if sel.dated else min(size, limit - len(found))
-        chunk = _candidates(view, patterns, after, step)
+        chunk = rest[at : at + step]
         dates = stamps(view, [c[0] for c in chunk])
         for iri, kind, level in chunk:
             if _keep(sel, dates[iri]):
                 found.append(Item(iri, kind, level, dates[iri]))
                 if len(found) == limit:
                     break
-        if len(chunk) < step:
-            break  # the end of the list
-        after = chunk[-1][0]
+        at += step
         size = min(size * 2, MAX_CHUNK) if sel.dated else size
-    return found
-
-
-def count(view: View, sel: Selection) -> int | None:
-    """How many items the selection holds for this reader: one COUNT, so only without dates
-    (None with from/until, where it would take every item's datestamp)."""
-    patterns = set_filter(view, sel.set_spec)
-    if patterns is None or not view.records_graphs:
-        return 0
-    if sel.dated:
-        return None
-    sparql = _CANDIDATES % {
-        "projection": "(COUNT(DISTINCT ?item) AS ?x)",
-        "filters": patterns,
-        "tail": "",
-    }
-    rows = view.store.select(sparql, graphs=view.records_graphs)
-    return int(rows[0]["x"]) if rows else 0  # type: ignore[call-overload]
+    return Page(found, None if sel.dated else len(listed))
 
 
 def find(view: View, iri: str) -> Item | None:
     """The item at `iri` if the reader may see it."""
     try:
-        found = _candidates(view, "", None, None, only=iri)
+        found = _candidates(view, "", only=iri)
     except (ValueError, SyntaxError):
         return None  # not an IRI at all
     if not found:
         return None
     _, kind, level = found[0]
     return Item(iri, kind, level, stamps(view, [iri])[iri])
+
+
+def sample(view: View) -> str | None:
+    """Some item's IRI (Identify's sample identifier), or None when the reader sees none."""
+    graphs = view.records_graphs
+    if not graphs:
+        return None
+    rows = view.store.select("SELECT ?item WHERE { ?item a rico:Record } LIMIT 1", graphs=graphs)
+    return str(rows[0]["item"]) if rows else None
 
 
 def earliest(view: View) -> datetime:
@@ -236,8 +231,7 @@ def earliest(view: View) -> datetime:
     graphs = view.records_graphs
     if not graphs:
         return EPOCH
-    rows = view.store.select(
-        "SELECT (MIN(?t) AS ?x) WHERE { ?a prov:endedAtTime ?t }", graphs=graphs
-    )
+    sparql = "SELECT (MIN(?t) AS ?x) WHERE { ?a prov:endedAtTime ?t }"
+    rows = view.store.select(sparql, graphs=graphs)
     first = rows[0]["x"] if rows else None
     return utc(str(first)) if first else EPOCH
