@@ -90,6 +90,7 @@ def demo_settings(
             shutil.rmtree(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         store.backup(data_dir / "store")
+        shutil.copytree(harvested_settings.index_path, settings.index_path)  # units index
         demo_store = open_store(settings.store_path)
         folders = write_demo(data_dir / "demo-batches", documents=30, seed=2025, scanned_ratio=0.15)
         for folder in folders:

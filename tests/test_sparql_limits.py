@@ -77,13 +77,26 @@ def graphs_seen(client: FlaskClient, query: str, **params: str) -> set[str]:
 def test_a_runaway_query_is_stopped_and_the_next_one_works(app: Flask) -> None:
     client = client_as(app, "researcher")
     response = client.get(
-        "/sparql", query_string={"query": RUNAWAY}, headers={"Accept": "application/json"}
+        "/sparql", query_string={"query": ENDLESS}, headers={"Accept": "application/json"}
     )
     assert response.status_code == 503
     message = response.json["error"]  # type: ignore[index]
     assert "2 giây" in message and "2 seconds" in message and "LIMIT" in message
     assert response.headers["Retry-After"] == "2"
     assert len(rows(client, QUICK)) == 2  # a fresh worker took over
+
+
+def test_a_query_that_eats_memory_is_stopped(demo_settings: Settings) -> None:
+    """A sort over a cross product grows fast: the worker's memory cap stops it first."""
+    app = create_app(replace(demo_settings, sparql_timeout=120, sparql_memory_mb=700))
+    try:
+        response = app.test_client().get(
+            "/sparql", query_string={"query": RUNAWAY}, headers={"Accept": "application/json"}
+        )
+        assert response.status_code == 503
+        assert "700 MB" in response.json["error"]  # type: ignore[index]
+    finally:
+        query_pool(app).close()
 
 
 def test_a_stopped_query_in_the_workbench_explains_itself(app: Flask) -> None:
