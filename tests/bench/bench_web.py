@@ -33,7 +33,7 @@ READERS = {  # name: (role, grants); anonymous is not a user
 MODES = (("01", 0.6), ("02", 0.3), ("03", 0.1))
 WARM_UP = 2
 RUNS = 20  # requests measured per surface and reader
-BUDGET_S = 6.0  # ... unless they would take longer: then fewer, at least MIN_RUNS
+BUDGET_S = 5.0  # ... unless they would take longer: then fewer, at least MIN_RUNS
 MIN_RUNS = 3
 ONE_SHOT_S = 5.0  # a request slower than this is measured once, without warm-up
 SLOW_MS = 200.0
@@ -329,21 +329,31 @@ WHY = {
     "visible graphs and the store's signature (as `Site.counts` does for the gazetteer) would "
     "make it constant.",
     "`/dashboard`": "the progress query (repository/progress.py `_PROGRESS`) joins its "
-    "per-document subquery to the hồ sơ with `OPTIONAL { { SELECT … } FILTER(?hs = ?h) }`, "
-    "which Oxigraph re-evaluates for every hồ sơ: quadratic in the batch (0.4 s at 1k "
-    "records, 18 s at 10k for the anonymous reader in a trial). Grouping the documents by "
-    "`?h` inside the subquery and joining on `?h` (no FILTER) makes it one pass.",
+    "per-document subquery to the hồ sơ with `OPTIONAL { { SELECT … GROUP BY ?r ?hs } "
+    "FILTER(?hs = ?h) }`, which Oxigraph re-evaluates for every hồ sơ: quadratic in the "
+    "records (anonymous: 0.2–0.4 s at 1k, 18–20 s at 10k). Grouping by `?r ?h` in the "
+    "subquery and dropping the FILTER (join on `?h`) gave the same 597 rows in 0.98 s "
+    "instead of 18.1 s at 10k (tried on this benchmark's store); caching the result per "
+    "visible graphs and store signature would make the page constant.",
     "`/browse`": "Whoosh builds every facet (block, level, unit, year, type…) from the "
     "postings of each term on every search: `FieldFacet` over fields that are not stored as "
     "columns. Declaring the facet fields `sortable=True` (columns) or caching the facet "
     "counts per reader's access levels would remove most of it; the tantivy back-end "
     "(issue 6) too.",
-    "`/records": "the same Whoosh facet counting as `/browse`, over the matching records.",
+    "`/records": "the same Whoosh facet counting as `/browse` (about 60 % of the time in a "
+    "profile), the rest scoring the half of the records that match the word.",
     "record page": "the provenance chain's fonds lookup (repository/provenance.py `_FONDS`): "
     "a `UNION` joined with a pattern, with the record's IRIs bound by a `VALUES` block, "
-    "which Oxigraph evaluates over every fonds before binding — 110–330 ms per page while "
-    "the two branches asked separately (or with the IRIs written into the query) take "
-    "0.3 ms together.",
+    "which Oxigraph evaluates over every record's `rico:isOrWasIncludedIn` before binding — "
+    "150–680 ms per page at 10k (0.1–0.3 s at 1k; more graphs, more time) while the same "
+    "query with the IRIs written into each branch takes 0.3 ms.",
+    "`/api/records": "every page counts all the records the reader may see (`SELECT "
+    "(COUNT(*) …) { SELECT DISTINCT ?r … }`) and sorts all of them (`ORDER BY ?r LIMIT … "
+    "OFFSET …`) to cut one page (repository/api_records.py `list_records`): 145 + 557 ms of "
+    "a 750 ms page for the cleared reader at 10k in a trial, so page 5 costs what page 1 "
+    "does and the time grows with the records and the reader's graphs. Keyset paging "
+    "(`FILTER(?r > last)` in the next link) and a count cached per visible graphs and store "
+    "signature would make pages constant.",
     "OAI-PMH": "for signed-in readers, one audit row per restricted record on the page "
     "(`webapp/oai.py` → `Users.audit`), each in its own SQLite connection and transaction, "
     "so each pays a commit with its fsync — from under 1 ms to 18 ms a row depending on the "
