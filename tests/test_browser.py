@@ -148,6 +148,29 @@ def test_anonymous_sees_no_secret_record_anywhere(page: Page, server: str) -> No
     assert page.locator("table.results tbody tr").count() == 0
 
 
+def test_anonymous_finds_no_secret_record_in_lists_api_or_oai(page: Page, server: str) -> None:
+    secret_hoso = "H01.01.DU.2021.05"  # the demo's secret hồ sơ of the city Party committee
+    for path in (
+        "/browse/hoso",
+        "/dashboard",
+        "/records?q=chuyen+doi+so",
+        "/api/records?per_page=500",
+        "/oai?verb=ListIdentifiers&metadataPrefix=oai_dc",
+    ):
+        response = page.goto(server + path)
+        assert response is not None and response.status == 200, path
+        assert secret_hoso not in page.content(), path
+
+
+def test_the_english_switch(page: Page, server: str) -> None:
+    page.goto(server + "/dashboard")
+    assert page.inner_text("h1").startswith("Tiến độ")
+    page.click("a.lang-switch")
+    page.wait_for_load_state()
+    assert page.inner_text("h1").startswith("Digitisation")
+    assert page.url.endswith("/dashboard")
+
+
 def test_a_cleared_reader_sees_the_secret_record(page: Page, server: str) -> None:
     sign_in(page, server, "cleared")
     response = page.goto(f"{server}/id/record/H01.01.DU.2021.05.0000001")
