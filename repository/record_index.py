@@ -1,31 +1,28 @@
 """The Whoosh full-text index of hồ sơ and documents: metadata and OCR text, accent-blind, faceted.
 
-Index documents are built from the store (one query path for ingest and for `kho reindex`), so
-what the index holds is exactly what the store holds: a committed record is searchable, a
-rejected one never reaches the index. Each document carries the unit its creator served *and*
-the units valid today that took over that territory, so a search under the new Phường Ba Đình
-finds the records of the old wards that merged into it (issue 4 builds the UI on this).
+Index documents are built from the store (repository.record_documents: one query path for ingest
+and for `kho reindex`), so what the index holds is exactly what the store holds: a committed record
+is searchable, a rejected one never reaches the index. Each document carries the unit its creator
+served *and* the units valid today that took over that territory, so a search under the new Phường
+Ba Đình finds the records of the old wards that merged into it (issue 4 builds the UI on this).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from pathlib import Path
 
-import pyoxigraph as ox
 from whoosh import highlight, sorting
 from whoosh import index as windex
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, Or, Query, Term
 
-from repository import gazetteer
 from repository.access import mask_personal
 from repository.config import Settings
 from repository.errors import BadRequest
-from repository.namespaces import MODE_GRAPH
+from repository.record_documents import record_documents
 from repository.search_index import IndexMissing, folding_analyzer, write_index
 from repository.store import Store
 from repository.text import nfc
@@ -35,7 +32,6 @@ FACETS = ("kind", "block", "level", "priority", "doctype", "year", "unit", "agen
 FILTERS = (*FACETS, "hoso", "holder", "fonds")
 SEARCH_FIELDS = ["title", "number_symbol", "issuer", "unit_names", "text", "signer", "code"]
 _BOOSTS = {"title": 3.0, "number_symbol": 4.0, "issuer": 1.5, "unit_names": 1.0, "text": 0.6}
-BLOCKS = {"block-chinh-quyen": "chinh-quyen", "block-dang": "dang", "block-doan-the": "doan-the"}
 
 
 def schema() -> Schema:
@@ -114,157 +110,6 @@ class RecordResults:
 
 def index_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / "records-index"
-
-
-_RECORDS = """
-SELECT ?r ?kind ?code ?title ?subject ?ns ?organ ?creator ?creatorName ?unit ?unitName ?level
-       ?block ?type ?issued ?start ?mode ?modeGraph ?hoso ?signer ?sha ?prio ?holder ?fonds ?pages
-WHERE {
-  %s
-  ?r a rico:Record . BIND("record" AS ?kind)
-  OPTIONAL { ?r rico:scopeAndContent ?subject }
-  OPTIONAL { ?r kho:numberSymbol ?ns }
-  OPTIONAL { ?r kho:typeName ?type }
-  OPTIONAL { ?r dct:issued ?issued }
-  OPTIONAL { ?r rico:isOrWasIncludedIn ?hoso . ?hoso rico:hasRecordSetType ric-rst:File
-             OPTIONAL { ?hoso kho:priorityGroup ?prio }
-             OPTIONAL { ?hoso rico:hasOrHadHolder ?holder }
-             OPTIONAL { ?hoso rico:isOrWasIncludedIn ?fonds .
-                        ?fonds rico:hasRecordSetType ric-rst:Fonds } }
-  OPTIONAL { ?r kho:signer ?signer }
-  OPTIONAL { ?r rico:hasOrHadInstantiation ?f . ?f kho:sha256 ?sha
-             FILTER NOT EXISTS { ?f rico:isDerivedFromInstantiation ?any } }
-  %s
-}"""
-_HOSO = """
-SELECT ?r ?kind ?code ?title ?organ ?creator ?creatorName ?unit ?unitName ?level ?block ?start
-       ?mode ?modeGraph ?prio ?holder ?fonds ?pages
-WHERE {
-  %s
-  ?r rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
-  OPTIONAL { ?r rico:title ?title }
-  OPTIONAL { ?r kho:priorityGroup ?prio } OPTIONAL { ?r rico:hasOrHadHolder ?holder }
-  OPTIONAL { ?r rico:isOrWasIncludedIn ?fonds . ?fonds rico:hasRecordSetType ric-rst:Fonds }
-  OPTIONAL { ?r rico:beginningDate ?start }
-  %s
-}"""
-_COMMON = """
-  OPTIONAL { ?r rico:identifier ?code }
-  OPTIONAL { ?r kho:organName ?organ }
-  OPTIONAL { ?r rico:hasCreator ?creator . OPTIONAL { ?creator skos:prefLabel ?creatorName
-             FILTER(lang(?creatorName) = "vi") } }
-  OPTIONAL { ?r kho:adminUnit ?unit . OPTIONAL { ?unit kho:level ?level }
-             OPTIONAL { ?unit skos:prefLabel ?unitName FILTER(lang(?unitName) = "vi") } }
-  OPTIONAL { ?r kho:block ?block }
-  OPTIONAL { GRAPH ?modeGraph { ?r kho:accessLevel ?mode } }
-  OPTIONAL { ?r kho:numberOfPage ?pages }"""
-
-
-def _rows(store: Store, iris: list[str] | None) -> list[dict[str, object]]:
-    """One row per record/hồ sơ (per extra value of a multi-valued field), VALUES-bound."""
-    if iris is None:
-        return store.select(_RECORDS % ("", _COMMON)) + store.select(_HOSO % ("", _COMMON))
-    rows: list[dict[str, object]] = []
-    for start in range(0, len(iris), 500):
-        values = "VALUES ?r { " + " ".join(f"<{i}>" for i in iris[start : start + 500]) + " }"
-        rows += store.select(_RECORDS % (values, _COMMON))
-        rows += store.select(_HOSO % (values, _COMMON))
-    return rows
-
-
-def _access(row: dict[str, object]) -> str:
-    """The level a record is filed under: the graph holding it (a document in a secret hồ sơ is
-    secret whatever its own mode says), never lower than its own mode code."""
-    family = str(row.get("modeGraph") or "").split("/graph/records/")[-1].split("/")[0]
-    by_graph = {v: k for k, v in MODE_GRAPH.items()}.get(family, "03")
-    return max(by_graph, _local(row.get("mode")).replace("mode-", "") or "01")
-
-
-def _local(iri: object) -> str:
-    text = str(iri or "")
-    return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-
-
-_CURRENT: dict[tuple[int, str], dict[str, tuple[list[str], list[str], str | None]]] = {}
-_DEFAULT = "SELECT ?d WHERE { ?me kho:defaultSuccessor+ ?d }"
-
-
-def _lineage(store: Store, unit: str, today: date) -> tuple[list[str], list[str], str | None]:
-    """(names of the current units, their IRIs, the default one) for the creator's `unit`."""
-    now = gazetteer.current_units(store, unit, today)
-    iris = [u.iri for u in now]
-    default = None
-    if len(iris) > 1:  # a divided unit: its records default to one successor (docs/model.md)
-        rows = store.select(_DEFAULT, substitutions={"me": ox.NamedNode(unit)})
-        default = next((str(r["d"]) for r in rows if str(r["d"]) in iris), None)
-    return [u.name for u in now], iris, default
-
-
-def record_documents(
-    store: Store, settings: Settings, iris: Iterable[str] | None = None
-) -> Iterator[dict[str, object]]:
-    """Index documents for the given record/hồ sơ IRIs (all of them when None).
-
-    Every text is masked as the public reader sees it (access.mask_personal): the index never
-    holds a citizen's identification number, so no search can find one (ND 13/2023).
-    """
-    from repository.files import FileStore  # files.py is optional until ingest lands
-
-    files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
-    today = date.fromisoformat(settings.today) if settings.today else date.today()
-    rows = _rows(store, None if iris is None else list(iris))
-    current = _CURRENT.setdefault((id(store), today.isoformat()), {})
-    seen: set[str] = set()
-
-    def clean(value: object) -> str:
-        return mask_personal(nfc(str(value or "")))
-
-    for row in rows:
-        iri = str(row["r"])
-        if iri in seen:
-            continue  # a second value of a multi-valued field: one index document per IRI
-        seen.add(iri)
-        unit = str(row["unit"]) if row.get("unit") else None
-        names = [str(row.get("unitName") or "")]
-        now: list[str] = []
-        default = None
-        if unit:
-            if unit not in current:
-                current[unit] = _lineage(store, unit, today)
-            now_names, now, default = current[unit]
-            names += [n for n, u in zip(now_names, now, strict=True) if u != unit]
-        day = str(row.get("issued") or row.get("start") or "")
-        text = ""
-        if row.get("sha"):
-            text = files.text(str(row["sha"])) or ""
-        subject = str(row.get("subject") or "")
-        yield {
-            "iri": iri,
-            "kind": str(row["kind"]),
-            "code": str(row.get("code") or ""),
-            "title": clean(row.get("title") or subject),
-            "number_symbol": clean(row.get("ns")),
-            "issuer": clean(row.get("organ") or row.get("creatorName")),
-            "signer": clean(row.get("signer")),
-            "unit_names": nfc(" ; ".join(n for n in names if n)),
-            "text": clean(text),
-            "block": BLOCKS.get(_local(row.get("block")), ""),
-            "level": _local(row.get("level")).replace("level-", ""),
-            "doctype": _local(row.get("type")),
-            "year": day[:4],
-            "unit": ",".join([unit, *(u for u in now if u != unit)] if unit else []),
-            "agency": str(row.get("creator") or ""),
-            "access": _access(row),
-            "hoso": str(row.get("hoso") or ""),
-            "issued": day,
-            "priority": _local(row.get("prio")).replace("priority-", ""),
-            "holder": str(row.get("holder") or ""),
-            "fonds": str(row.get("fonds") or ""),
-            "unit_now": ",".join(now),
-            "unit_default": default or "",
-            "pages": int(row.get("pages") or 0),  # type: ignore[call-overload]
-            "sha": str(row.get("sha") or ""),
-        }
 
 
 def rebuild(store: Store, settings: Settings, progress: Callable[[int], None] | None = None) -> int:
