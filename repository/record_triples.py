@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from repository.api_records import KINDS, record_graphs, reference_graphs
+from repository.api_summaries import KINDS, record_graphs, reference_graphs
 from repository.namespaces import KHO, RDF, RICO, Minter
 from repository.store import Store
 

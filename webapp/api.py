@@ -19,7 +19,8 @@ from flask import Blueprint, Response, render_template, request
 from pyld import jsonld
 
 from repository import access, api_records
-from repository.api_records import RecordPage, Ref, Summary
+from repository.api_records import RecordPage
+from repository.api_summaries import Ref, Summary
 from repository.errors import BadRequest, NotFound
 from repository.namespaces import KHOC, PREFIXES
 from webapp import negotiation, site
