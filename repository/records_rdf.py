@@ -1,12 +1,11 @@
 """RDF for one hồ sơ and its documents: the sheet's declared fields (mappings/), plus what Kho
 adds — creator agency on the document's date, its unit and block, the fonds, holder, priority
-group, retention decision, files, quality flags from extraction and de-duplication.
+group, retention decision, files, quality flags from extraction and de-duplication (those
+checks are in repository.record_checks, the memoised look-ups in repository.record_lookups).
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,6 +18,16 @@ from repository.config import Settings
 from repository.digitised import FileFacts
 from repository.namespaces import DCT, KHO, RDF, RIC_RST, RICO, Minter, code
 from repository.rdf import Triples, text
+from repository.record_checks import (
+    duplicates,
+    flag,
+    norm_symbol,
+    registry_ref,
+    same_day,
+    same_issuer,
+    similar,
+)
+from repository.record_lookups import fonds_and_holder, type_labels, unit_level
 from repository.resolve import IssuerMatch
 from repository.store import Store
 from repository.text import fold, nfc
@@ -28,8 +37,6 @@ if TYPE_CHECKING:
     from repository.ingest import DocDraft, UnitDraft
 
 _XSD_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-_ALNUM = re.compile(r"[^0-9a-z]+")
-SUBJECT_SIMILARITY = 0.9  # below this, the PDF's trích yếu is flagged as different from the sheet's
 
 
 @dataclass
@@ -53,23 +60,6 @@ class UnitContext:
 
 def _int(value: int) -> ox.Literal:
     return ox.Literal(str(value), datatype=_XSD_INT)
-
-
-def type_labels(store: Store) -> dict[str, str]:
-    """TT 05 typeName concept IRI → Vietnamese label, from the vocabulary in the store."""
-    cache = _LOOKUPS.setdefault((id(store), "type-labels", ""), {})
-    assert isinstance(cache, dict)
-    if not cache:
-        rows = store.select(
-            "SELECT ?c ?l WHERE { ?c skos:inScheme khoc:type-name ; skos:prefLabel ?l "
-            'FILTER(lang(?l) = "vi") }'
-        )
-        cache.update({str(r["c"]): str(r["l"]) for r in rows})
-    return cache
-
-
-def _norm_symbol(value: str | None) -> str:
-    return _ALNUM.sub("", fold(value or ""))
 
 
 def doc_triples(
@@ -132,25 +122,25 @@ def doc_triples(
                 "number_symbol",
                 symbol,
                 extracted.number_symbol,
-                _norm_symbol(symbol) == _norm_symbol(extracted.number_symbol),
+                norm_symbol(symbol) == norm_symbol(extracted.number_symbol),
             ),
             (
                 "issued_on",
                 row.values.get("issuedDate"),
                 extracted.issued_on,
-                _same_day(row.values.get("issuedDate"), extracted.issued_on),
+                same_day(row.values.get("issuedDate"), extracted.issued_on),
             ),
             (
                 "issuer",
                 row.values.get("organName"),
                 extracted.issuer,
-                _same_issuer(m, extracted.issuer, row.values.get("organName")),
+                same_issuer(m, extracted.issuer, row.values.get("organName")),
             ),
             (
                 "subject",
                 row.values.get("subject"),
                 extracted.subject,
-                _similar(row.values.get("subject"), extracted.subject),
+                similar(row.values.get("subject"), extracted.subject),
             ),
         ]
         for name, sheet_value, found, same in checks:
@@ -175,10 +165,10 @@ def doc_triples(
                     }
                 )
         for n, ref in enumerate(extracted.registry_refs or [], start=1):
-            _registry_ref(doc, n, ref)
+            registry_ref(doc, n, ref)
         text_all = "\n".join(ctx.texts)
         if ctx.facts and ctx.facts.readable and not text_all.strip():
-            _flag(
+            flag(
                 doc,
                 report,
                 "empty-text",
@@ -186,8 +176,8 @@ def doc_triples(
                 "Không có chữ nào đọc được / no text could be read",
             )
     if ctx.facts and ctx.facts.damaged:
-        _flag(doc, report, "damaged", ctx.now, ctx.facts.damaged)
-    _duplicates(doc, ctx, store, report, seen, symbol, t)
+        flag(doc, report, "damaged", ctx.now, ctx.facts.damaged)
+    duplicates(doc, ctx, store, report, seen, symbol, t)
     doc.triples = sorted(set(triples) | t.triples, key=str)
     return True
 
@@ -216,11 +206,11 @@ def hoso_triples(
     t.iri(s, RICO + "hasCreator", match.agency_iri)
     t.iri(s, KHO + "adminUnit", match.unit_iri)
     t.iri(s, KHO + "block", code(f"block-{match.block}"))
-    fonds, holder = _fonds_and_holder(store, match)
+    fonds, holder = fonds_and_holder(store, match)
     if fonds:
         t.iri(s, RICO + "isOrWasIncludedIn", fonds)
     t.iri(s, RICO + "hasOrHadHolder", holder or match.agency_iri)
-    level = _unit_level(store, match.unit_iri)
+    level = unit_level(store, match.unit_iri)
     group = retention.priority_group(match.agency_kind, level)
     t.iri(s, KHO + "priorityGroup", code(f"priority-{group}"))
     t.lit(s, KHO + "batch", text(ctx.batch_id))
@@ -352,170 +342,3 @@ def _end_date(triples: list[ox.Triple]) -> date | None:
         return date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 12, 31)
     except ValueError:
         return None
-
-
-def _same_day(sheet: str | None, found: date | str | None) -> bool:
-    from repository.ingest import _iso_date
-
-    a = _iso_date(sheet)
-    b = found if isinstance(found, date) else _iso_date(found)
-    return a is not None and a == b
-
-
-def _same_issuer(match: IssuerMatch, found: str | None, organ: str | None) -> bool:
-    if not found:
-        return True
-    if fold(found) == fold(organ or "") or fold(found) == fold(match.agency_name):
-        return True
-    return difflib.SequenceMatcher(None, fold(found), fold(match.agency_name)).ratio() >= 0.9
-
-
-def _similar(a: str | None, b: str | None) -> bool:
-    fa, fb = _ALNUM.sub(" ", fold(a or "")).split(), _ALNUM.sub(" ", fold(b or "")).split()
-    return difflib.SequenceMatcher(None, fa, fb).ratio() >= SUBJECT_SIMILARITY
-
-
-def _flag(
-    doc: DocDraft, report: IngestReport, kind: str, now: datetime, note: str, **kw: object
-) -> None:
-    status = (
-        "xem-xet-huy"
-        if kind in ("duplicate-file", "duplicate-document", "near-duplicate", "damaged")
-        else "under-review"
-    )
-    doc.curation += dedup.flag_triples(doc.iri, kind, status=status, note=note, at=now, **kw)  # type: ignore[arg-type]
-    report.flags.append(
-        {
-            "resource": doc.iri,
-            "kind": kind,
-            "field": None,
-            "sheet_value": None,
-            "extracted_value": None,
-            "note": note,
-        }
-    )
-
-
-def _duplicates(
-    doc: DocDraft,
-    ctx: DocContext,
-    store: Store,
-    report: IngestReport,
-    seen: dedup.BatchDuplicates,
-    symbol: str | None,
-    t: Triples,
-) -> None:
-    """Exact file, same document (number/symbol + issuer + date), near-duplicate text."""
-    from repository.ingest import _iso_date
-
-    if doc.stored is not None:
-        others = [i for i in dedup.files_with_checksum(store, doc.stored.sha256) if i != doc.iri]
-        others += [i for i in seen.same_file(doc.stored.sha256, doc.iri) if i not in others]
-        if others:
-            _flag(
-                doc,
-                report,
-                "duplicate-file",
-                ctx.now,
-                f"Cùng tệp với / same file as {others[0]}",
-                duplicate_of=others[0],
-            )
-    issued = _iso_date(doc.row.values.get("issuedDate"))
-    if symbol and issued:
-        same = [
-            i
-            for i in dedup.same_document(store, symbol, ctx.creator.agency_iri, issued)
-            if i != doc.iri
-        ]
-        same += [
-            i
-            for i in seen.same_document(symbol, ctx.creator.agency_iri, issued, doc.iri)
-            if i not in same
-        ]
-        if same:
-            _flag(
-                doc,
-                report,
-                "duplicate-document",
-                ctx.now,
-                "Cùng số, ký hiệu, cơ quan và ngày với / same number, issuer and date as "
-                f"{same[0]}",
-                duplicate_of=same[0],
-            )
-    body = "\n".join(ctx.texts)
-    if len(body.split()) >= 30:
-        sig = dedup.text_signature(body)
-        near = [(i, j) for i, j in dedup.near_duplicates(store, sig) if i != doc.iri]
-        near += [
-            (i, j) for i, j in seen.near_duplicates(sig, doc.iri) if i not in {n for n, _ in near}
-        ]
-        if near:
-            other, sim = near[0]
-            _flag(
-                doc,
-                report,
-                "near-duplicate",
-                ctx.now,
-                f"Nội dung gần trùng ({sim:.0%}) với / text {sim:.0%} similar to {other}",
-                duplicate_of=other,
-            )
-        doc.curation += dedup.signature_triples(doc.iri, sig)
-        seen.add_text(doc.iri, sig)
-    if doc.stored is not None:
-        seen.add_file(doc.stored.sha256, doc.iri)
-    if symbol and issued:
-        seen.add_document(symbol, ctx.creator.agency_iri, issued, doc.iri)
-
-
-def _registry_ref(doc: DocDraft, n: int, ref: dict[str, str]) -> None:
-    kind = ref.get("kind", "")
-    iri = Minter.registry_ref(doc.iri, kind, n)
-    t = Triples()
-    t.iri(iri, RDF + "type", KHO + "RegistryReference")
-    t.iri(doc.iri, DCT + "references", iri)
-    t.lit(iri, KHO + "refKind", text(kind))
-    if kind == "land":
-        t.lit(iri, KHO + "mapSheet", text(ref.get("sheet", "")))
-        t.lit(iri, KHO + "parcel", text(ref.get("parcel", "")))
-    if ref.get("id"):
-        t.lit(iri, KHO + "registryId", text(ref["id"]))
-    # A citizen's identification number is personal data (ND 13/2023): the personal graph only.
-    target = doc.personal if kind == "citizen" else doc.triples
-    target += sorted(t.triples, key=str)
-
-
-_LOOKUPS: dict[tuple[int, str, str], object] = {}
-
-
-def _cached(store: Store, kind: str, iri: str, compute: object) -> object:
-    """Per-store memo of facts about agencies and units, which ingest never changes."""
-    key = (id(store), kind, iri)
-    if key not in _LOOKUPS:
-        _LOOKUPS[key] = compute()  # type: ignore[operator]
-    return _LOOKUPS[key]
-
-
-def _fonds_and_holder(store: Store, match: IssuerMatch) -> tuple[str | None, str | None]:
-    return _cached(store, "fonds", match.agency_iri, lambda: _query_fonds(store, match))  # type: ignore[return-value]
-
-
-def _query_fonds(store: Store, match: IssuerMatch) -> tuple[str | None, str | None]:
-    rows = store.select(
-        "SELECT ?f ?h WHERE { ?f a rico:RecordSet ; rico:hasOrganicProvenance ?a . "
-        "OPTIONAL { ?f rico:hasOrHadHolder ?h } }",
-        substitutions={"a": ox.NamedNode(match.agency_iri)},
-    )
-    if not rows:
-        return None, None
-    return str(rows[0]["f"]), (str(rows[0]["h"]) if rows[0].get("h") else None)
-
-
-def _unit_level(store: Store, unit_iri: str) -> str:
-    return _cached(store, "level", unit_iri, lambda: _query_level(store, unit_iri))  # type: ignore[return-value]
-
-
-def _query_level(store: Store, unit_iri: str) -> str:
-    rows = store.select(
-        "SELECT ?l WHERE { ?u kho:level ?l }", substitutions={"u": ox.NamedNode(unit_iri)}
-    )
-    return str(rows[0]["l"]).rsplit("level-", 1)[-1] if rows else "commune"
