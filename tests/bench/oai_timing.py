@@ -2,7 +2,9 @@
 the first ListIdentifiers page, a later page by resumption token, the first ListRecords oai_dc page
 and GetRecord, through repository.oai.respond (the protocol core; the Flask layer adds little).
 
-    python -m tests.bench.bench_oai --store /tmp/kho-oai-10k/store [--runs 10]
+    python -m tests.bench.oai_timing --store /tmp/kho-oai-10k/store [--runs 10]
+
+Not a `make bench` module (it needs a prepared store); bench_web measures OAI-PMH through the app.
 """
 
 from __future__ import annotations
