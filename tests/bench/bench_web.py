@@ -424,8 +424,13 @@ def report(r: Results, quick: bool) -> str:
     slow = {label: who for label, who in slow.items() if who}
     if slow:
         lines += ["", f"Over {SLOW_MS:.0f} ms at the median, and why:", ""]
+        told: dict[str, str] = {}
         for label, who in slow.items():
             why = next((text for key, text in WHY.items() if key in label), "not profiled.")
+            if why in told:
+                why = f"as for {told[why]}."
+            else:
+                told[why] = label
             lines.append(f"- {label} ({', '.join(who)}): {why}")
     if quick:
         lines += ["", "(Quick sizes: 1k records; `make bench` without --quick measures 10k.)"]
