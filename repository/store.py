@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -118,11 +120,30 @@ def open_store(path: Path | str) -> Store:
     return _OPEN[key]
 
 
+T = TypeVar("T")
+
+
+def _writes(method: Callable[..., T]) -> Callable[..., T]:
+    """Mark a Store method that changes the store: bump its generation once the write is done."""
+
+    @functools.wraps(method)
+    def write(self: Store, *args: object, **kwargs: object) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.generation += 1
+
+    return write
+
+
 class Store:
     """An on-disk Oxigraph store; use open_store() to share one per path in a process."""
 
     def __init__(self, path: Path | str | None) -> None:
         self.path = Path(path) if path is not None else None
+        # Bumped after every write through this object: caches of derived answers (counts,
+        # dashboards) key on it. Only this process writes while it holds the store.
+        self.generation = 0
         try:
             if self.path is None:
                 self._ox = ox.Store()
@@ -184,6 +205,7 @@ class Store:
         return sorted(g.value for g in self._ox.named_graphs())
 
     # -- writing ---------------------------------------------------------------------------
+    @_writes
     def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> tuple[int, int]:
         """Make `graph` hold exactly `quads`, atomically; return (added, removed).
 
@@ -235,10 +257,12 @@ class Store:
             self._ox.update(body)
         return len(added), len(removed)
 
+    @_writes
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads (each with its graph) in one transaction: all land or none."""
         self._ox.extend(list(quads))
 
+    @_writes
     def update_quads(self, remove: Iterable[ox.Quad], add: Iterable[ox.Quad]) -> None:
         """Remove some quads and add others in one transaction (quads carry their graphs)."""
         remove, add = list(remove), list(add)
@@ -259,6 +283,7 @@ class Store:
         owned = self._ox.quads_for_pattern(ox.NamedNode(key), _OWNS, None, _META)
         return {q.object.value for q in owned}
 
+    @_writes
     def commit_units(self, units: list[CommitUnit]) -> CommitStats:
         """Commit ingest units: new ones in one transaction, changed ones in another.
 
@@ -307,6 +332,7 @@ class Store:
             self._ox.flush()
         return stats
 
+    @_writes
     def load_file(self, path: Path, graph: str, fmt: ox.RdfFormat | None = None) -> None:
         """Parse a file into a named graph, atomically (all or nothing)."""
         fmt = fmt or ox.RdfFormat.from_extension(path.suffix.lstrip("."))
@@ -322,11 +348,13 @@ class Store:
         self._ox.dump(str(path), format=ox.RdfFormat.N_QUADS)
         return len(self._ox)
 
+    @_writes
     def load_dump(self, path: Path) -> int:
         """Load an N-Quads dump (all or nothing); return the store's size afterwards."""
         self._ox.load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return len(self._ox)
 
+    @_writes
     def load_ntriples(self, text: str, graph: str) -> None:
         """Load N-Triples text into one named graph (a bulk load: for scratch stores)."""
         self._ox.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))

@@ -304,6 +304,20 @@ class Users:
                 (_iso(_now()), actor, action, target, address, detail),
             )
 
+    def audit_many(
+        self, actor: str, action: str, targets: list[tuple[str, str]], address: str = ""
+    ) -> None:
+        """Many entries (target, detail) of one request, in one transaction."""
+        if not targets:
+            return
+        at = _iso(_now())
+        with self._db() as db:
+            db.executemany(
+                "INSERT INTO audit (at, actor, action, target, address, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(at, actor, action, target, address, detail) for target, detail in targets],
+            )
+
     def audit_log(
         self, limit: int = 200, actor: str | None = None, action: str | None = None
     ) -> list[AuditEntry]:

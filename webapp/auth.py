@@ -83,6 +83,12 @@ def audit(action: str, target: str = "", detail: str = "") -> None:
     site().users.audit(reader.name or "anonymous", action, target, client_address(), detail)
 
 
+def audit_many(action: str, targets: list[tuple[str, str]]) -> None:
+    """Several audit entries (target, detail) for the current reader, written at once."""
+    reader = current_reader()
+    site().users.audit_many(reader.name or "anonymous", action, targets, client_address())
+
+
 def require_curator() -> Reader:
     """The reader, if an archivist or administrator; otherwise 404 (the page is not there)."""
     reader = current_reader()
