@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,23 +26,28 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(m.stem for m in Path(__file__).parent.glob("bench_*.py"))
     if args.only:
         names = [n for n in names if n in args.only]
-    sections: list[str] = []
+    sections: dict[str, str] = {}
     for name in names:
         start = time.perf_counter()
         print(f"== {name}", file=sys.stderr, flush=True)
         module = importlib.import_module(f"tests.bench.{name}")
         try:
-            sections.append(module.run(quick=args.quick).strip())
+            sections[name] = module.run(quick=args.quick).strip()
         except Exception as exc:  # one broken benchmark must not lose the others' figures
-            sections.append(f"## {name}\n\nFailed in this run: {type(exc).__name__}: {exc}")
+            sections[name] = f"## {name}\n\nFailed in this run: {type(exc).__name__}: {exc}"
         print(f"   {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-        _write(Path(args.out), sections, args.quick)
+        _write(Path(args.out), sections, args.quick, merge=bool(args.only))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
-def _write(out: Path, sections: list[str], quick: bool) -> None:
-    """Write what has been measured so far (after every benchmark)."""
+MARK = "<!-- bench: {} -->"
+_MARK = re.compile(r"^<!-- bench: (\w+) -->$", re.M)
+
+
+def _write(out: Path, sections: dict[str, str], quick: bool, merge: bool = False) -> None:
+    """Write what has been measured so far (after every benchmark). With `merge` (an --only run)
+    the other benchmarks' sections already in `out` are kept, each under its marker."""
     head = (
         "# Benchmarks\n\n"
         f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M')} "
@@ -49,7 +55,15 @@ def _write(out: Path, sections: list[str], quick: bool) -> None:
         f"{', quick sizes' if quick else ''}). Every figure is measured in the same run "
         "as its baseline; the machine is shared, so read ratios rather than absolute times.\n"
     )
-    out.write_text(head + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    kept: dict[str, str] = {}
+    if merge and out.exists():
+        text = out.read_text(encoding="utf-8")
+        parts = _MARK.split(text)
+        head = parts[0].rstrip() + "\n"
+        kept = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    kept.update(sections)
+    body = "\n\n".join(f"{MARK.format(name)}\n{text}" for name, text in sorted(kept.items()))
+    out.write_text(head + "\n" + body + "\n", encoding="utf-8")
 
 
 def _cores() -> int:
