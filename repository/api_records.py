@@ -27,6 +27,7 @@ from repository.api_summaries import (
 from repository.errors import BadRequest, NotFound
 from repository.namespaces import Minter
 from repository.preservation import VN_TZ
+from repository.record_paging import PageCache
 from repository.store import Store
 from repository.text import nfc
 
@@ -216,53 +217,64 @@ def unit_lineage(store: Store, unit: str) -> dict[str, Via | None]:
 # -- pages ---------------------------------------------------------------------------------------
 
 
-def _pattern(query: RecordQuery) -> str:
+def _sets(query: RecordQuery) -> list[str]:
+    """Queries of ?r, one per condition of `query`: the matching records are in all of them.
+
+    Each is one triple pattern (or a union of them), intersected in Python: Oxigraph joins
+    `?r a ?kind ; kho:accessLevel ?level` at ~30 µs a record (0.3 s at 10k), while listing
+    each side takes 0.05 s."""
     kinds = [KINDS[query.kind]] if query.kind else list(KINDS.values())
     parts = [
-        "VALUES ?kind { " + " ".join(f"<{k}>" for k in kinds) + " }",
-        "?r a ?kind ; kho:accessLevel ?level .",
+        "SELECT ?r WHERE { VALUES ?kind { " + " ".join(f"<{k}>" for k in kinds) + " } ?r a ?kind }"
     ]
+    if query.since is None:
+        parts.append("SELECT ?r WHERE { ?r kho:accessLevel ?level }")
+    else:
+        since = ox.Literal(query.since.isoformat(), datatype=ox.NamedNode(XSD_DATETIME))
+        parts.append(
+            "SELECT ?r WHERE { ?r kho:accessLevel ?level "
+            f"OPTIONAL {{ {CHANGE_TIMES} }} }} GROUP BY ?r HAVING (MAX(?t) >= {since})"
+        )
     if query.unit:
         units = " ".join(str(ox.NamedNode(u)) for u in query.lineage)
-        parts.append(f"VALUES ?u {{ {units} }} ?r kho:adminUnit ?u .")
+        parts.append(f"SELECT ?r WHERE {{ VALUES ?u {{ {units} }} ?r kho:adminUnit ?u }}")
     if query.agency:
         agency = str(ox.NamedNode(query.agency))
         predicate = ROLES[query.role]
         if predicate:
-            parts.append(f"?r {predicate} {agency} .")
+            parts.append(f"SELECT ?r WHERE {{ ?r {predicate} {agency} }}")
         else:
             parts.append(
-                f"{{ ?r rico:hasCreator {agency} }} UNION {{ ?r rico:hasOrHadHolder {agency} }}"
+                f"SELECT ?r WHERE {{ {{ ?r rico:hasCreator {agency} }} "
+                f"UNION {{ ?r rico:hasOrHadHolder {agency} }} }}"
             )
-    return "\n  ".join(parts)
-
-
-def _matching(query: RecordQuery) -> str:
-    """A sub-select of ?r (distinct) matching every filter of `query`."""
-    if query.since is None:
-        return f"{{ SELECT DISTINCT ?r WHERE {{ {_pattern(query)} }} }}"
-    since = ox.Literal(query.since.isoformat(), datatype=ox.NamedNode(XSD_DATETIME))
-    return (
-        f"{{ SELECT ?r (MAX(?t) AS ?m) WHERE {{ {_pattern(query)} OPTIONAL {{ {CHANGE_TIMES} }} }} "
-        f"GROUP BY ?r HAVING (MAX(?t) >= {since}) }}"
-    )
+    return parts
 
 
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+PAGES = PageCache()
+
+
+def matching(store: Store, query: RecordQuery, graphs: list[str]) -> set[str]:
+    """The IRIs of the records and hồ sơ in `graphs` that match `query` (unsorted)."""
+    found: set[str] | None = None
+    for sparql in reversed(_sets(query)):  # the filters first: they are the smaller sets
+        rows = store.query(sparql, graphs=graphs).result
+        iris = {row[0].value for row in rows}  # type: ignore[attr-defined]
+        found = iris if found is None else found & iris
+        if not found:
+            return set()
+    return found or set()
 
 
 def list_records(store: Store, query: RecordQuery, graphs: list[str], minter: Minter) -> RecordPage:
-    """One page of the records and hồ sơ in `graphs` that match `query`, in IRI order."""
-    matching = _matching(query)
+    """One page of the records and hồ sơ in `graphs` that match `query`, in IRI order.
+
+    The total and where each page starts are remembered until the store is next written
+    (repository.record_paging)."""
     records = record_graphs(graphs, minter)
-    rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {matching} }}", graphs=records)
-    total = int(rows[0]["n"]) if rows else 0  # type: ignore[call-overload]
-    offset = (query.page - 1) * query.per_page
-    iris = [
-        str(r["r"])
-        for r in store.select(
-            f"SELECT ?r WHERE {{ {matching} }} ORDER BY ?r LIMIT {query.per_page} OFFSET {offset}",
-            graphs=records,
-        )
-    ]
+    key = (tuple(_sets(query)), tuple(sorted(records)))
+    total, iris = PAGES.page(
+        store, key, query.page, query.per_page, lambda: matching(store, query, records)
+    )
     return RecordPage(query, total, summaries(store, iris, graphs, minter, query.lineage))

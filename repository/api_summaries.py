@@ -71,15 +71,19 @@ def record_graphs(graphs: list[str], minter: Minter) -> list[str]:
     return [g for g in graphs if g.startswith(minter.graph("records/"))]
 
 
-# The end times ?t of the activities that wrote ?r (see the module's docstring).
-CHANGE_TIMES = """
-  { ?r rico:hasOrHadInstantiation ?f . ?e prov:used ?f ; prov:endedAtTime ?t }
-  UNION { ?d rico:isOrWasIncludedIn ?r ; rico:hasOrHadInstantiation ?f .
-          ?e prov:used ?f ; prov:endedAtTime ?t }
-  UNION { ?dec rico:regulatesOrRegulated ?r ; prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?t }
-  UNION { ?r a rico:Record ; rico:isOrWasIncludedIn ?h .
-          ?dec rico:regulatesOrRegulated ?h ; prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?t }
+# The end times ?t of the activities that wrote ?r (see the module's docstring); {r} is where a
+# VALUES block binding ?r goes, inside each branch: Oxigraph evaluates a VALUES outside a UNION
+# after scanning every branch over all records (31 ms against 4 ms for 100 records at 10k).
+_CHANGE_TIMES = """
+  {{ {r} ?r rico:hasOrHadInstantiation ?f . ?e prov:used ?f ; prov:endedAtTime ?t }}
+  UNION {{ {r} ?d rico:isOrWasIncludedIn ?r ; rico:hasOrHadInstantiation ?f .
+          ?e prov:used ?f ; prov:endedAtTime ?t }}
+  UNION {{ {r} ?dec rico:regulatesOrRegulated ?r ; prov:wasGeneratedBy ?a .
+          ?a prov:endedAtTime ?t }}
+  UNION {{ {r} ?r a rico:Record ; rico:isOrWasIncludedIn ?h .
+          ?dec rico:regulatesOrRegulated ?h ; prov:wasGeneratedBy ?a . ?a prov:endedAtTime ?t }}
 """
+CHANGE_TIMES = _CHANGE_TIMES.format(r="")
 
 
 _FIELDS = (
@@ -184,9 +188,9 @@ def modified_times(store: Store, iris: list[str], graphs: list[str]) -> dict[str
     """When each of `iris` last changed (see the module's docstring), where known."""
     if not iris:
         return {}
+    bound = f"VALUES ?r {{ {_values(iris)} }}"
     rows = store.select(
-        f"SELECT ?r (MAX(?t) AS ?m) WHERE {{ VALUES ?r {{ {_values(iris)} }} {CHANGE_TIMES} }} "
-        "GROUP BY ?r",
+        f"SELECT ?r (MAX(?t) AS ?m) WHERE {{ {_CHANGE_TIMES.format(r=bound)} }} GROUP BY ?r",
         graphs=graphs,
     )
     return {str(r["r"]): datetime.fromisoformat(str(r["m"])) for r in rows if r["m"]}

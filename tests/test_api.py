@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 from flask import Flask
@@ -13,13 +14,17 @@ from flask.testing import FlaskClient
 from lxml import html as lxml_html
 from pyld import jsonld
 
+from repository import access, api_records
 from repository.config import Settings
+from repository.namespaces import Minter
+from repository.record_paging import PageCache
 from repository.store import open_store
 from tests.web import client_as
 from webapp import create_app, negotiation
 
 BASE = "https://kho.example.org/"
 RICO = "https://www.ica.org/standards/RiC/ontology#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
 TIEN_XUAN = BASE + "id/unit/xa-tien-xuan-04936_until-2025-06-30"
@@ -165,6 +170,86 @@ def test_paging_links_and_conditional_get(clients: dict[str, FlaskClient]) -> No
     )
     last = client.get(doc["last"]).json
     assert last is not None and "next" not in last and last["member"]
+
+
+def _follow(client: FlaskClient, url: str) -> tuple[int, list[str]]:
+    """totalItems and every member id met following the next links from `url`."""
+    total, seen = None, []
+    while url:
+        doc = get_json(client, url)
+        total = doc["totalItems"] if total is None else total
+        assert doc["totalItems"] == total
+        seen += [m["id"] for m in doc["member"]]
+        url = doc.get("next")
+    return total or 0, seen
+
+
+@pytest.mark.parametrize("name", ["anonymous", "cleared"])
+def test_next_links_visit_every_visible_record_once(
+    clients: dict[str, FlaskClient], demo_settings: Settings, name: str
+) -> None:
+    api_records.PAGES.clear()
+    direct = get_json(clients[name], "/api/records?per_page=7&page=3")  # a jump, before page 1
+    total, seen = _follow(clients[name], "/api/records?per_page=7")
+    levels = ["public"] if name == "anonymous" else ["public", "conditional", "secret"]
+    visible = {
+        i
+        for lv in levels
+        for kind in ("Record", "RecordSet")
+        for i in _iris(demo_settings, lv, kind)
+    }
+    assert len(seen) == len(set(seen)) == total
+    assert set(seen) == visible and seen == sorted(seen)
+    assert [m["id"] for m in direct["member"]] == seen[14:21]
+
+
+def test_pages_from_remembered_starts_match_one_sorted_listing(demo_settings: Settings) -> None:
+    """Without keeping whole listings, pages are cut between remembered first IRIs."""
+    store = open_store(demo_settings.store_path)
+    minter = Minter(demo_settings.base_iri)
+    cleared = access.Reader("c", "researcher", frozenset({"secret"}))
+    graphs = access.visible_graphs(store.named_graphs(), minter, cleared)
+    query = api_records.RecordQuery(per_page=5)
+    every = sorted(api_records.matching(store, query, graphs))
+    cache = PageCache(keep_list=0)
+    calls: list[int] = []
+
+    def listing() -> set[str]:
+        calls.append(1)
+        return api_records.matching(store, query, graphs)
+
+    assert cache.page(store, "q", 4, 5, listing) == (len(every), every[15:20])  # jump: sorts all
+    pages = [cache.page(store, "q", n, 5, listing)[1] for n in range(1, -(-len(every) // 5) + 2)]
+    assert [i for p in pages for i in p] == every and pages[-1] == []
+    assert len(calls) == len(pages)  # one listing per page (the past-the-end page needs none)...
+    assert cache.page(store, "other", 1, 5, listing)[0] == len(every)  # ...keyed by the caller
+
+
+def test_a_write_changes_the_total_on_the_next_request(
+    clients: dict[str, FlaskClient], demo_settings: Settings
+) -> None:
+    client = clients["anonymous"]
+    before = get_json(client, "/api/records?per_page=3")["totalItems"]
+    assert get_json(client, "/api/records?per_page=3")["totalItems"] == before  # remembered
+    store = open_store(demo_settings.store_path)
+    record = ox.NamedNode(BASE + "id/record/H10-PAGING-TEST.0000001")
+    graph = ox.NamedNode(BASE + "graph/records/public")
+    quads = [
+        ox.Quad(record, ox.NamedNode(RDF_TYPE), ox.NamedNode(RICO + "Record"), graph),
+        ox.Quad(
+            record,
+            ox.NamedNode("https://w3id.org/kho/ns#accessLevel"),
+            ox.NamedNode("https://w3id.org/kho/code/mode-01"),
+            graph,
+        ),
+    ]
+    store.add_quads(quads)
+    try:
+        total, seen = _follow(client, "/api/records?per_page=3")
+        assert total == before + 1 and record.value in seen
+    finally:
+        store.update_quads(quads, [])
+    assert get_json(client, "/api/records?per_page=3")["totalItems"] == before
 
 
 def test_unit_follows_lineage_and_says_through_which_unit(clients: dict[str, FlaskClient]) -> None:
