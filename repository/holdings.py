@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from repository.memo import Memo, store_key
 from repository.store import Store
 
 BLOCKS = ("dang", "chinh-quyen", "doan-the")
@@ -82,14 +83,24 @@ def _tail(iri: object, prefix: str) -> str:
     return local[len(prefix) :] if local.startswith(prefix) else ""
 
 
+# Home counts by (store, generation, visible graphs): a write to the store makes them unreachable.
+_MEMO: Memo[Holdings] = Memo(size=8)
+
+
 def holdings(store: Store, graphs: Iterable[str]) -> Holdings:
-    """Counts over the records in `graphs` only (pass the reader's visible graphs)."""
+    """Counts over the records in `graphs` only (pass the reader's visible graphs). Kept until
+    the store is written to: the answer is shared, do not change it."""
+    graphs = list(graphs)
+    return _MEMO.get(store_key(store, graphs), lambda: _holdings(store, graphs))
+
+
+def _holdings(store: Store, graphs: list[str]) -> Holdings:
     out = Holdings(
         by_block={b: Tally() for b in BLOCKS},
         by_level={lv: Tally() for lv in LEVELS},
         by_group={g: Tally() for g in GROUPS},
     )
-    for row in store.select(_COUNTS, graphs=list(graphs)):
+    for row in store.select(_COUNTS, graphs=graphs):
         kind, n, pages = str(row["kind"]), int(row["n"] or 0), int(row["pages"] or 0)  # type: ignore[call-overload]
         out.total.add(kind, n, pages)
         for key, table, prefix in (

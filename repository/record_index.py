@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from whoosh import highlight, sorting
+from whoosh import columns, highlight, sorting
 from whoosh import index as windex
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser
@@ -34,11 +34,24 @@ SEARCH_FIELDS = ["title", "number_symbol", "issuer", "unit_names", "text", "sign
 _BOOSTS = {"title": 3.0, "number_symbol": 4.0, "issuer": 1.5, "unit_names": 1.0, "text": 0.6}
 
 
+class Keywords(KEYWORD):
+    """Comma-separated values (a record's units), also kept as a list column per document, so a
+    facet count reads each document's values directly instead of walking every term's postings."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(commas=True, **kwargs)  # type: ignore[arg-type]
+        self.column_type = columns.VarBytesListColumn()
+
+    def to_column_value(self, value: object) -> list[bytes]:
+        return [v.strip().encode("utf-8") for v in str(value or "").split(",") if v.strip()]
+
+
 def schema() -> Schema:
+    """Facet fields are sortable (a column per field): counting facets reads the columns."""
     text = folding_analyzer()
     return Schema(
         iri=ID(stored=True, unique=True),
-        kind=ID(stored=True),  # hoso | record
+        kind=ID(stored=True, sortable=True),  # hoso | record
         code=ID(stored=True, field_boost=4.0),  # fileCode / docCode
         title=TEXT(stored=True, analyzer=text, field_boost=_BOOSTS["title"]),
         number_symbol=TEXT(stored=True, analyzer=text, field_boost=_BOOSTS["number_symbol"]),
@@ -46,20 +59,21 @@ def schema() -> Schema:
         signer=TEXT(stored=True, analyzer=text),
         unit_names=TEXT(stored=True, analyzer=text, field_boost=_BOOSTS["unit_names"]),
         text=TEXT(analyzer=text, field_boost=_BOOSTS["text"]),
-        block=ID(stored=True),
-        level=ID(stored=True),
-        doctype=ID(stored=True),
-        year=ID(stored=True),
-        unit=KEYWORD(stored=True, commas=True),  # creator's unit + units valid today
-        agency=ID(stored=True),
-        access=ID(stored=True),  # TT 05 mode code 01/02/03, as filed (the graph holding it)
-        # Format marker: an index without it predates access-by-graph and is rebuilt.
-        format_2026_11_access_by_graph=STORED(),
-        hoso=ID(stored=True),
+        block=ID(stored=True, sortable=True),
+        level=ID(stored=True, sortable=True),
+        doctype=ID(stored=True, sortable=True),
+        year=ID(stored=True, sortable=True),
+        unit=Keywords(stored=True),  # creator's unit + units valid today
+        agency=ID(stored=True, sortable=True),
+        access=ID(stored=True, sortable=True),  # TT 05 mode 01/02/03, as filed (its graph)
+        # Format marker: an index without it predates facet columns (or access-by-graph) and is
+        # rebuilt by ensure_current.
+        format_2026_11_facet_columns=STORED(),
+        hoso=ID(stored=True, sortable=True),
         issued=STORED(),
-        priority=ID(stored=True),  # programme priority group 1–5 (the hồ sơ's)
-        holder=ID(stored=True),  # agency holding the hồ sơ now
-        fonds=ID(stored=True),
+        priority=ID(stored=True, sortable=True),  # programme priority group 1–5 (the hồ sơ's)
+        holder=ID(stored=True, sortable=True),  # agency holding the hồ sơ now
+        fonds=ID(stored=True, sortable=True),
         unit_now=KEYWORD(stored=True, commas=True),  # units valid today holding its territory
         unit_default=STORED(),  # of those, the one a divided unit's records default to
         pages=STORED(),
@@ -125,6 +139,13 @@ def _open(settings: Settings, create: bool = False) -> windex.Index | None:
         return None
     path.mkdir(parents=True, exist_ok=True)
     return windex.create_in(str(path), schema())
+
+
+def generation(settings: Settings) -> int | None:
+    """The index's generation on disk (it grows with each commit); None when there is none.
+    Answers derived from the index (browse lists) are kept per generation."""
+    ix = _open(settings)
+    return None if ix is None else int(ix.latest_generation())
 
 
 def is_current(settings: Settings) -> bool:
@@ -245,7 +266,7 @@ def search(
         )
         counts = {
             name: sorted(
-                ((str(k), int(n)) for k, n in results.results.groups(name).items() if k),
+                ((_text(k), int(n)) for k, n in results.results.groups(name).items() if k),
                 key=lambda kv: (-kv[1], kv[0]),
             )
             for name in names
@@ -257,6 +278,11 @@ def search(
                 hit.snippet = _snippet(r, settings) or None
             hits.append(hit)
         return RecordResults(total=results.total, hits=hits, facets=counts)
+
+
+def _text(key: object) -> str:
+    """A facet value: list columns (the units) give raw bytes."""
+    return key.decode("utf-8") if isinstance(key, bytes) else str(key)
 
 
 def _snippet(result: object, settings: Settings) -> str:

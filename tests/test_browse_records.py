@@ -218,3 +218,24 @@ def test_agency_page_shows_holdings_visible_only(app: Flask) -> None:
     cleared = get_page(client_as(app, "cleared"), agency).find_class("agency-holdings")
     assert "0 hồ sơ" in anon[0].find_class("created")[0].text_content()
     assert "0 hồ sơ" not in cleared[0].find_class("created")[0].text_content()
+
+
+def test_browse_lists_are_kept_per_reader(app: Flask) -> None:
+    """Lists are remembered, but never handed to a reader who may see less."""
+
+    def years(who: str) -> int:
+        rows = get_json(client_as(app, who), "/browse/years")["sections"]["years"]
+        return sum(int(row["count"]) for row in rows)
+
+    cleared = years("cleared")
+    anonymous = years("anonymous")
+    assert anonymous < cleared
+    assert years("cleared") == cleared and years("anonymous") == anonymous
+
+
+def test_index_generation_grows_with_each_commit(demo_settings: Settings) -> None:
+    store = open_store(demo_settings.store_path)
+    before = record_index.generation(demo_settings)
+    some = sorted(record_index.indexed_iris(demo_settings))[:1]
+    record_index.update(store, demo_settings, some)
+    assert before is not None and (record_index.generation(demo_settings) or 0) > before

@@ -3,15 +3,20 @@ today (rolling up former units), counted over what the reader may see; flags for
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from datetime import date
 
+import pyoxigraph as ox
 import pytest
 from flask import Flask
 from lxml import html as lxml_html
 
-from repository import access, progress
+from repository import access, holdings, progress
 from repository.config import Settings
-from repository.namespaces import Minter
+from repository.memo import Memo
+from repository.namespaces import KHO, RIC_RST, RICO, Minter
 from repository.store import open_store
 from tests.web import client_as
 from webapp import create_app
@@ -94,3 +99,66 @@ def test_core_query_over_the_visible_graphs(demo_settings: Settings) -> None:
     everything = progress.dashboard(store, store.named_graphs(), date(2026, 11, 26), True)
     assert public.total.hoso < everything.total.hoso
     assert public.total.hoso_flagged is None and (everything.total.hoso_flagged or 0) > 0
+
+
+def test_a_write_to_the_store_refreshes_dashboard_and_home_counts(
+    app: Flask, demo_settings: Settings
+) -> None:
+    store = open_store(demo_settings.store_path)  # the app's own store object
+    minter = Minter(demo_settings.base_iri)
+    graphs = access.visible_graphs(store.named_graphs(), minter, access.PUBLIC)
+    today = date(2026, 11, 26)
+    kept = progress.dashboard(store, graphs, today, with_flags=False)
+    assert progress.dashboard(store, graphs, today, with_flags=False) is kept  # remembered
+    before = (board(app, "anonymous")["total"], holdings.holdings(store, graphs).total.hoso)
+    hoso = ox.NamedNode(f"{BASE}id/hoso/cache-test-{uuid.uuid4().hex[:8]}")
+    public = ox.NamedNode(minter.records_graph("public"))
+    quads = [
+        ox.Quad(
+            hoso, ox.NamedNode(RICO + "hasRecordSetType"), ox.NamedNode(RIC_RST + "File"), public
+        ),
+        ox.Quad(hoso, ox.NamedNode(KHO + "numberOfPage"), ox.Literal("7", datatype=_INT), public),
+    ]
+    store.add_quads(quads)
+    try:
+        after = board(app, "anonymous")["total"]
+        assert after["hoso"] == before[0]["hoso"] + 1
+        assert after["pages"] == before[0]["pages"] + 7
+        assert holdings.holdings(store, graphs).total.hoso == before[1] + 1
+        assert progress.dashboard(store, graphs, today, with_flags=False) is not kept
+    finally:
+        store.update_quads(quads, [])
+    assert board(app, "anonymous")["total"] == before[0]
+    assert holdings.holdings(store, graphs).total.hoso == before[1]
+
+
+_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+
+
+def test_memo_computes_once_for_threads_asking_together_and_forgets_failures() -> None:
+    memo: Memo[int] = Memo(size=2)
+    calls: list[str] = []
+
+    def slow() -> int:
+        calls.append("x")
+        time.sleep(0.05)
+        return 42
+
+    answers: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(memo.get("k", slow))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [42] * 8 and len(calls) == 1
+
+    def fail() -> int:
+        raise RuntimeError("store closed")
+
+    with pytest.raises(RuntimeError):
+        memo.get("bad", fail)
+    assert memo.get("bad", lambda: 1) == 1  # the failure was not kept
+    memo.get("third", lambda: 3)
+    assert len(memo) == 2 and memo.get("k", lambda: 0) == 0  # least recently used went first

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from repository import access, gazetteer, holdings, record_index, search_index
 from repository.errors import BadRequest, NotFound
+from repository.memo import Memo, store_key
 from repository.priority import GROUP_LABELS
 from repository.text import nfc
 from webapp import negotiation, site
@@ -242,7 +243,26 @@ SECTIONS = {
 }
 
 
+# Browse lists by (index generation, store generation, the reader's graphs and levels, lists):
+# a commit to the index or a write to the store makes the kept ones unreachable.
+_MEMO: Memo[dict[str, list[dict[str, object]]]] = Memo(size=16)
+
+
 def _sections(names: list[str], limit: int | None) -> dict[str, list[dict[str, object]]]:
+    s = site()
+    key = store_key(
+        s.store,
+        s.visible_graphs(),
+        str(record_index.index_path(s.settings)),
+        record_index.generation(s.settings),
+        tuple(sorted(_access())),
+        tuple(names),
+        limit,
+    )
+    return _MEMO.get(key, lambda: _count_sections(names, limit))
+
+
+def _count_sections(names: list[str], limit: int | None) -> dict[str, list[dict[str, object]]]:
     facets = sorted({SECTIONS[n][0] for n in names} | {"kind"})
     results = _search("", per_page=1, facets=facets)
     units = unit_facts(site().store, [v for v, _ in results.facets.get("unit", [])])
