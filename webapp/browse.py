@@ -14,7 +14,7 @@ from repository.memo import Memo, store_key
 from repository.priority import GROUP_LABELS
 from repository.text import nfc
 from webapp import negotiation, site
-from webapp.auth import audit, current_reader
+from webapp.auth import audit_many, current_reader
 from webapp.errors import wants_html
 from webapp.examples import EXAMPLES
 from webapp.listing import ListedUnit, lineage_notes, province_name, unit_facts, units_on
@@ -153,9 +153,10 @@ def _search(q: str = "", **kwargs: object) -> record_index.RecordResults:
 
 def _audit_restricted(hits: list[record_index.RecordHit]) -> None:
     """Listing a conditional or secret record (its title) is reading restricted material."""
-    for h in hits:
-        if h.access in ("02", "03"):
-            audit("read-restricted", h.iri, f"search hit, level {h.access}")
+    audit_many(
+        "read-restricted",
+        [(h.iri, f"search hit, level {h.access}") for h in hits if h.access in ("02", "03")],
+    )  # one transaction for the page
 
 
 def _labeller(names: dict[str, str]):  # type: ignore[no-untyped-def]
