@@ -281,10 +281,7 @@ def _records(
     r: OaiResponse,
 ) -> None:
     if prefix == "oai_dc":
-        metadata = {
-            iri: (el, False)
-            for iri, el in dublin_core(p.view, {i.iri: i.kind for i in shown}).items()
-        }
+        metadata = dublin_core(p.view, {i.iri: i.kind for i in shown})
     else:
         metadata = rdf_xml(p.view, [i.iri for i in shown])
     for item in shown:

@@ -72,8 +72,9 @@ def _labels(view: View, iris: set[str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def dublin_core(view: View, items: dict[str, str]) -> dict[str, etree._Element]:
-    """oai_dc:dc elements for `items` (IRI -> kind 'record' or 'hoso')."""
+def dublin_core(view: View, items: dict[str, str]) -> dict[str, tuple[etree._Element, bool]]:
+    """oai_dc:dc elements for `items` (IRI -> kind 'record' or 'hoso'), with whether a citizen's
+    number is shown in them (only to a reader with the `personal` grant: others see it masked)."""
     values = _values(view, list(items))
     linked = {
         o.value
@@ -93,15 +94,20 @@ def _dc(
     kind: str,
     props: dict[str, list[ox.Term]],
     labels: dict[str, dict[str, str]],
-) -> etree._Element:
+) -> tuple[etree._Element, bool]:
     root = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {FORMATS['oai_dc'].schema}")
+    shown_personal = False
 
     def add(element: str, text: object, lang: str | None = None) -> None:
+        nonlocal shown_personal
         if text is None or str(text).strip() == "":
             return
         node = etree.SubElement(root, f"{{{DC}}}{element}")
-        node.text = access.mask_personal(nfc(str(text)), view.reader)
+        plain = nfc(str(text))
+        node.text = access.mask_personal(plain, view.reader)
+        if view.reader.sees_personal and access.mask_personal(plain) != plain:
+            shown_personal = True  # a citizen's number, shown unmasked: audited by the caller
         if lang:
             node.set(XML_LANG, lang)
 
@@ -154,7 +160,7 @@ def _dc(
         add("relation", parent)
     for source in texts(DCT + "source"):
         add("source", source)
-    return root
+    return root, shown_personal
 
 
 # The item and the resources it owns: IRIs under its own ({item}/file/original, {item}/retention,

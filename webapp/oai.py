@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 from repository import oai
 from repository.oai_items import View
 from webapp import site
-from webapp.auth import audit, csrf_exempt, current_reader
+from webapp.auth import audit_many, csrf_exempt, current_reader
 
 bp = Blueprint("oai", __name__)
 
@@ -26,10 +26,10 @@ def endpoint() -> Response:
         admin_email=admin_email(),
     )
     result = oai.respond(provider, values.items(multi=True))
-    for iri, level in result.restricted:
-        audit("read-restricted", iri, f"OAI-PMH {result.verb} (mode {level})")
-    for iri in result.personal:
-        audit("read-restricted", iri, f"OAI-PMH {result.verb}: personal data")
+    # one audit transaction per response (a page of 100 restricted records is 100 entries)
+    entries = [(iri, f"OAI-PMH {result.verb} (mode {level})") for iri, level in result.restricted]
+    entries += [(iri, f"OAI-PMH {result.verb}: personal data") for iri in result.personal]
+    audit_many("read-restricted", entries)
     response = Response(result.body, mimetype="text/xml")
     response.vary.add("Cookie")  # what a signed-in reader harvests differs from the public's
     return response
