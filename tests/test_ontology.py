@@ -147,8 +147,8 @@ KHO_PROPERTIES = (
     paperFileCode keyword inforSign adminUnit priorityGroup batch docOrdinal typeName codeNumber
     codeNotation numberSymbol organName signer signerTitle fileName sha256 byteSize pageCount
     hasTextLayer eventType outcome flagOf flagKind field sheetValue extractedValue duplicateOf
-    reviewStatus decisionStatus basis reviewDate textBand matchedVia refKind mapSheet parcel registryId
-    contentDigest autograph textSignature""".split(),
+    reviewStatus decisionStatus basis reviewDate textBand refKind mapSheet parcel registryId
+    contentDigest autograph textSignature matchedVia""".split(),
 )
 KHO_INDIVIDUALS = ("metaGraph",)  # the store's bookkeeping graph (repository/store.py)
 
