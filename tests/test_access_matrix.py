@@ -227,3 +227,45 @@ def test_crawl_every_page_reachable_from_home(
                 seen.add(href)
                 queue.append(href)
     assert fetched > 10
+
+
+def test_a_citizen_number_anywhere_in_an_answer_leaves_masked(
+    clients: dict[str, FlaskClient], samples: list[Sample], demo_settings: Settings
+) -> None:
+    """A number in a place nobody masked on purpose (here: a flag's extracted value, shown on the
+    archivists' flag list and in SPARQL answers) still reaches readers without the grant masked."""
+    from datetime import UTC, datetime
+
+    import pyoxigraph as ox
+
+    from repository.dedup import flag_triples
+
+    store = open_store(demo_settings.store_path)
+    minter = Minter(demo_settings.base_iri)
+    record = next(s.iri for s in samples if s.level == "01" and s.kind == "record")
+    graph = ox.NamedNode(minter.records_graph("public", "curation"))
+    number = "001099887766"
+    quads = [
+        ox.Quad(t.subject, t.predicate, t.object, graph)
+        for t in flag_triples(
+            record,
+            "extraction-mismatch",
+            field="subject",
+            sheet_value="-",
+            extracted_value=f"CCCD số {number}",
+            at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+        )
+    ]
+    store.add_quads(quads)
+    try:
+        query = quote(f"SELECT ?v WHERE {{ GRAPH ?g {{ ?f <{KHO_EXTRACTED}> ?v }} }}")
+        for name in ("archivist", "admin"):
+            page = clients[name].get("/curation/flags").get_data(as_text=True)
+            assert "001******766" in page and number not in page, name
+            answer = clients[name].get(f"/sparql?format=json&query={query}")
+            assert number not in answer.get_data(as_text=True), name
+    finally:
+        store.update_quads(quads, [])
+
+
+KHO_EXTRACTED = "https://w3id.org/kho/ns#extractedValue"

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from flask import Flask, Response, url_for
 
+from repository.access import mask_personal
 from repository.text import nfc
 from webapp import labels, site
+from webapp.auth import current_reader
+
+_MASKED_TYPES = re.compile(
+    r"^(text/|application/(json|ld\+json|xml|rdf\+xml|n-triples|n-quads|trig|turtle|"
+    r"sparql-results\+(json|xml)|problem\+json))"
+)
 
 # Nothing on a page may come from the network: styles, images and forms stay on this host.
 CSP = (
@@ -49,6 +57,25 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["nfc"] = lambda s: nfc(str(s)) if s is not None else ""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+    @app.after_request
+    def mask_personal_numbers(response: Response) -> Response:
+        """The last guard of ND 13/2023: whatever a page, API or protocol answer carries (a flag's
+        extracted value, a note, a literal nobody thought of), a citizen's number leaves masked
+        unless the reader holds the `personal` grant. Files stream untouched (their routes mask or
+        withhold them)."""
+        if response.direct_passthrough or response.is_streamed:
+            return response
+        if not _MASKED_TYPES.match(response.mimetype or ""):
+            return response
+        reader = current_reader()
+        if reader.sees_personal:
+            return response
+        text = response.get_data(as_text=True)
+        masked = mask_personal(text, reader)
+        if masked != text:
+            response.set_data(masked)
+        return response
 
     @app.after_request
     def headers(response: Response) -> Response:
