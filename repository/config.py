@@ -95,6 +95,79 @@ class Settings:
         metadata={"help": "SPARQL queries run at once, each in its own worker process."},
     )
 
+    # -- national registries (docs/registries.md) ------------------------------------------------
+    registry_population_url: str = field(
+        default="http://127.0.0.1:5050/dan-cu/v1",
+        metadata={"help": "Population registry (CSDL quốc gia về dân cư) API base URL."},
+    )
+    registry_land_url: str = field(
+        default="http://127.0.0.1:5050/dat-dai/v1",
+        metadata={"help": "Land registry (CSDL đất đai) API base URL."},
+    )
+    registry_enterprise_url: str = field(
+        default="http://127.0.0.1:5050/doanh-nghiep/v1",
+        metadata={"help": "Enterprise registry (CSDL về đăng ký doanh nghiệp) API base URL."},
+    )
+    registry_officials_url: str = field(
+        default="http://127.0.0.1:5050/can-bo/v1",
+        metadata={"help": "Officials registry (CSDL cán bộ, công chức, viên chức) API base URL."},
+    )
+    registry_population_token: str = field(
+        default="kho-demo-token",
+        metadata={"help": "Bearer token for the population registry (the simulator's by default)."},
+    )
+    registry_land_token: str = field(
+        default="kho-demo-token",
+        metadata={"help": "Bearer token for the land registry."},
+    )
+    registry_enterprise_token: str = field(
+        default="kho-demo-token",
+        metadata={"help": "Bearer token for the enterprise registry."},
+    )
+    registry_officials_token: str = field(
+        default="kho-demo-token",
+        metadata={"help": "Bearer token for the officials registry."},
+    )
+    registry_land_namespace: str = field(
+        default="https://dat-dai.registry.example.vn/id/thua-dat/",
+        metadata={"help": "Namespace of land parcels' URIs (the registry's published one)."},
+    )
+    registry_enterprise_namespace: str = field(
+        default="https://doanh-nghiep.registry.example.vn/id/",
+        metadata={"help": "Namespace of enterprise URIs (set it to the registry's published one)."},
+    )
+    registry_officials_namespace: str = field(
+        default="https://can-bo.registry.example.vn/id/",
+        metadata={"help": "Namespace of officials' and their agencies' URIs in the registry."},
+    )
+    registry_timeout: int = field(
+        default=10,
+        metadata={"help": "Seconds to wait for one registry answer before trying again."},
+    )
+    registry_retries: int = field(
+        default=4,
+        metadata={"help": "Retries (exponential backoff) after a 429, 5xx or timeout."},
+    )
+    registry_rate: int = field(
+        default=10,
+        metadata={"help": "Most requests per second Kho sends to one registry."},
+    )
+    registry_cache_days: int = field(
+        default=30,
+        metadata={"help": "Days a registry answer is reused before it is asked again."},
+    )
+    registry_cache_path: Path | None = field(
+        default=None,
+        metadata={"help": "Cache of registry answers (default: DATA_DIR/registry-cache.sqlite3)."},
+    )
+    pseudonym_key: str = field(
+        default="",
+        metadata={
+            "help": "Keys citizens' pseudonymous URIs (HMAC); default: a random key kept in "
+            "DATA_DIR/pseudonym-key. Changing it changes every citizen URI."
+        },
+    )
+
     def __post_init__(self) -> None:
         if not self.base_iri.endswith("/"):
             object.__setattr__(self, "base_iri", self.base_iri + "/")
@@ -107,13 +180,24 @@ class Settings:
             object.__setattr__(self, "files_path", self.data_dir / "files")
         if self.users_path is None:
             object.__setattr__(self, "users_path", self.data_dir / "users.sqlite3")
+        if self.registry_cache_path is None:
+            object.__setattr__(
+                self, "registry_cache_path", self.data_dir / "registry-cache.sqlite3"
+            )
 
     def session_key(self) -> str:
         """The secret that signs session cookies: the setting, else a random key made once and
         kept (mode 600) in DATA_DIR/secret-key, so sign-ins survive restarts."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret-key"
+        return self.secret_key or self._kept_key("secret-key")
+
+    def pseudonym_secret(self) -> bytes:
+        """The key of citizens' pseudonymous URIs: the setting, else a random key made once and
+        kept (mode 600) in DATA_DIR/pseudonym-key. Without it a pseudonym cannot be reversed by
+        trying every possible number."""
+        return (self.pseudonym_key or self._kept_key("pseudonym-key")).encode()
+
+    def _kept_key(self, name: str) -> str:
+        path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -11,6 +11,7 @@ from datetime import date
 from functools import lru_cache
 
 from repository.config import PROJECT_DIR
+from repository.identifiers import valid_citizen, valid_enterprise
 from repository.text import nfc
 
 BLOCK_OF = {
@@ -362,12 +363,6 @@ _SURNAME_BY_FOLD = {fold_keep(f): f for f in SURNAMES if _FOLDS.count(fold_keep(
 
 
 # -- registry references (vn_standards §5) ----------------------------------------------------
-MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
-PROVINCE_CODES = set(
-    "01 02 04 06 08 10 11 12 14 15 17 19 20 22 24 25 26 27 30 31 33 34 35 36 37 38 40 42 44 45 "
-    "46 48 49 51 52 54 56 58 60 62 64 66 67 68 70 72 74 75 77 79 80 82 83 84 86 87 89 91 92 93 "
-    "94 95 96".split()
-)
 _PARCEL = r"thua\s*(?:dat)?\s*so\s*:?\s*(\d{1,7})"
 _SHEET = r"to\s*ban\s*do\s*so\s*:?\s*(\d{1,6})"
 _LAND = [  # (pattern, group of the sheet, group of the parcel)
@@ -380,27 +375,6 @@ _MST = re.compile(
 _CCCD = re.compile(
     r"(?:cccd|can\s*cuoc(?:\s*cong\s*dan)?|so\s*dinh\s*danh(?:\s*ca\s*nhan)?)\s*(?:so)?\s*:?\s*(\d{12})\b"
 )
-
-
-def valid_enterprise(code: str) -> bool:
-    """Mã số doanh nghiệp: N10 = 10 - (Σ Ni·Wi mod 11), and never 10 (vn_standards §5.3)."""
-    digits = code[:10]
-    if not re.fullmatch(r"\d{10}", digits):
-        return False
-    check = 10 - sum(w * int(d) for w, d in zip(MST_WEIGHTS, digits, strict=False)) % 11
-    suffix_ok = len(code) == 10 or code[11:] != "000"
-    return check != 10 and check == int(digits[9]) and suffix_ok
-
-
-def valid_citizen(number: str, on: date | None = None) -> bool:
-    """Số định danh cá nhân: province 001-096, century/sex digit, birth year not in the future."""
-    if not re.fullmatch(r"\d{12}", number) or number[1:3] not in PROVINCE_CODES:
-        return False
-    if number[0] != "0":
-        return False
-    century = 1900 + 100 * (int(number[3]) // 2)
-    year = century + int(number[4:6])
-    return year <= (on or date.today()).year
 
 
 def registry_refs(text: str) -> list[dict[str, str]]:

@@ -12,7 +12,7 @@ import pytest
 
 from harvesters import specimen_text as st
 from harvesters.specimens import make_spec, random_specs, render_pdf, render_scan, write_corpus
-from repository.extraction_text import valid_citizen, valid_enterprise
+from repository.identifiers import valid_citizen, valid_enterprise
 from repository.text import nfc
 
 STATE = re.compile(r"^\d{2,}/[A-ZĐ][A-Za-zĐđ]*-[A-ZĐ][A-Za-zĐđ0-9]*$")
