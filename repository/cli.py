@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from repository import cli_users, gazetteer
+from repository import cli_oai_harvest, cli_registries, cli_users, gazetteer
 from repository.config import Settings, settings_table
 from repository.errors import KhoError
 from repository.store import GRAPH_FORMATS, Store, open_store
@@ -396,6 +396,8 @@ def parser() -> argparse.ArgumentParser:
         "--dev", action="store_true", help="Flask's development server instead of waitress"
     )
     cli_users.register(add)
+    cli_registries.register(add)
+    cli_oai_harvest.register(add)
     add("settings", cmd_settings, "Show every setting, its value and what it does.")
     return p
 
