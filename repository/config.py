@@ -129,8 +129,8 @@ class Settings:
         metadata={"help": "Bearer token for the officials registry."},
     )
     registry_land_namespace: str = field(
-        default="https://dat-dai.registry.example.vn/id/thua-dat/",
-        metadata={"help": "Namespace of land parcels' URIs (the registry's published one)."},
+        default="https://dat-dai.registry.example.vn/id/",
+        metadata={"help": "Namespace of the land registry's URIs (parcels, units)."},
     )
     registry_enterprise_namespace: str = field(
         default="https://doanh-nghiep.registry.example.vn/id/",
