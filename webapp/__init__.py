@@ -66,11 +66,23 @@ def create_app(settings: Settings | None = None) -> Flask:
         users=Users(settings.users_path),  # type: ignore[arg-type]
     )
 
-    from webapp import api, auth, browse, curation, dashboard, errors, oai, resources, sparql, views
+    from webapp import (
+        api,
+        auth,
+        browse,
+        curation,
+        dashboard,
+        errors,
+        oai,
+        registries,
+        resources,
+        sparql,
+        views,
+    )
 
     auth.init_app(app)
     views.register(app)
-    for module in (browse, resources, sparql, api, oai, dashboard, curation):
+    for module in (browse, resources, sparql, api, oai, dashboard, curation, registries):
         app.register_blueprint(module.bp)
     errors.register(app)
     return app
