@@ -1,0 +1,44 @@
+"""The enterprise registry (CSDL quốc gia về đăng ký doanh nghiệp): name and status of an
+enterprise by its code (docs/registries.md, "Enterprises")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harvesters.registry_client import Lookup, RegistryClient, invalid, lookup, need
+from repository.identifiers import InvalidIdentifier, check_enterprise
+from repository.text import nfc
+
+
+def parse_answer(body: Any) -> dict:
+    """{"code","name","status","status_label","founded","province_code"}. The one place to
+    change for a registry whose JSON differs."""
+    return {
+        "code": need(body, "code"),
+        "name": nfc(need(body, "name")),
+        "status": need(body, "status"),
+        "status_label": nfc(need(body, "status_label", optional=True) or ""),
+        "founded": need(body, "founded", optional=True),
+        "province_code": need(body, "province_code", optional=True),
+    }
+
+
+def verify(client: RegistryClient, code: str, refresh: bool = False) -> Lookup:
+    try:
+        code = check_enterprise(code)
+    except InvalidIdentifier as e:
+        return invalid(e)
+    return lookup(
+        client,
+        "GET",
+        f"/enterprises/{code}",
+        key=code,
+        parse=parse_answer,
+        not_found=(
+            f"CSDL đăng ký doanh nghiệp không có doanh nghiệp mã số {code}. Kiểm tra lại mã "
+            "số trên văn bản.",
+            f"The enterprise registry has no enterprise with code {code}; check the code in "
+            "the document.",
+        ),
+        refresh=refresh,
+    )
