@@ -1,0 +1,66 @@
+"""The registry simulator on a free port of 127.0.0.1, for tests that talk to the registries.
+
+with running_simulator(delay=0.2) as url:
+    settings = sim_settings(url, tmp_path)      # every registry_*_url points at it
+    ...
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+import waitress
+
+from harvesters.registry_sim import create_app
+from repository.config import Settings
+
+TODAY = "2026-11-26"
+TOKEN = "kho-demo-token"
+PATHS = {
+    "population": "dan-cu/v1",
+    "land": "dat-dai/v1",
+    "enterprise": "doanh-nghiep/v1",
+    "officials": "can-bo/v1",
+}
+
+
+@contextmanager
+def running_simulator(**config: object) -> Iterator[str]:
+    """Serve the simulator (waitress, 8 threads, in a background thread) and yield its base URL
+    "http://127.0.0.1:PORT". `config` as POST /_sim/config takes it; today defaults to TODAY."""
+    app = create_app({"today": TODAY, **config})
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def sim_settings(url: str, data_dir: Path | str, **settings_kwargs: object) -> Settings:
+    """Settings pointing all four registries at the simulator at `url`, today=TODAY."""
+    values: dict[str, object] = {
+        "data_dir": Path(data_dir),
+        "today": TODAY,
+        **{f"registry_{name}_url": f"{url}/{path}" for name, path in PATHS.items()},
+    }
+    values.update(settings_kwargs)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def configure(url: str, **config: object) -> dict:
+    """Change how the running simulator behaves (POST /_sim/config); its new configuration."""
+    r = requests.post(f"{url}/_sim/config", json=config, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def sim_stats(url: str) -> dict:
+    """Requests per registry and HTTP status so far (GET /_sim/stats)."""
+    return requests.get(f"{url}/_sim/stats", timeout=10).json()
