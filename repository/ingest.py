@@ -298,7 +298,9 @@ def _build_unit(
             continue
         hoso_ctx.creators.append(match)
         texts = page_texts(files, doc.stored.sha256) if doc.stored is not None else []
-        ctx = DocContext(unit.iri, doc.ordinal, match, doc.facts, texts, now, triples)
+        ctx = DocContext(
+            unit.iri, doc.ordinal, match, doc.facts, texts, now, triples, settings=settings
+        )
         ok = doc_triples(doc, ctx, store, minter, report, seen)
         if not ok:
             doc.rejected = True

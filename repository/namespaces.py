@@ -63,6 +63,41 @@ def code(local: str) -> str:
     return KHOC + local
 
 
+def registry_concept(name: str) -> str:
+    """khoc registry concept: population | land | enterprise | officials."""
+    return f"{KHOC}registry/{name}"
+
+
+def verification_concept(status: str) -> str:
+    """khoc verification status: verified | not-found | registry-error | unchecked."""
+    return f"{KHOC}verification/{status}"
+
+
+@dataclass(frozen=True)
+class RegistryTargets:
+    """IRIs in the registries' own namespaces (KHO_REGISTRY_*_NAMESPACE, docs/registries.md)."""
+
+    land: str
+    enterprise: str
+    officials: str
+
+    def enterprise_iri(self, code_: str) -> str:
+        return f"{self.enterprise}{code_}"
+
+    def parcel(self, parcel_id: str) -> str:
+        return f"{self.land}thua-dat/{parcel_id}"
+
+    def unit(self, code_: str, valid_from: str) -> str:
+        """A unit as the land registry knows it: a code alone is not an identity."""
+        return f"{self.land}don-vi/{code_}/{valid_from}"
+
+    def official(self, code_: str) -> str:
+        return f"{self.officials}official/{code_}"
+
+    def agency(self, code_: str) -> str:
+        return f"{self.officials}agency/{code_}"
+
+
 @dataclass(frozen=True)
 class Minter:
     """Mints the IRIs of instance data under one deployment's base IRI."""
@@ -159,9 +194,24 @@ class Minter:
         """The n-th archivist review (confirm/overturn) of a quality flag."""
         return f"{flag_iri}/review-{n}"
 
+    # -- links to the national registries (issue 5) ------------------------------------------
     @staticmethod
-    def registry_ref(record_iri: str, kind: str, n: int) -> str:
-        return f"{record_iri}/ref/{kind}-{n}"
+    def registry_ref(record_iri: str, kind: str, n: int, source: str = "text") -> str:
+        """A record's n-th reference of a kind: `-{n}` from its text, `-s{n}` from its sheet."""
+        return f"{record_iri}/ref/{kind}-{'s' if source == 'sheet' else ''}{n}"
+
+    @staticmethod
+    def registry_link(subject_iri: str, registry: str) -> str:
+        """An agency's or a unit version's link to its registry: `{subject}/ref/{registry}`."""
+        return f"{subject_iri}/ref/{registry}"
+
+    def person(self, pseudonym: str) -> str:
+        """A citizen by keyed pseudonym (never by number): `{base}id/person/{pseudonym}`."""
+        return f"{self.base}id/person/{pseudonym}"
+
+    def registries_graph(self) -> str:
+        """The public graph of agencies' and units' links to the registries."""
+        return self.graph("registries")
 
     def records_graph(self, level: str, facet: str | None = None) -> str:
         """{base}graph/records/<public|conditional|secret>[/<curation|personal>] (docs/model.md).

@@ -11,15 +11,17 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from repository import dedup
-from repository.namespaces import DCT, KHO, RDF, Minter
-from repository.rdf import Triples, text
+from repository.rdf import Triples
+from repository.record_lookups import unit_level
+from repository.registry_links import record_link
 from repository.resolve import IssuerMatch
 from repository.store import Store
 from repository.text import fold
 
 if TYPE_CHECKING:
     from repository.batch import IngestReport
-    from repository.ingest import DocDraft
+    from repository.config import Settings
+    from repository.ingest import DocDraft, UnitDraft
     from repository.records_rdf import DocContext
 
 _ALNUM = re.compile(r"[^0-9a-z]+")
@@ -143,18 +145,37 @@ def duplicates(
         seen.add_document(symbol, ctx.creator.agency_iri, issued, doc.iri)
 
 
-def registry_ref(doc: DocDraft, n: int, ref: dict[str, str]) -> None:
-    kind = ref.get("kind", "")
-    iri = Minter.registry_ref(doc.iri, kind, n)
-    t = Triples()
-    t.iri(iri, RDF + "type", KHO + "RegistryReference")
-    t.iri(doc.iri, DCT + "references", iri)
-    t.lit(iri, KHO + "refKind", text(kind))
-    if kind == "land":
-        t.lit(iri, KHO + "mapSheet", text(ref.get("sheet", "")))
-        t.lit(iri, KHO + "parcel", text(ref.get("parcel", "")))
-    if ref.get("id"):
-        t.lit(iri, KHO + "registryId", text(ref["id"]))
-    # A citizen's identification number is personal data (ND 13/2023): the personal graph only.
-    target = doc.personal if kind == "citizen" else doc.triples
-    target += sorted(t.triples, key=str)
+def registry_ref(
+    doc: DocDraft | UnitDraft,
+    n: int,
+    ref: dict[str, str],
+    source: str = "text",
+    *,
+    settings: Settings | None = None,
+    creator: IssuerMatch | None = None,
+    store: Store | None = None,
+) -> None:
+    """The n-th registry reference of a document (or hồ sơ) as an unchecked link
+    (repository.registry_links): in doc.triples, a citizen's number in doc.personal only.
+
+    `source` is "text" (extracted from the PDF) or "sheet" (a metadata sheet column: IRI suffix
+    `s{n}`). `settings` is needed (namespaces, the pseudonym key). A parcel cited without its
+    commune takes the creating agency's (`creator`) commune when its unit is a commune — its code
+    on the document's date — and that date as the key date; else both stay absent."""
+    from repository.ingest import _iso_date
+
+    if settings is None:
+        raise TypeError("registry_ref needs settings= (registry namespaces, pseudonym key)")
+    commune = key_date = None
+    if ref.get("kind") == "land" and not ref.get("commune") and creator is not None:
+        if store is not None and unit_level(store, creator.unit_iri) == "commune":
+            commune = creator.unit_code
+        row = doc.row if hasattr(doc, "row") else doc.rows.hoso
+        issued = _iso_date(row.values.get("issuedDate") or row.values.get("startDate"))
+        key_date = issued.isoformat() if issued and commune else None
+    link = record_link(doc.iri, n, ref, settings, source=source, commune=commune, key_date=key_date)
+    doc.triples += link.public
+    if link.personal:
+        if not hasattr(doc, "personal"):
+            raise ValueError("a citizen's number belongs to a document, not to a hồ sơ")
+        doc.personal += link.personal

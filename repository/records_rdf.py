@@ -48,6 +48,7 @@ class DocContext:
     texts: list[str]
     now: datetime
     triples: list[ox.Triple]  # the sheet's fields, already mapped without errors
+    settings: Settings | None = None  # registry links: namespaces, citizens' pseudonym key
 
 
 @dataclass
@@ -165,7 +166,7 @@ def doc_triples(
                     }
                 )
         for n, ref in enumerate(extracted.registry_refs or [], start=1):
-            registry_ref(doc, n, ref)
+            registry_ref(doc, n, ref, settings=ctx.settings, creator=m, store=store)
         text_all = "\n".join(ctx.texts)
         if ctx.facts and ctx.facts.readable and not text_all.strip():
             flag(
@@ -178,7 +179,8 @@ def doc_triples(
     if ctx.facts and ctx.facts.damaged:
         flag(doc, report, "damaged", ctx.now, ctx.facts.damaged)
     duplicates(doc, ctx, store, report, seen, symbol, t)
-    doc.triples = sorted(set(triples) | t.triples, key=str)
+    # registry_ref has put the links' triples in doc.triples already: keep them
+    doc.triples = sorted(set(triples) | t.triples | set(doc.triples), key=str)
     return True
 
 
