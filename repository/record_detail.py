@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from repository import access, dedup
+from repository import access, dedup, link_detail
 from repository.errors import NotFound
 from repository.files import FileStore
 from repository.namespaces import MODE_GRAPH, Minter
@@ -75,7 +75,8 @@ class Detail:
     hoso: str | None = None
     files: list[DigitalFile] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    refs: list[dict[str, str]] = field(default_factory=list)
+    refs: list[dict[str, str]] = field(default_factory=list)  # the links' keys, as plain text
+    links: list[link_detail.Link] = field(default_factory=list)  # registry links (issue 5)
     flags: list[dict] = field(default_factory=list)
     documents: list[dict[str, object]] = field(default_factory=list)
     retention: Retention | None = None
@@ -96,12 +97,6 @@ SELECT ?e ?f ?type ?at ?out ?note WHERE {
   OPTIONAL { ?e prov:endedAtTime ?at } OPTIONAL { ?e kho:outcome ?out }
   OPTIONAL { ?e rico:descriptiveNote ?note }
 } ORDER BY ?at ?e"""
-_REFS = """
-SELECT ?ref ?kind ?id ?sheet ?parcel WHERE {
-  ?s dct:references ?ref . ?ref kho:refKind ?kind .
-  OPTIONAL { ?ref kho:registryId ?id } OPTIONAL { ?ref kho:mapSheet ?sheet }
-  OPTIONAL { ?ref kho:parcel ?parcel }
-} ORDER BY ?ref"""
 _CITIZEN = """
 ASK WHERE { ?s dct:references ?ref . ?ref kho:refKind "citizen" }"""
 _DOCUMENTS = """
@@ -164,21 +159,33 @@ def detail(store: Store, minter: Minter, iri: str, graphs: list[str]) -> Detail:
         )
         d.files = _files(store, iri, graph)
         d.events = _events(store, iri, graphs)
-        d.refs = [
-            {k: str(v) for k, v in r.items() if v is not None}
-            for r in store.select(_REFS, substitutions={"s": _n(iri)}, graphs=graphs)
-        ]
+        d.links = link_detail.links_of(store, [iri], graphs)
+        d.refs = [_ref_keys(lk) for lk in d.links]
         d.flags = dedup.list_flags(store, graphs=curation, resource=iri) if curation else []
         attach_reviews(store, d.flags, curation)
     else:
         d.documents = store.select(_DOCUMENTS, substitutions={"s": _n(iri)}, graphs=graphs)
         d.retention = retention_of(store, iri, graphs)
+        documents = [str(doc["r"]) for doc in d.documents]
+        d.links = link_detail.links_of(store, [iri, *documents], graphs)
         if curation:
             d.flags = dedup.list_flags(store, graphs=curation, resource=iri)
             for doc in d.documents:
                 d.flags += dedup.list_flags(store, graphs=curation, resource=str(doc["r"]))
             attach_reviews(store, d.flags, curation)
     return d
+
+
+def _ref_keys(link: link_detail.Link) -> dict[str, str]:
+    """A link's kind and keys as text (a citizen's number only when read from a personal graph)."""
+    keys = {
+        "ref": link.iri,
+        "kind": link.kind,
+        "id": link.registry_id or link.number,
+        "sheet": link.sheet,
+        "parcel": link.parcel,
+    }
+    return {k: v for k, v in keys.items() if v is not None}
 
 
 _RICO = "https://www.ica.org/standards/RiC/ontology#"
