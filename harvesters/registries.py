@@ -15,7 +15,8 @@ from types import TracebackType
 
 from harvesters import registry_enterprise, registry_land, registry_officials, registry_population
 from harvesters.registry_cache import AnswerCache
-from harvesters.registry_client import Lookup, RegistryClient
+from harvesters.registry_client import RegistryClient
+from harvesters.registry_lookup import Lookup
 from repository.config import Settings
 from repository.identifiers import REGISTRIES, ParcelKey
 
@@ -30,6 +31,7 @@ class Registries:
         self.backoff = backoff
         self._clients: dict[str, RegistryClient] = {}
         self._cache: AnswerCache | None = None
+        self._secret: bytes | None = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> Registries:
@@ -64,6 +66,11 @@ class Registries:
                 )
             return self._clients[name]
 
+    def _pseudonym_secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = self.settings.pseudonym_secret()
+        return self._secret
+
     def _today(self) -> date | None:
         return date.fromisoformat(self.settings.today) if self.settings.today else None
 
@@ -74,7 +81,7 @@ class Registries:
         return registry_population.verify(
             self.client("population"),
             number,
-            self.settings.pseudonym_secret(),
+            self._pseudonym_secret(),
             on=self._today(),
             refresh=refresh,
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harvesters.registry_client import Lookup, RegistryClient, invalid, lookup, need
+from harvesters.registry_client import RegistryClient
+from harvesters.registry_lookup import Lookup, invalid, lookup, need
 from repository.identifiers import InvalidIdentifier, check_enterprise
 from repository.text import nfc
 

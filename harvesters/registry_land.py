@@ -6,15 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harvesters.registry_client import (
-    Lookup,
-    Malformed,
-    RegistryClient,
-    invalid,
-    is_iso_date,
-    lookup,
-    need,
-)
+from harvesters.registry_client import Malformed, RegistryClient
+from harvesters.registry_lookup import Lookup, invalid, is_iso_date, lookup, need
 from repository.identifiers import (
     InvalidIdentifier,
     ParcelKey,

@@ -6,15 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harvesters.registry_client import (
-    Lookup,
-    NotFound,
-    RegistryClient,
-    invalid,
-    is_iso_date,
-    lookup,
-    need,
-)
+from harvesters.registry_client import NotFound, RegistryClient
+from harvesters.registry_lookup import Lookup, invalid, is_iso_date, lookup, need
 from repository.identifiers import InvalidIdentifier, check_official
 from repository.text import fold, nfc
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from harvesters.registry_client import Lookup, NotFound, RegistryClient, invalid, lookup, need
+from harvesters.registry_client import NotFound, RegistryClient
+from harvesters.registry_lookup import Lookup, invalid, lookup, need
 from repository.identifiers import InvalidIdentifier, check_citizen, pseudonym
 
 NOT_FOUND = (

@@ -24,9 +24,8 @@ from harvesters.registry_client import (
     RegistryDown,
     TokenBucket,
     Unauthorized,
-    lookup,
-    need,
 )
+from harvesters.registry_lookup import lookup, need
 
 OK = {"status": 200, "body": {"v": "một"}}
 
@@ -351,3 +350,17 @@ def make_client_ctx(url: str, **kw: object) -> Iterator[RegistryClient]:
         yield client
     finally:
         client.close()
+
+
+def test_an_unusable_address_names_the_setting() -> None:
+    clock = FakeClock()
+    with make_client_ctx("127.0.0.1:5050/no-scheme", sleep=clock) as client:
+        result = ask(client)
+    assert result.status == "registry-error" and clock.slept == []  # not retried
+    assert "fix KHO_REGISTRY_ENTERPRISE_URL" in result.message_en
+
+
+def test_an_adapter_that_trips_on_an_answer_is_a_malformed_answer() -> None:
+    with scripted([{"status": 200, "body": {"x": 1}}]) as (url, _), make_client_ctx(url) as c:
+        result = lookup(c, "GET", "/t", key="t", parse=lambda b: b["x"]["y"], not_found=("", ""))
+    assert result.status == "registry-error" and "could not be read" in result.message_en
