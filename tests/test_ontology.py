@@ -112,6 +112,11 @@ EXPECTED: dict[str, list[str]] = {
         "premis-quarantine",
     ],
     "outcomes": ["outcome-success", "outcome-failure"],
+    # registry links (issue 5): concept IRIs {khoc}registry/<name>, {khoc}verification/<status>
+    "registries": [f"registry/{r}" for r in ("population", "land", "enterprise", "officials")],
+    "verification-status": [
+        f"verification/{s}" for s in ("verified", "not-found", "registry-error", "unchecked")
+    ],
 }
 
 # Codes from TT 05/2025/TT-BNV: the notation is the two-digit code at the end of the local name.
@@ -149,6 +154,11 @@ KHO_PROPERTIES = (
     hasTextLayer eventType outcome flagOf flagKind field sheetValue extractedValue duplicateOf
     reviewStatus decisionStatus basis reviewDate textBand refKind mapSheet parcel registryId
     contentDigest autograph textSignature matchedVia""".split(),
+    # registry links (issue 5)
+    *"""registry refSource communeCode keyDate linkTarget verificationStatus checkedAt
+    verificationNote enterpriseName enterpriseStatus enterpriseStatusLabel parcelId parcelArea
+    landUse parcelUnitThen parcelUnitNow officialPosition officialAgency officialAgencyName
+    registryName""".split(),
 )
 KHO_INDIVIDUALS = ("metaGraph",)  # the store's bookkeeping graph (repository/store.py)
 
