@@ -2,12 +2,11 @@
 Bearer token, timeouts, retries with exponential backoff and jitter on 429/5xx/timeouts/refused
 connections (honouring Retry-After, capped at 30 s), a token-bucket rate limit per registry, and
 the answer cache. Registry trouble is raised inside as a typed RegistryError and turned into a
-Lookup by `lookup()`, so no batch ever stops on it.
+Lookup by `registry_lookup.lookup()`, so no batch ever stops on it.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -18,8 +17,6 @@ from typing import Any
 import requests
 
 from harvesters.registry_cache import AnswerCache, CachedAnswer
-
-log = logging.getLogger("kho.registries")
 
 MAX_WAIT = 30.0  # seconds: no backoff or Retry-After waits longer
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
