@@ -191,6 +191,75 @@ WHERE {
         "everyone",
     ),
     Example(
+        "parcels-in-new-ward",
+        "Tài liệu về các thửa đất nằm trong một xã/phường mới, qua các xã cũ đã nhập vào "
+        "(Xã Ứng Thiên; đổi mã, ví dụ 00004 là Phường Ba Đình)",
+        "Records about land parcels in a new commune or ward, through the old communes merged "
+        "into it (Xã Ứng Thiên; change the code, e.g. 00004 for Phường Ba Đình)",
+        """\
+# Mã xã/phường mới / code of the new unit: 10369 = Xã Ứng Thiên (the code was reused: until
+# 2025-06-30 it was Xã Trường Thịnh), 00004 = Phường Ba Đình
+SELECT ?record ?identifier ?communeThen ?communeThenName ?portion ?sheet ?parcel ?parcelId
+       ?status WHERE {
+  ?ward skos:notation "10369" ; rico:beginningDate "2025-07-01"^^xsd:date .
+  { ?t kho:toUnit ?ward ; kho:fromUnit ?communeThen ; kho:portion ?portion }
+  UNION { BIND(?ward AS ?communeThen) }          # parcels registered after the reform
+  ?link kho:parcelUnitThen ?communeThen ; kho:refKind "land" .
+  ?record dct:references ?link ; rico:identifier ?identifier .
+  ?communeThen skos:prefLabel ?communeThenName FILTER(lang(?communeThenName) = "vi")
+  OPTIONAL { ?link kho:mapSheet ?sheet } OPTIONAL { ?link kho:parcel ?parcel }
+  OPTIONAL { ?link kho:parcelId ?parcelId } OPTIONAL { ?link kho:verificationStatus ?status }
+} ORDER BY ?communeThenName ?record""",
+        "researcher",
+    ),
+    Example(
+        "enterprises-cited",
+        "Doanh nghiệp được tài liệu nhắc đến và tình trạng của chúng trong CSDL đăng ký "
+        "doanh nghiệp",
+        "Enterprises cited in records, with their status in the business registry",
+        """\
+SELECT ?code ?name ?statusLabel ?verification ?checkedAt (COUNT(DISTINCT ?record) AS ?records)
+WHERE {
+  ?record dct:references ?link .
+  ?link kho:refKind "enterprise" ; kho:registryId ?code ; kho:verificationStatus ?verification .
+  OPTIONAL { ?link kho:enterpriseName ?name }
+  OPTIONAL { ?link kho:enterpriseStatusLabel ?statusLabel }
+  OPTIONAL { ?link kho:checkedAt ?checkedAt }
+} GROUP BY ?code ?name ?statusLabel ?verification ?checkedAt ORDER BY ?code""",
+        "researcher",
+    ),
+    Example(
+        "links-failed",
+        "Liên kết sổ đăng ký không xác minh được (không tìm thấy, lỗi sổ đăng ký) và việc cần làm",
+        "Registry links that failed verification (not found, registry error) and what to do",
+        """\
+SELECT ?subject ?link ?kind ?status ?checkedAt ?note WHERE {
+  ?subject dct:references ?link .
+  ?link kho:refKind ?kind ; kho:verificationStatus ?status .
+  FILTER(?status IN (<https://w3id.org/kho/code/verification/not-found>,
+                     <https://w3id.org/kho/code/verification/registry-error>))
+  OPTIONAL { ?link kho:checkedAt ?checkedAt }
+  OPTIONAL { ?link kho:verificationNote ?note FILTER(lang(?note) = "vi") }
+} ORDER BY ?status ?kind ?subject""",
+        "archivist",
+    ),
+    Example(
+        "officials-cited",
+        "Cán bộ được tài liệu nhắc đến: chức vụ và cơ quan theo CSDL cán bộ",
+        "Officials cited in records: position and agency according to the officials registry",
+        """\
+SELECT ?record ?code ?position ?agency ?agencyName WHERE {
+  ?record dct:references ?link .
+  ?link kho:refKind "official" ; kho:registryId ?code .
+  OPTIONAL { ?link kho:officialPosition ?position }
+  OPTIONAL { ?link kho:officialAgency ?agency .
+             ?agency skos:prefLabel ?khoName FILTER(lang(?khoName) = "vi") }
+  OPTIONAL { ?link kho:officialAgencyName ?registryName }
+  BIND(COALESCE(?khoName, ?registryName) AS ?agencyName)
+} ORDER BY ?code ?record""",
+        "researcher",
+    ),
+    Example(
         "construct-ba-dinh",
         "Đồ thị: Phường Ba Đình mới và các chuyển giao",
         "Graph: the new Phường Ba Đình and its transfers (CONSTRUCT)",

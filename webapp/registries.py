@@ -9,6 +9,8 @@ reader may not see does not exist. A citizen's number is only ever read from a p
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from repository import link_detail
@@ -50,6 +52,7 @@ SOURCE_LABELS = {
     "unit": ("từ danh mục đơn vị hành chính", "from Kho's units"),
 }
 UNVERIFIED_LIMIT = 500
+PSEUDONYM = re.compile(r"[a-z2-7]{26}")  # repository.identifiers.pseudonym
 
 
 def _audit_numbers(target: str, links: list[Link]) -> None:
@@ -186,6 +189,8 @@ def person(pseudonym: str) -> Response:
     JSON-LD by suffix or Accept, like every other IRI."""
     s = site()
     stem, ext = negotiation.split_suffix(pseudonym)
+    if not PSEUDONYM.fullmatch(stem):
+        raise NotFound(f"Kho has no citizen {stem!r}: a pseudonym is 26 base32 characters.")
     iri = s.minter.person(stem)
     graphs = s.visible_graphs()
     links = link_detail.person_links(s.store, iri, graphs)
