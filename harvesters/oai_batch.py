@@ -209,13 +209,16 @@ def _doc_row(r: Harvested, unit: Unit) -> dict[str, str]:
 
 
 def _complete(unit: Unit) -> None:
-    """Fill what a hồ sơ needs from its documents: dates, access level, language."""
+    """Fill what a hồ sơ needs from its documents: dates, pages, access level, language."""
     h = unit.hoso
     days = sorted(d["issuedDate"] for d, _ in unit.docs if d.get("issuedDate"))
     if not h["startDate"] and days:
         h["startDate"] = days[0]
     if not h["endDate"] and days:
         h["endDate"] = days[-1]
+    pages = [d.get("numberOfPage", "") for d, _ in unit.docs]
+    if not h["numberOfPage"] and all(p.isdigit() for p in pages):
+        h["numberOfPage"] = str(sum(map(int, pages)))  # else counted from the PDFs at ingest
     if not h["mode"]:
         modes = [d["mode"] for d, _ in unit.docs if d.get("mode")]
         h["mode"] = min(modes) if modes else DEFAULT_MODE  # a document is at least as closed
