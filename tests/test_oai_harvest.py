@@ -324,3 +324,11 @@ def test_cli_oai_harvest(
     assert main(["oai-harvest", f"{recorded}/oai", "--out", str(tmp_path / "e"),
                  "--prefix", "rdf"]) == 1  # fmt: skip
     assert "does not offer 'rdf'" in capsys.readouterr().err
+
+
+def test_pdfs_are_downloaded_into_the_batch(kho_oai: str, tmp_path: Path) -> None:
+    report = harvest(HarvestOptions(kho_oai, tmp_path / "f", sets=["block:dang"], files=True))
+    assert report.error is None and report.files > 0
+    named = [d["fileName"] for d in _rows(tmp_path / "f", "Tài liệu") if d["fileName"]]
+    assert len(named) == report.files
+    assert all((tmp_path / "f" / n).read_bytes().startswith(b"%PDF") for n in named)
