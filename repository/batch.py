@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from repository.access import mask_personal
 from repository.mapping import FieldError
 from repository.sheets import SourceRow
 from repository.text import fold
@@ -100,11 +101,17 @@ class IngestReport:
         self.problems.append(Problem("warning", message_vi, message_en, **kw))  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
+        """The report as JSON, every text in it with citizens' numbers masked."""
         data = asdict(self)
         data["problems"] = [asdict(p) for p in self.problems]
-        return data
+        return _masked(data)  # type: ignore[return-value]
 
     def text(self) -> str:
+        """The report for people, with citizens' numbers masked (NĐ 13/2023: a report is read
+        by whoever runs the batch, and sits in the contractor's folder)."""
+        return mask_personal(self._text())
+
+    def _text(self) -> str:
         lines = [
             f"Lô / batch {self.batch_id} — {self.batch_dir}",
             f"Bắt đầu / started {self.started}, xong / finished {self.finished}",
@@ -167,6 +174,17 @@ class IngestReport:
             tmp.write_text(content, encoding="utf-8")
             tmp.replace(path)
         return js, tx
+
+
+def _masked(value: object) -> object:
+    """`value` (JSON-like) with every citizen's number in its strings masked."""
+    if isinstance(value, str):
+        return mask_personal(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 def group_rows(rows: list[SourceRow], report: IngestReport) -> list[UnitRows]:

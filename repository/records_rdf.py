@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from repository import dedup, mapping, retention
+from repository import dedup, mapping, retention, sheet_refs
 from repository.config import Settings
 from repository.digitised import FileFacts
 from repository.namespaces import DCT, KHO, RDF, RIC_RST, RICO, Minter, code
@@ -75,6 +75,10 @@ def doc_triples(
     from repository.extraction import extract_fields
 
     row = doc.row
+    refs, problems = sheet_refs.read_refs(row, ctx.now.date())
+    if problems:  # a bad registry value rejects the row (a citizen's number never quoted)
+        sheet_refs.reject(report, row, problems, doc.iri)
+        return False
     triples = ctx.triples
     t = Triples()
     s = doc.iri
@@ -178,6 +182,8 @@ def doc_triples(
             )
     if ctx.facts and ctx.facts.damaged:
         flag(doc, report, "damaged", ctx.now, ctx.facts.damaged)
+    for n, ref in enumerate(refs, start=1):  # the sheet's registry columns
+        registry_ref(doc, n, ref, source="sheet", settings=ctx.settings, creator=m, store=store)
     duplicates(doc, ctx, store, report, seen, symbol, t)
     # registry_ref has put the links' triples in doc.triples already: keep them
     doc.triples = sorted(set(triples) | t.triples | set(doc.triples), key=str)
@@ -197,7 +203,9 @@ def hoso_triples(
     row = unit.rows.hoso
     triples, errors = mapping.row_to_rdf(row, unit.iri, row.format)
     report.reject_fields(errors, row, unit.iri)
-    if errors:
+    refs, problems = sheet_refs.read_refs(row, now.date())
+    sheet_refs.reject(report, row, problems, unit.iri)
+    if errors or problems:
         return False
     creator = Counter(m.agency_iri for m in ctx.creators).most_common(1)[0][0]
     match = next(m for m in ctx.creators if m.agency_iri == creator)
@@ -244,6 +252,8 @@ def hoso_triples(
                     doc.mode = values[0].value.rsplit("mode-", 1)[-1]
     t.triples |= set(_retention(unit, triples, store, match, level, now))
     unit.triples = sorted(set(triples) | t.triples, key=str)
+    for n, ref in enumerate(refs, start=1):  # the sheet's registry columns (never citizens here)
+        registry_ref(unit, n, ref, source="sheet", settings=settings, creator=match, store=store)
     return True
 
 
