@@ -7,6 +7,7 @@ with running_simulator(delay=0.2) as url:
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import requests
 import waitress
+from waitress import wasyncore
 
 from harvesters.registry_sim import create_app
+from harvesters.registry_sim.units import units
 from repository.config import Settings
 
 TODAY = "2026-11-26"
@@ -32,6 +35,7 @@ PATHS = {
 def running_simulator(**config: object) -> Iterator[str]:
     """Serve the simulator (waitress, 8 threads, in a background thread) and yield its base URL
     "http://127.0.0.1:PORT". `config` as POST /_sim/config takes it; today defaults to TODAY."""
+    units()  # the real units and agencies, loaded once per process (about a second)
     app = create_app({"today": TODAY, **config})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -39,14 +43,20 @@ def running_simulator(**config: object) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        # Stop the workers, then have the loop close every socket (keep-alive ones too) itself,
+        # which ends its thread.
+        server.task_dispatcher.shutdown(timeout=5)
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
         thread.join(timeout=5)
 
 
-def sim_settings(url: str, data_dir: Path | str, **settings_kwargs: object) -> Settings:
-    """Settings pointing all four registries at the simulator at `url`, today=TODAY."""
+def sim_settings(
+    url: str, data_dir: Path | str | None = None, **settings_kwargs: object
+) -> Settings:
+    """Settings pointing all four registries at the simulator at `url`, today=TODAY; data_dir
+    (keys, registry cache) defaults to a new temporary directory."""
     values: dict[str, object] = {
-        "data_dir": Path(data_dir),
+        "data_dir": Path(data_dir or tempfile.mkdtemp(prefix="kho-sim-")),
         "today": TODAY,
         **{f"registry_{name}_url": f"{url}/{path}" for name, path in PATHS.items()},
     }

@@ -3,14 +3,24 @@ docs/registries.md found, not found, invalid and unauthorised, and each way it m
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from harvesters import agencies, gazetteer
+from harvesters.registry_sim.enterprises import STATUSES
+from harvesters.registry_sim.units import units
+from harvesters.units import CUSTODY_CSV
+from harvesters.vn_units_source import read_reform
+from repository.identifiers import MST_WEIGHTS
+from repository.namespaces import SKOS, Minter
 from tests.registry_sim_server import TODAY, configure, running_simulator, sim_settings, sim_stats
 
 AUTH = {"Authorization": "Bearer kho-demo-token"}
+HTTP = requests.Session()  # keep-alive, as Kho's client does
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +37,11 @@ def url(sim: str) -> Iterator[str]:
 
 
 def get(url: str, path: str, **params: str) -> requests.Response:
-    return requests.get(f"{url}{path}", params=params, headers=AUTH, timeout=30)
+    return HTTP.get(f"{url}{path}", params=params, headers=AUTH, timeout=30)
 
 
 def verify(url: str, number: object) -> requests.Response:
-    return requests.post(
+    return HTTP.post(
         f"{url}/dan-cu/v1/citizens/verify", json={"number": number}, headers=AUTH, timeout=30
     )
 
@@ -174,3 +184,180 @@ def test_sim_settings_points_every_registry_at_the_simulator(url: str, tmp_path)
     s = sim_settings(url, tmp_path)
     assert s.registry_land_url == f"{url}/dat-dai/v1" and s.today == TODAY
     assert get(s.registry_land_url, "/units/00004", on=TODAY).json()["name"] == "Phường Ba Đình"
+
+
+def test_sim_config_rejects_what_it_does_not_know(url: str) -> None:
+    r = requests.post(f"{url}/_sim/config", json={"slow": 1}, timeout=10)
+    assert r.status_code == 400 and "known: token, down" in r.json()["message"]
+    r = requests.post(f"{url}/_sim/config", json={"down": ["cadastre"]}, timeout=10)
+    assert r.status_code == 400
+
+
+def test_one_registry_down(url: str) -> None:
+    configure(url, down=["land"])
+    assert get(url, "/dat-dai/v1/units/00004", on=TODAY).status_code == 503
+    assert get(url, "/doanh-nghiep/v1/enterprises/0100109106").status_code == 200
+
+
+def test_down_with_retry_after(url: str) -> None:
+    configure(url, down=True, retry_after=3)
+    r = verify(url, "001085012345")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "3"
+
+
+def test_slow_answers(url: str) -> None:
+    configure(url, delay=3)
+    with pytest.raises(requests.Timeout):
+        requests.get(f"{url}/can-bo/v1/officials/CB01-004512", headers=AUTH, timeout=0.5)
+
+
+def test_rate_limit_is_429_with_retry_after(url: str) -> None:
+    configure(url, rate_limit=0.01)  # one request, then one more every 100 s
+    assert get(url, "/doanh-nghiep/v1/enterprises/0100109106").status_code == 200
+    r = get(url, "/doanh-nghiep/v1/enterprises/0100109106")
+    assert r.status_code == 429 and r.json()["error"] == "rate_limited"
+    assert 1 <= int(r.headers["Retry-After"]) <= 100
+
+
+def test_malformed_bodies(url: str) -> None:
+    configure(url, malformed=True)
+    r = get(url, "/doanh-nghiep/v1/enterprises/0100109106")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    with pytest.raises(ValueError):
+        json.loads(r.text)
+
+
+def test_fail_ids_fail_so_many_times_then_answer(url: str) -> None:
+    configure(url, fail_ids={"0100109106": 2, "CB01-004512": -1, "001085012345": 1})
+    codes = [get(url, "/doanh-nghiep/v1/enterprises/0100109106").status_code for _ in range(3)]
+    assert codes == [503, 503, 200]
+    assert get(url, "/doanh-nghiep/v1/enterprises/0101248141").status_code == 200
+    always = [get(url, "/can-bo/v1/officials/CB01-004512").status_code for _ in range(3)]
+    assert always == [503, 503, 503]
+    assert [verify(url, "001085012345").status_code for _ in range(2)] == [503, 200]
+
+
+def test_flaky_is_random_but_seeded(url: str) -> None:
+    def run() -> list[int]:
+        configure(url, flaky=0.5, seed=7)
+        return [get(url, "/dat-dai/v1/units/01", on=TODAY).status_code for _ in range(30)]
+
+    first = run()
+    assert set(first) == {200, 503}
+    requests.post(f"{url}/_sim/reset", timeout=10)
+    assert run() == first
+
+
+def test_stats_count_per_registry_and_status_without_identifiers(url: str) -> None:
+    verify(url, "001085012345")
+    verify(url, "1234")
+    get(url, "/can-bo/v1/officials/CB01-004512")
+    stats = sim_stats(url)
+    assert stats == {
+        "population": {"requests": 2, "200": 1, "400": 1},
+        "officials": {"requests": 1, "200": 1},
+    }
+    requests.post(f"{url}/_sim/reset", timeout=10)
+    assert sim_stats(url) == {}
+
+
+def test_a_citizens_number_is_never_logged(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    number = "001085012345"
+    assert verify(url, number).status_code == 200
+    configure(url, down=True)
+    verify(url, number)
+    assert number not in caplog.text
+    assert number not in json.dumps(sim_stats(url))
+
+
+# -- realistic data ------------------------------------------------------------------------------
+
+
+def test_generated_registries_answer_most_valid_identifiers(url: str) -> None:
+    def enterprise_code(seq: int) -> str:
+        digits = f"01{seq:07d}"
+        check = 10 - sum(w * int(d) for w, d in zip(MST_WEIGHTS, digits, strict=True)) % 11
+        return digits + str(check) if check < 10 else ""
+
+    codes = [c for c in map(enterprise_code, range(1000, 1200)) if c]
+    answers = [get(url, f"/doanh-nghiep/v1/enterprises/{c}") for c in codes]
+    found = [a.json() for a in answers if a.status_code == 200]
+    assert {a.status_code for a in answers} == {200, 404}
+    assert 0.75 < len(found) / len(codes) < 0.95
+    for e in found:
+        assert e["province_code"] == "01" and e["status"] in STATUSES
+        assert e["name"].startswith(("Công ty", "Doanh nghiệp tư nhân", "Hợp tác xã"))
+        assert "1995-01-01" <= e["founded"] <= TODAY
+
+    numbers = [f"00108{n:07d}" for n in range(100)]
+    exist = [verify(url, n).status_code for n in numbers]
+    assert 80 <= exist.count(200) <= 98 and exist.count(404) == 100 - exist.count(200)
+
+
+def test_parcels_of_an_old_commune_lie_in_its_real_successor_today(url: str) -> None:
+    reform = read_reform()
+    old = {u.code: k for k, u in reform.old.items() if k.startswith("thanhphohanoi_")}
+    for code in ("10105", "00004"):  # Xã Đồng Lạc (whole), Phường Trúc Bạch
+        (succ,) = reform.successors[old[code]]
+        new = reform.new[succ.new_key]
+        p = first_parcel(url, code, "2020-01-01")
+        assert p["commune_now"] == {"code": new.code, "name": new.name, "on": TODAY}
+    divided = next(
+        k for k, s in reform.successors.items() if len(s) > 1 and k.startswith("thanhphohanoi_")
+    )
+    heirs = {reform.new[s.new_key].code for s in reform.successors[divided]}
+    p = first_parcel(url, reform.old[divided].code, "2020-01-01")
+    assert p["commune_now"]["code"] in heirs
+    assert first_parcel(url, reform.old[divided].code, "2020-01-01") == p
+
+
+def first_parcel(url: str, commune: str, on: str) -> dict:
+    for n in range(1, 20):
+        r = get(url, "/dat-dai/v1/parcels", commune=commune, sheet="1", parcel=str(n), on=on)
+        if r.status_code == 200:
+            return r.json()
+    raise AssertionError(f"no parcel found in {commune}")
+
+
+def test_officials_work_in_todays_agencies_which_the_registry_finds_by_name(url: str) -> None:
+    for n in range(1, 30):
+        o = get(url, f"/can-bo/v1/officials/CB01-{n:06d}").json()
+        assert o["position"] and "2008-08-01" <= o["since"] <= TODAY
+        items = get(url, "/can-bo/v1/agencies", name=o["agency"]["name"], on=TODAY).json()["items"]
+        assert o["agency"]["code"] in [a["code"] for a in items]
+    assert get(url, "/can-bo/v1/officials/CB79-000001").status_code == 404  # only Hanoi's
+
+
+def test_agencies_by_the_names_kho_gives_them_on_their_dates(url: str) -> None:
+    old = get(url, "/can-bo/v1/agencies", name="Đảng ủy phường Trúc Bạch", on="2019-03-05")
+    assert [(a["unit_code"], a["valid_to"]) for a in old.json()["items"]] == [
+        ("00004", "2025-06-30")
+    ]
+    gone = get(url, "/can-bo/v1/agencies", name="Đảng ủy phường Trúc Bạch", on=TODAY)
+    assert gone.status_code == 200 and gone.json()["items"] == []
+    city = get(url, "/can-bo/v1/agencies", name="UY BAN NHAN DAN THANH PHO HA NOI", on=TODAY)
+    assert [a["unit_code"] for a in city.json()["items"]] == ["01"]
+
+
+def test_every_agency_kho_mints_for_hanoi_is_found_by_its_name() -> None:
+    """Kho's own agencies harvest (harvesters.agencies) against the simulator's data."""
+    reform = read_reform()
+    minter = Minter("https://kho.example.org/")
+    gz = gazetteer.build(reform, minter)
+    ag = agencies.build(gz, minter, CUSTODY_CSV)
+    names = {
+        str(t.subject.value): t.object.value
+        for t in ag.triples.triples
+        if t.predicate.value == SKOS + "prefLabel" and t.object.language == "vi"
+    }
+    hanoi = [v for v in gz.versions() if v.unit.key.split("_")[0] == "thanhphohanoi"]
+    missing, checked = [], 0
+    for v in hanoi:
+        on = v.valid_to or TODAY
+        for iri in ag.by_unit[v.iri].values():
+            found = units().find_agencies(names[iri], on)
+            checked += 1
+            if v.unit.code not in [a.unit.code for a in found]:
+                missing.append((names[iri], on))
+    assert checked > 5000 and missing == []

@@ -11,7 +11,9 @@ request that carries it.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 import time
 
 from flask import Flask, Response, g, request
@@ -19,6 +21,7 @@ from flask import Flask, Response, g, request
 from harvesters.registry_sim import citizens, enterprises, land, officials
 from harvesters.registry_sim.answers import Answer
 from harvesters.registry_sim.behaviour import REGISTRIES, Behaviour, ConfigError
+from harvesters.registry_sim.units import units
 
 ENDPOINTS = {
     "population": ["POST /dan-cu/v1/citizens/verify"],
@@ -56,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
             return None
         if sim.config["delay"]:
             time.sleep(float(sim.config["delay"]))  # type: ignore[arg-type]
-        if sim.config["down"]:
+        if sim.is_down(registry):
             return _json(503, {"error": "unavailable", "message": "The registry is down."}, sim)
         token = request.headers.get("Authorization", "")
         if token != f"Bearer {sim.config['token']}":
@@ -165,5 +168,7 @@ def serve(host: str = "127.0.0.1", port: int = 5050, config: dict | None = None)
     import waitress
 
     app = create_app(config)
+    threading.Thread(target=units, daemon=True).start()  # load the data before the first request
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" under load
     print(f"Kho registry simulator: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     waitress.serve(app, host=host, port=port, threads=8, ident="kho-registry-sim")

@@ -15,7 +15,7 @@ from datetime import date
 
 DEFAULTS: dict[str, object] = {
     "token": "kho-demo-token",  # the Bearer token every request must carry
-    "down": False,  # 503 to every registry request
+    "down": False,  # 503 to every registry request; or a list of registries ["land", ...]
     "delay": 0.0,  # seconds before answering
     "rate_limit": 50,  # requests per second per token (token bucket); 0 = unlimited
     "malformed": False,  # broken JSON bodies: true, or the probability of one
@@ -51,6 +51,9 @@ def checked(config: dict) -> dict:
         and all(isinstance(n, int) for n in config["fail_ids"].values())
     ):
         raise ConfigError('fail_ids must be {"identifier": failures}, failures -1 for always.')
+    down = config.get("down", False)
+    if isinstance(down, list) and not set(down) <= set(REGISTRIES.values()):
+        raise ConfigError(f"down: true, false or a list of {', '.join(REGISTRIES.values())}.")
     return config
 
 
@@ -80,6 +83,10 @@ class Behaviour:
                 self.buckets = {}
             return copy.deepcopy(self.config)
 
+    def is_down(self, registry: str) -> bool:
+        down = self.config["down"]
+        return registry in down if isinstance(down, list) else bool(down)
+
     def today(self) -> str:
         return str(self.config["today"] or date.today().isoformat())
 
@@ -96,8 +103,9 @@ class Behaviour:
             return None
         now = time.monotonic()
         with self.lock:
-            tokens, at = self.buckets.get(token, (rate, now))
-            tokens = min(rate, tokens + (now - at) * rate)
+            burst = max(1.0, rate)  # a second's worth of requests at once
+            tokens, at = self.buckets.get(token, (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate)
             if tokens >= 1:
                 self.buckets[token] = (tokens - 1, now)
                 return None
