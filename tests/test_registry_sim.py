@@ -217,6 +217,7 @@ def test_rate_limit_is_429_with_retry_after(url: str) -> None:
     r = get(url, "/doanh-nghiep/v1/enterprises/0100109106")
     assert r.status_code == 429 and r.json()["error"] == "rate_limited"
     assert 1 <= int(r.headers["Retry-After"]) <= 100
+    assert get(url, "/can-bo/v1/officials/CB01-004512").status_code == 200  # another registry
 
 
 def test_malformed_bodies(url: str) -> None:

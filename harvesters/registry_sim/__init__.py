@@ -64,7 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
         token = request.headers.get("Authorization", "")
         if token != f"Bearer {sim.config['token']}":
             return _json(401, {"error": "unauthorized", "message": "Bearer token needed."}, sim)
-        wait = sim.admit(token)
+        wait = sim.admit(registry, token)
         if wait is not None:
             body = {"error": "rate_limited", "message": "Too many requests; slow down."}
             response = _json(429, body, sim)

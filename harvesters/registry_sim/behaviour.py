@@ -17,7 +17,7 @@ DEFAULTS: dict[str, object] = {
     "token": "kho-demo-token",  # the Bearer token every request must carry
     "down": False,  # 503 to every registry request; or a list of registries ["land", ...]
     "delay": 0.0,  # seconds before answering
-    "rate_limit": 50,  # requests per second per token (token bucket); 0 = unlimited
+    "rate_limit": 50,  # requests per second per registry and token (token bucket); 0 = none
     "malformed": False,  # broken JSON bodies: true, or the probability of one
     "fail_ids": {},  # identifier -> failures (503) before it is answered; -1 = always
     "flaky": 0.0,  # probability of a 503 for any request
@@ -69,7 +69,7 @@ class Behaviour:
             self.config = copy.deepcopy(self.initial)
             self.stats: dict[str, dict[str, int]] = {}
             self.failures: dict[str, int] = {}
-            self.buckets: dict[str, tuple[float, float]] = {}  # token -> (tokens, at)
+            self.buckets: dict[str, tuple[float, float]] = {}  # registry+token -> (tokens, at)
             self.rng = random.Random(self.config["seed"])
 
     def update(self, changes: dict) -> dict:
@@ -96,20 +96,22 @@ class Behaviour:
             counts["requests"] += 1
             counts[str(status)] = counts.get(str(status), 0) + 1
 
-    def admit(self, token: str) -> float | None:
-        """None if `token` may ask now, else the seconds to wait (rate limit)."""
+    def admit(self, registry: str, token: str) -> float | None:
+        """None if `token` may ask `registry` now, else the seconds to wait (rate limit: each
+        registry is its own service)."""
         rate = float(self.config["rate_limit"] or 0)
         if rate <= 0:
             return None
         now = time.monotonic()
         with self.lock:
             burst = max(1.0, rate)  # a second's worth of requests at once
-            tokens, at = self.buckets.get(token, (burst, now))
+            bucket = f"{registry} {token}"
+            tokens, at = self.buckets.get(bucket, (burst, now))
             tokens = min(burst, tokens + (now - at) * rate)
             if tokens >= 1:
-                self.buckets[token] = (tokens - 1, now)
+                self.buckets[bucket] = (tokens - 1, now)
                 return None
-            self.buckets[token] = (tokens, now)
+            self.buckets[bucket] = (tokens, now)
             return (1 - tokens) / rate
 
     def flake(self) -> bool:
