@@ -4,7 +4,9 @@ PDFs, across the three blocks, city/district/commune levels, before and after th
 One batch follows TT 05/2025 (XLSX, two tabs, element names as headers); one is a legacy TT 02/2019
 sheet in CSV with Vietnamese headers, with a few scans and a few deliberate mistakes (an impossible
 date, a missing PDF, a document delivered twice) so the rejection report and the duplicate flags
-have something to show.
+have something to show. Both carry registry columns (harvesters/demo_registry.py: enterprises,
+parcels, citizens, officials the records concern) and the legacy one a malformed citizen's number,
+rejected with the number masked in the report.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from harvesters import demo_registry as dr
 from harvesters import specimen_text as st
 from harvesters.specimens import DocumentSpec, make_spec, render_pdf, render_scan
 
@@ -44,6 +47,10 @@ TT05_HOSO = [
     "format",
     "confidenceLevel",
     "paperFileCode",
+    "maSoDoanhNghiep",
+    "thuaDat",
+    "maCanBo",
+    "sourceIdentifier",
 ]
 TT05_DOC = [
     "docCode",
@@ -59,6 +66,10 @@ TT05_DOC = [
     "mode",
     "confidenceLevel",
     "fileName",
+    "maSoDoanhNghiep",
+    "thuaDat",
+    "soDinhDanh",
+    "maCanBo",
 ]
 TT02_HEADERS = [
     "Mã hồ sơ",
@@ -80,7 +91,12 @@ TT02_HEADERS = [
     "Tên cơ quan, tổ chức ban hành văn bản",
     "Trích yếu nội dung",
     "Tệp tin",
+    "Mã số doanh nghiệp",
+    "Thửa đất",
+    "Số định danh cá nhân",
+    "Mã cán bộ",
 ]
+MALFORMED_CITIZEN = "00108501234"  # 11 digits: not a personal identification number
 MAINTENANCE_TEXT = {
     "01": "Vĩnh viễn",
     "02": "70 năm",
@@ -144,8 +160,10 @@ def write_tt05_batch(
     rng: random.Random,
     scanned_ratio: float,
     progress: Callable[[str], None] | None = None,
+    links: random.Random | None = None,
 ) -> int:
-    """An XLSX with tabs "Hồ sơ" and "Tài liệu" (TT 05/2025 element names) and the PDFs."""
+    """An XLSX with tabs "Hồ sơ" and "Tài liệu" (TT 05/2025 element names, and Kho's registry
+    columns drawn from `links`) and the PDFs."""
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -154,10 +172,12 @@ def write_tt05_batch(
     hs.append(TT05_HOSO)
     td = wb.create_sheet("Tài liệu")
     td.append(TT05_DOC)
+    links = links or random.Random(0)
     count = 0
     for n, docs in enumerate(files, start=1):
         code = _file_code(docs, n)
-        pages = len(docs)  # the specimens are one page each
+        pages = len(docs)
+        refs = dr.hoso_columns(docs, links, n)  # the specimens are one page each
         maintenance = "" if n % 4 == 0 else rng.choice(["01", "01", "04", "05", "06"])
         mode = "03" if n % 5 == 0 else "02" if n % 3 == 0 else "01"
         hs.append(
@@ -175,12 +195,17 @@ def write_tt05_batch(
                 "01",
                 "02",
                 f"H01.K1.G{n % 7 + 1}.H{n:03d}",
+                refs["enterprise"],
+                refs["land"],
+                refs["official"],
+                dr.source_identifier(code, n),
             ]
         )
         for k, spec in enumerate(docs, start=1):
             name = f"{code}.{k:07d}.pdf"
             scanned = rng.random() < scanned_ratio or (count == 0 and scanned_ratio > 0)
             _render(spec, folder / name, scanned, rng)  # at least one scan, so OCR runs
+            cols = dr.doc_columns(spec, links, count)
             td.append(
                 [
                     f"{code}.{k:07d}",
@@ -196,6 +221,10 @@ def write_tt05_batch(
                     mode,
                     "02",
                     name,
+                    cols["enterprise"],
+                    cols["land"],
+                    cols["citizen"],
+                    cols["official"],
                 ]
             )
             count += 1
@@ -212,9 +241,12 @@ def write_tt02_batch(
     rng: random.Random,
     scanned_ratio: float,
     progress: Callable[[str], None] | None = None,
+    links: random.Random | None = None,
 ) -> int:
-    """A legacy TT 02/2019 sheet (CSV, Vietnamese headers, one row per document) and the PDFs,
-    with one impossible date, one missing PDF and one document delivered twice."""
+    """A legacy TT 02/2019 sheet (CSV, Vietnamese headers, one row per document, registry
+    columns drawn from `links`) and the PDFs, with one impossible date, one missing PDF, one
+    document delivered twice and one malformed citizen's number."""
+    links = links or random.Random(0)
     folder.mkdir(parents=True, exist_ok=True)
     rows = [TT02_HEADERS]
     count = 0
@@ -235,14 +267,7 @@ def write_tt02_batch(
                 len(docs),
                 len(docs),
                 "Tốt",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
+                *[""] * 8,
             ]
         )
         for k, spec in enumerate(docs, start=1):
@@ -251,19 +276,11 @@ def write_tt02_batch(
             issued = _dmy(spec.issued_on)
             if n == 2 and k == 1:
                 issued = f"31/02/{spec.issued_on.year}"  # a typo the report must catch
+            cols = dr.doc_columns(spec, links, count)
             rows.append(
                 [
                     code,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
+                    *[""] * 10,
                     k,
                     spec.document_type,
                     spec.number,
@@ -272,6 +289,10 @@ def write_tt02_batch(
                     spec.issuer,
                     spec.subject,
                     name,
+                    cols["enterprise"],
+                    cols["land"],
+                    cols["citizen"],
+                    cols["official"],
                 ]
             )
             count += 1
@@ -302,16 +323,7 @@ def write_tt02_batch(
     rows.append(
         [
             code,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
+            *[""] * 10,
             1,
             spec.document_type,
             spec.number,
@@ -326,16 +338,7 @@ def write_tt02_batch(
     rows.append(
         [
             code,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
+            *[""] * 10,
             2,
             "Thông báo",
             "07",
@@ -346,9 +349,15 @@ def write_tt02_batch(
             "thieu.pdf",
         ]
     )
+    # A citizen's number one digit short: the row is rejected, the report shows it masked.
+    rows.append(
+        [code, "", "", "", "", "", "", "", "", "", "", 3, "Công văn", "09", "UBND-VP"]
+        + [_dmy(spec.issued_on), spec.issuer, "V/v xác minh thông tin cư trú của công dân"]
+        + ["trung-lap/001.pdf", "", "", MALFORMED_CITIZEN, ""]
+    )
     with (folder / "bang-ke-tt02.csv").open("w", newline="", encoding="utf-8-sig") as fh:
         csv.writer(fh).writerows(rows)
-    return count + 2
+    return count + 3
 
 
 def write_demo(
@@ -361,11 +370,12 @@ def write_demo(
 ) -> list[Path]:
     """Two batch folders under `root`; return their paths."""
     rng = random.Random(seed)
+    links = random.Random(seed + 1)  # registry columns: their own draws, the documents unchanged
     files = hoso_specs(rng, documents)
     cut = max(1, len(files) * 3 // 4)
     first, second = root / "lo-01-tt05", root / "lo-02-tt02"
     for folder in (first, second):
         shutil.rmtree(folder, ignore_errors=True)
-    write_tt05_batch(first, files[:cut], rng, scanned_ratio, progress)
-    write_tt02_batch(second, files[cut:], rng, scanned_ratio, progress)
+    write_tt05_batch(first, files[:cut], rng, scanned_ratio, progress, links)
+    write_tt02_batch(second, files[cut:], rng, scanned_ratio, progress, links)
     return [first, second]
