@@ -9,7 +9,13 @@ export KHO_DATA_DIR ?= $(abspath $(DATA))
 
 run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000 (waitress)
 	@cat $(KHO_DATA_DIR)/demo-users.txt 2>/dev/null | sed 's/^/  demo account: /' || true
-	$(BIN)/kho serve --host 127.0.0.1 --port 5000
+	@$(WITH_REGISTRIES) $(BIN)/kho serve --host 127.0.0.1 --port 5000
+
+# The registry simulator (docs/registries.md) stands in for the four national registries on
+# 127.0.0.1:5050 while the demo's links are checked and while Kho serves; it stops with them.
+WITH_REGISTRIES = $(BIN)/kho registries simulate --port 5050 >$(KHO_DATA_DIR)/registry-sim.log 2>&1 & \
+	sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/kho registries ping --wait 60 >/dev/null || { cat $(KHO_DATA_DIR)/registry-sim.log; exit 1; };
 
 setup: $(VENV)/.installed
 
@@ -47,6 +53,7 @@ $(KHO_DATA_DIR)/.records: $(KHO_DATA_DIR)/.harvested
 	$(BIN)/kho demo-batches $(KHO_DATA_DIR)/demo-batches
 	$(BIN)/kho ingest $(KHO_DATA_DIR)/demo-batches/* || [ $$? -eq 3 ]
 	$(BIN)/kho users demo
+	@$(WITH_REGISTRIES) $(BIN)/kho registries verify
 	touch $@
 
 # The browser tests (tests/test_browser.py) drive Debian's Chromium through Playwright.

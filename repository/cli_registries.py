@@ -3,12 +3,14 @@
 kho registries verify [--registry R] [--status S|all] [--older-than-days N] [--all-units]
 kho registries status [--json]
 kho registries simulate [--host H] [--port 5050]
+kho registries ping [--wait SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,8 @@ def cmd_registries(args: argparse.Namespace, settings: Settings) -> int:
 
         serve(args.host, args.port)
         return EXIT_OK
+    if args.registries_command == "ping":
+        return _ping(settings, args.wait)
     from repository.store import open_store
 
     store = open_store(settings.store_path)  # type: ignore[arg-type]
@@ -73,6 +77,40 @@ def _verify(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(report.text())
     return EXIT_OK  # it ran: errors are recorded on the links and listed
+
+
+def _ping(settings: Settings, wait: float) -> int:
+    """Does each registry answer HTTP at its base URL? With `wait`, keep asking that long."""
+    import time
+
+    import requests
+
+    urls = {name: getattr(settings, f"registry_{name}_url") for name in REGISTRY_NAMES}
+    answered: dict[str, str] = {}
+    deadline = time.monotonic() + wait
+    while True:
+        for name, url in urls.items():
+            if name in answered:
+                continue
+            try:
+                answered[name] = f"HTTP {requests.get(url, timeout=2).status_code}"
+            except requests.RequestException:
+                pass
+        if len(answered) == len(urls) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    for name, url in urls.items():
+        state = answered.get(name, "không trả lời / no answer")
+        print(f"{name:11} {url}  {state}")
+    if len(answered) < len(urls):
+        print(
+            "Sổ đăng ký không trả lời: kiểm tra KHO_REGISTRY_<NAME>_URL, hoặc chạy "
+            "`kho registries simulate`. / A registry did not answer: check "
+            "KHO_REGISTRY_<NAME>_URL, or start `kho registries simulate`.",
+            file=sys.stderr,
+        )
+        return 1
+    return EXIT_OK
 
 
 def _status(store: Store, settings: Settings, as_json: bool) -> int:
@@ -133,3 +171,5 @@ def register(add: Add) -> None:
     m = sub.add_parser("simulate", help="serve the registry simulator (all four registries)")
     m.add_argument("--host", default="127.0.0.1")
     m.add_argument("--port", type=int, default=5050)
+    g = sub.add_parser("ping", help="does each registry answer at its URL? (exit 1 if not)")
+    g.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="keep asking this long")

@@ -95,6 +95,7 @@ def demo_settings(
         folders = write_demo(data_dir / "demo-batches", documents=30, seed=2025, scanned_ratio=0.15)
         for folder in folders:
             ingest_batch(folder, demo_store, settings, jobs=2)
+        verify_demo_links(demo_store, data_dir)
         users = Users(settings.users_path)  # type: ignore[arg-type]
         for name, (role, grants) in DEMO_USERS.items():
             users.add(name, PASSWORD, role, grants)
@@ -103,3 +104,18 @@ def demo_settings(
 
     record_index.ensure_current(open_store(settings.store_path), settings)  # kept from older runs
     return settings
+
+
+def verify_demo_links(store: Store, data_dir: Path) -> None:
+    """Links for the agencies and units the records name, and every link checked against the
+    registry simulator (a real HTTP server on 127.0.0.1), as `make demo` does."""
+    from harvesters.registries import Registries
+    from repository.registry_links import ensure_links
+    from repository.registry_verify import verify
+    from tests.registry_sim_server import running_simulator, sim_settings
+
+    with running_simulator() as url:
+        linked = sim_settings(url, data_dir, registry_rate=40)
+        ensure_links(store, linked)
+        with Registries(linked, backoff=0.05) as registries:
+            verify(store, linked, registries)
