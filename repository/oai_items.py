@@ -32,12 +32,17 @@ MAX_CHUNK = 4096  # a chunk doubles while the dates keep rejecting; this is as f
 
 @dataclass(frozen=True)
 class View:
-    """The store as one reader sees it."""
+    """The store as one reader sees it over OAI-PMH: never the personal graphs, whoever asks —
+    harvested copies leave Kho's access control behind, so citizens' numbers stay home."""
 
     store: Store
     minter: Minter
     graphs: list[str]
     reader: Reader = access.PUBLIC
+
+    def __post_init__(self) -> None:
+        shared = [g for g in self.graphs if not g.endswith("/personal")]
+        object.__setattr__(self, "graphs", shared)
 
     @property
     def records_graphs(self) -> list[str]:

@@ -1,6 +1,7 @@
 """The metadata part of OAI-PMH records: simple Dublin Core (oai_dc) and RDF/XML (rdf) of Kho's
-documents and hồ sơ, from the reader's visible graphs only, with citizens' identification numbers
-masked for readers without the `personal` grant (repository.access.mask_personal)."""
+documents and hồ sơ, from the reader's visible graphs only (never the personal graphs), with
+citizens' identification numbers masked for every reader (repository.access.mask_personal): a
+harvested copy leaves Kho's access control behind (issue 5)."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def _labels(view: View, iris: set[str]) -> dict[str, dict[str, str]]:
 
 def dublin_core(view: View, items: dict[str, str]) -> dict[str, tuple[etree._Element, bool]]:
     """oai_dc:dc elements for `items` (IRI -> kind 'record' or 'hoso'), with whether a citizen's
-    number is shown in them (only to a reader with the `personal` grant: others see it masked)."""
+    number is shown in them (never: OAI-PMH masks them for everyone)."""
     values = _values(view, list(items))
     linked = {
         o.value
@@ -97,17 +98,15 @@ def _dc(
 ) -> tuple[etree._Element, bool]:
     root = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {FORMATS['oai_dc'].schema}")
-    shown_personal = False
+    shown_personal = False  # never, since every text is masked; kept for the callers' audit
 
     def add(element: str, text: object, lang: str | None = None) -> None:
-        nonlocal shown_personal
         if text is None or str(text).strip() == "":
             return
         node = etree.SubElement(root, f"{{{DC}}}{element}")
         plain = nfc(str(text))
-        node.text = access.mask_personal(plain, view.reader)
-        if view.reader.sees_personal and access.mask_personal(plain) != plain:
-            shown_personal = True  # a citizen's number, shown unmasked: audited by the caller
+        # Masked for every reader: a harvested copy leaves Kho's access control behind.
+        node.text = access.mask_personal(plain)
         if lang:
             node.set(XML_LANG, lang)
 
@@ -213,7 +212,7 @@ def rdf_xml(view: View, items: list[str]) -> dict[str, tuple[etree._Element, boo
         mine = sorted(
             (t for s in sorted(owned[item]) for t in triples.get(s, [])), key=lambda t: str(t)
         )
-        personal = any(
+        personal = any(t.predicate.value == KHO + "registryId" for t in mine) and any(
             t.predicate.value == KHO + "refKind" and t.object.value == "citizen" for t in mine
         )
         data = ox.serialize(mine, format=ox.RdfFormat.RDF_XML, prefixes=_RDF_PREFIXES)
@@ -235,7 +234,7 @@ def _masked(predicate: ox.NamedNode, term: ox.Term, reader: access.Reader) -> ox
         or predicate.value in _UNMASKED
     ):
         return term
-    masked = access.mask_personal(term.value, reader)
+    masked = access.mask_personal(term.value)  # every reader: see _dc
     if masked == term.value:
         return term
     if term.language:
