@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from repository.access import GRANTS, ROLES, Reader
+from repository.access import GRANTS, ROLES, Reader, mask_personal
 from repository.errors import BadRequest, KhoError, NotFound
 from repository.text import nfc
 
@@ -301,13 +301,21 @@ class Users:
             db.execute(
                 "INSERT INTO audit (at, actor, action, target, address, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (_iso(_now()), actor, action, target, address, detail),
+                (
+                    _iso(_now()),
+                    actor,
+                    action,
+                    mask_personal(target),
+                    address,
+                    mask_personal(detail),
+                ),
             )
 
     def audit_many(
         self, actor: str, action: str, targets: list[tuple[str, str]], address: str = ""
     ) -> None:
-        """Many entries (target, detail) of one request, in one transaction."""
+        """Many entries (target, detail) of one request, in one transaction. Like `audit`, the
+        log never keeps a citizen's number a reader typed (a query, a path): it is masked."""
         if not targets:
             return
         at = _iso(_now())
@@ -315,7 +323,10 @@ class Users:
             db.executemany(
                 "INSERT INTO audit (at, actor, action, target, address, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(at, actor, action, target, address, detail) for target, detail in targets],
+                [
+                    (at, actor, action, mask_personal(target), address, mask_personal(detail))
+                    for target, detail in targets
+                ],
             )
 
     def audit_log(

@@ -241,12 +241,6 @@ def forget_audit_after(settings: Settings, last: int) -> None:
         db.execute("DELETE FROM audit WHERE id > ?", (last,))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webapp/sparql.py _audit_restricted writes the query text, and webapp/api.py the "
-    "request path, into the audit log unmasked: a cleared reader's query naming a number puts "
-    "it there (fix: mask target and detail in repository/users.py Users.audit/audit_many)",
-)
 def test_queries_naming_a_number_are_audited_without_it(
     clients: dict[str, FlaskClient], numbers: set[str], demo_settings: Settings
 ) -> None:
