@@ -2,6 +2,11 @@
 status; a parcel's id, area, use and its commune then and now as Kho's unit versions; an
 official's position and Kho agency; the name a registry knows a unit or agency by) and, when
 the check failed, a note saying what to do — never with a citizen's number in it.
+
+A registry that does not answer (`registry-error`) erases nothing: the facts of the last
+successful check stay on the link, `kho:lastVerifiedAt` says when that was, and the note says
+the registry did not answer at T and the facts are as verified at T0. `not-found` is a real
+answer: the facts go.
 """
 
 from __future__ import annotations
@@ -12,15 +17,25 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from repository import gazetteer
-from repository.namespaces import KHO
+from repository.namespaces import KHO, XSD, verification_concept
 from repository.rdf import Triples, decimal, text
-from repository.registry_links import targets
+from repository.registry_links import STATUSES, targets
 from repository.resolve import resolve_issuer
 from repository.store import Store
 
 if TYPE_CHECKING:
     from repository.config import Settings
     from repository.registry_verify import Link
+
+# What a check writes whatever the answer (the rest of FACTS only when verified).
+BOOKKEEPING = ("verificationStatus", "checkedAt", "verificationNote", "lastVerifiedAt")
+FACTS = (
+    *BOOKKEEPING,
+    *"""enterpriseName enterpriseStatus enterpriseStatusLabel parcelId parcelArea landUse
+    parcelUnitThen parcelUnitNow officialPosition officialAgency officialAgencyName
+    registryName""".split(),
+)
+_XSD_DATETIME = ox.NamedNode(XSD + "dateTime")
 
 
 class Matcher:
@@ -53,6 +68,42 @@ class Matcher:
             )
             self._agencies[key] = match.agency_iri if match and match.score >= 0.95 else None
         return self._agencies[key]
+
+
+def link_update(link: Link, answer: Any, settings: Settings, matcher: Matcher) -> list[ox.Triple]:
+    """The link's new status, check time, note and facts. After a registry error the facts of
+    the last successful check stay (they are not rewritten here: see `keeps_facts`) and
+    `kho:lastVerifiedAt` says when they were verified."""
+    t = Triples()
+    status = answer.status if answer.status in STATUSES else "registry-error"
+    t.iri(link.iri, KHO + "verificationStatus", verification_concept(status))
+    t.lit(link.iri, KHO + "checkedAt", ox.Literal(answer.checked_at, datatype=_XSD_DATETIME))
+    if status == "verified":
+        facts(link, answer, t, settings, matcher)
+    else:
+        since = kept_since(link, status)
+        vi, en = note(link, answer, checked_at=answer.checked_at, since=since)
+        t.lit(link.iri, KHO + "verificationNote", text(vi, "vi"))
+        t.lit(link.iri, KHO + "verificationNote", text(en, "en"))
+        if since:
+            t.lit(link.iri, KHO + "lastVerifiedAt", ox.Literal(since, datatype=_XSD_DATETIME))
+    return sorted(t.triples, key=str)
+
+
+def kept_since(link: Link, status: str) -> str | None:
+    """When the facts a registry error leaves on the link were verified (None: nothing kept)."""
+    if status != "registry-error":
+        return None
+    if link.last_verified_at:
+        return link.last_verified_at
+    return link.checked_at if link.status == "verified" else None
+
+
+def keeps_facts(link: Link, answer: Any) -> bool:
+    """True when a check replaces only the bookkeeping of the link (a registry error after a
+    successful check): its facts and the keys learnt then stay."""
+    status = answer.status if answer.status in STATUSES else "registry-error"
+    return kept_since(link, status) is not None
 
 
 def facts(link: Link, answer: Any, t: Triples, settings: Settings, m: Matcher) -> None:
@@ -110,8 +161,11 @@ def _plain(value: object) -> ox.Literal | None:
     return text(str(value)) if value not in (None, "") else None
 
 
-def note(link: Link, answer: Any) -> tuple[str, str]:
-    """What went wrong and what to do; a citizen's number never in it."""
+def note(
+    link: Link, answer: Any, *, checked_at: str | None = None, since: str | None = None
+) -> tuple[str, str]:
+    """What went wrong and what to do; a citizen's number never in it. `since`: the facts kept
+    from the check of that time (a registry error after a successful check)."""
     vi = answer.message_vi or (
         "Cơ sở dữ liệu không xác nhận định danh này; kiểm tra lại trên văn bản."
         if answer.status == "not-found"
@@ -122,6 +176,20 @@ def note(link: Link, answer: Any) -> tuple[str, str]:
         if answer.status == "not-found"
         else "The registry could not be asked; run `kho registries verify` again later."
     )
+    if since:
+        at, then = _when(checked_at), _when(since)
+        vi = (
+            f"Cơ sở dữ liệu không trả lời lúc {at}; các thông tin dưới đây là như đã xác minh "
+            f"lúc {then}. {vi}"
+        )
+        en = f"The registry did not answer at {at}; the facts shown are as verified at {then}. {en}"
     if link.number:
         vi, en = vi.replace(link.number, "***"), en.replace(link.number, "***")
     return vi, en
+
+
+def _when(moment: str | None) -> str:
+    """ "2026-11-26T07:30:12Z" as "2026-11-26 07:30 UTC"."""
+    if not moment:
+        return "?"
+    return moment[:16].replace("T", " ") + (" UTC" if moment.endswith(("Z", "+00:00")) else "")

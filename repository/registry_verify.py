@@ -5,13 +5,18 @@ personal graph, held in memory only and never logged or reported), asks `Registr
 run a few at a time; registry trouble is a status, never an exception), then replaces each
 link's status, check time, note and facts in the link's own graph, one transaction per chunk.
 Parcels' communes become Kho's unit versions by (code, date); officials' agencies Kho's agencies
-by name and date (docs/model.md, "Registry links (issue 5)").
+by name and date (docs/model.md, "Registry links (issue 5)"). A registry error keeps the facts
+of the last successful check (repository.registry_facts). The report lists the subjects whose
+links changed, for the caller to re-index.
+
+`check()` checks links already read (`read_links(..., only=..., graphs=...)`): the web's
+re-check of the links an archivist selected, in one transaction.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,29 +25,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyoxigraph as ox
 
 from repository.identifiers import ParcelKey
-from repository.namespaces import KHO, RECORD_GRAPHS, XSD, Minter, verification_concept
-from repository.rdf import Triples, text
-from repository.registry_facts import Matcher, facts, note
-from repository.registry_links import (
-    REGISTRY_NAMES,
-    REGISTRY_OF,
-    STATUSES,
-    link_graphs,
-)
+from repository.namespaces import KHO, RECORD_GRAPHS, Minter
+from repository.registry_facts import BOOKKEEPING, FACTS, Matcher, keeps_facts, link_update, note
+from repository.registry_links import REGISTRY_NAMES, REGISTRY_OF, STATUSES, link_graphs
+from repository.registry_report import VerifyReport
 from repository.store import Store
 
 if TYPE_CHECKING:
     from repository.config import Settings
 
+__all__ = ["Link", "VerifyReport", "check", "link_update", "read_links", "verify"]
+
 CHUNK = 100  # links written per transaction
-_FACTS = (
-    "verificationStatus checkedAt verificationNote enterpriseName enterpriseStatus "
-    "enterpriseStatusLabel parcelId parcelArea landUse parcelUnitThen parcelUnitNow "
-    "officialPosition officialAgency officialAgencyName registryName"
-).split()
-# What a check may replace beyond _FACTS: keys learnt from the registry, per kind.
+# What a check may replace beyond FACTS: keys learnt from the registry, per kind.
 _LEARNT = {"agency": ("registryId", "linkTarget"), "unit": ("linkTarget",)}
-_XSD_DATETIME = ox.NamedNode(XSD + "dateTime")
 
 
 class LookupLike(Protocol):
@@ -69,6 +65,7 @@ class Link:
     commune: str | None = None
     key_date: str | None = None
     name: str | None = None  # an agency's name, for the registry's agency lookup
+    last_verified_at: str | None = None  # the facts kept after a registry error date from then
     number: str | None = field(default=None, repr=False)
 
     @property
@@ -76,59 +73,12 @@ class Link:
         return REGISTRY_OF[self.kind]
 
 
-@dataclass
-class VerifyReport:
-    """What a run checked: links per registry and status, and the errors to act on."""
-
-    links: int = 0
-    counts: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {r: dict.fromkeys(STATUSES, 0) for r in REGISTRY_NAMES}
-    )
-    errors: list[dict[str, str]] = field(default_factory=list)  # registry errors
-    not_found: int = 0
-    from_cache: int = 0
-    seconds: float = 0.0
-    stats: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        """Links checked per second."""
-        return self.links / self.seconds if self.seconds else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "links": self.links,
-            "counts": self.counts,
-            "errors": self.errors,
-            "from_cache": self.from_cache,
-            "seconds": round(self.seconds, 2),
-            "links_per_second": round(self.rate, 1),
-            "registries": self.stats,
-        }
-
-    def text(self) -> str:
-        lines = [
-            f"Đã kiểm tra / checked {self.links} liên kết / links in {self.seconds:.1f} s "
-            f"({self.rate:.1f}/s; {self.from_cache} từ bộ nhớ đệm / from the cache)"
-        ]
-        for registry, by_status in self.counts.items():
-            shown = ", ".join(f"{s} {n}" for s, n in by_status.items() if n)
-            if shown:
-                lines.append(f"  {registry:11} {shown}")
-        for e in self.errors[:20]:
-            lines.append(
-                f"  ! {e['registry']}: {e['link']}\n    {e['message_vi']}\n    {e['message_en']}"
-            )
-        if len(self.errors) > 20:
-            lines.append(f"  … {len(self.errors) - 20} lỗi khác / more errors (--json lists all)")
-        return "\n".join(lines)
-
-
 _LINKS = """
-SELECT ?g ?l ?s ?kind ?status ?at ?id ?sheet ?parcel ?commune ?day WHERE { GRAPH ?g {
+SELECT ?g ?l ?s ?kind ?status ?at ?last ?id ?sheet ?parcel ?commune ?day WHERE { %s GRAPH ?g {
   ?s dct:references ?l . ?l a kho:RegistryReference ; kho:refKind ?kind ;
      kho:verificationStatus ?status .
-  OPTIONAL { ?l kho:checkedAt ?at } OPTIONAL { ?l kho:registryId ?id }
+  OPTIONAL { ?l kho:checkedAt ?at } OPTIONAL { ?l kho:lastVerifiedAt ?last }
+  OPTIONAL { ?l kho:registryId ?id }
   OPTIONAL { ?l kho:mapSheet ?sheet } OPTIONAL { ?l kho:parcel ?parcel }
   OPTIONAL { ?l kho:communeCode ?commune } OPTIONAL { ?l kho:keyDate ?day } } }"""
 _NUMBERS = """
@@ -147,9 +97,13 @@ def read_links(
     status: str | None = None,
     older_than_days: int | None = None,
     now: datetime | None = None,
+    only: Iterable[str] | None = None,
+    graphs: Iterable[str] | None = None,
 ) -> list[Link]:
     """The links to check: of one registry, with one status, or checked more than N days ago
-    (or never). Citizens' numbers come from the personal graphs."""
+    (or never); `only` these link IRIs; only links living in `graphs` (a reader's visible
+    graphs: what a reader may not see cannot be checked on their behalf). Citizens' numbers
+    come from the personal graphs (held in memory to ask the registry, never shown)."""
     minter = Minter(settings.base_iri)
     if registry is not None and registry not in REGISTRY_NAMES:
         raise ValueError(f"no registry {registry!r}; one of {', '.join(REGISTRY_NAMES)}")
@@ -159,7 +113,19 @@ def read_links(
     if older_than_days is not None:
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
     links: dict[str, Link] = {}
-    for r in store.select(_LINKS, graphs=link_graphs(minter)):
+    where = link_graphs(minter)
+    if graphs is not None:
+        allowed = set(graphs)
+        where = [g for g in where if g in allowed]
+    values = ""
+    if only is not None:
+        wanted = sorted({i for i in only if _is_iri(i)})
+        if not wanted or not where:
+            return []
+        values = f"VALUES ?l {{ {' '.join(str(ox.NamedNode(i)) for i in wanted)} }}"
+    elif not where:
+        return []
+    for r in store.select(_LINKS % values, graphs=where):
         link = Link(
             iri=str(r["l"]),
             graph=str(r["g"]),
@@ -167,6 +133,7 @@ def read_links(
             kind=str(r["kind"]),
             status=str(r["status"]).rsplit("/", 1)[-1],
             checked_at=str(r["at"]) if r["at"] else None,
+            last_verified_at=str(r["last"]) if r["last"] else None,
             registry_id=_str(r["id"]),
             sheet=_str(r["sheet"]),
             parcel=_str(r["parcel"]),
@@ -198,6 +165,14 @@ def read_links(
     return sorted(links.values(), key=lambda x: x.iri)
 
 
+def _is_iri(value: str) -> bool:
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        return False
+    return value.startswith(("http://", "https://"))
+
+
 def _str(value: object) -> str | None:
     return str(value) if value is not None else None
 
@@ -214,67 +189,62 @@ def _chunks(items: list[Any], size: int = CHUNK) -> list[list[Any]]:
 # -- asking ------------------------------------------------------------------------------------
 
 
-def ask(registries: Any, link: Link) -> LookupLike:
-    """The registry's answer about one link (a Lookup; never raises for registry trouble)."""
+def ask(registries: Any, link: Link, refresh: bool = False) -> LookupLike:
+    """The registry's answer about one link (a Lookup; never raises for registry trouble).
+    `refresh`: ask the registry even when its cache holds an answer."""
+    kw = {"refresh": True} if refresh else {}
     if link.kind == "citizen":
-        return registries.citizen(link.number or "")
+        return registries.citizen(link.number or "", **kw)
     if link.kind == "enterprise":
-        return registries.enterprise(link.registry_id or "")
+        return registries.enterprise(link.registry_id or "", **kw)
     if link.kind == "official":
-        return registries.official(link.registry_id or "")
+        return registries.official(link.registry_id or "", **kw)
     if link.kind == "land":
         if link.registry_id:
-            return registries.parcel(ParcelKey(parcel_id=link.registry_id))
+            return registries.parcel(ParcelKey(parcel_id=link.registry_id), **kw)
         return registries.parcel(
             ParcelKey(
                 commune=link.commune or "",
                 sheet=link.sheet or "",
                 parcel=link.parcel or "",
                 on=link.key_date or "",
-            )
+            ),
+            **kw,
         )
     if link.kind == "agency":
-        return registries.agency(link.name or "", link.key_date or "")
-    return registries.unit(link.registry_id or "", link.key_date or "")
+        return registries.agency(link.name or "", link.key_date or "", **kw)
+    return registries.unit(link.registry_id or "", link.key_date or "", **kw)
 
 
 # -- writing -----------------------------------------------------------------------------------
 
 
-def link_update(
-    link: Link, answer: LookupLike, settings: Settings, matcher: Matcher
-) -> list[ox.Triple]:
-    """The link's new status, check time, note and facts."""
-    t = Triples()
-    status = answer.status if answer.status in STATUSES else "registry-error"
-    t.iri(link.iri, KHO + "verificationStatus", verification_concept(status))
-    t.lit(link.iri, KHO + "checkedAt", ox.Literal(answer.checked_at, datatype=_XSD_DATETIME))
-    if status == "verified":
-        facts(link, answer, t, settings, matcher)
-    else:
-        vi, en = note(link, answer)
-        t.lit(link.iri, KHO + "verificationNote", text(vi, "vi"))
-        t.lit(link.iri, KHO + "verificationNote", text(en, "en"))
-    return sorted(t.triples, key=str)
-
-
-def _replaced(store: Store, minter: Minter, links: list[Link]) -> list[ox.Quad]:
-    """The quads a check replaces: status, time, note and facts (and keys learnt from the
-    registry) of these links, in the graph each lives in."""
+def _current(store: Store, minter: Minter, links: list[Link]) -> dict[str, list[ox.Quad]]:
+    """What a check may replace, per link: its status, time, note and facts (and keys learnt
+    from the registry), in the graph it lives in."""
     by_iri = {x.iri: x for x in links}
     rows = store.query(
         _CURRENT % " ".join(f"<{x.iri}>" for x in links), graphs=link_graphs(minter)
     ).result
-    out: list[ox.Quad] = []
+    out: dict[str, list[ox.Quad]] = {x.iri: [] for x in links}
     for r in rows:  # type: ignore[attr-defined]
         link = by_iri[r["l"].value]
         local = r["p"].value.removeprefix(KHO)
         learnt = _LEARNT.get(link.kind, ())
         if link.kind == "land" and not link.registry_id:
             learnt = ("linkTarget",)
-        if r["g"].value == link.graph and (local in _FACTS or local in learnt):
-            out.append(ox.Quad(r["l"], r["p"], r["o"], r["g"]))
+        if r["g"].value == link.graph and (local in FACTS or local in learnt):
+            out[link.iri].append(ox.Quad(r["l"], r["p"], r["o"], r["g"]))
     return out
+
+
+def _facts_of(items: Iterable[ox.Quad | ox.Triple]) -> set[tuple[str, str]]:
+    """The facts (and learnt keys) among a link's statements, bookkeeping left out."""
+    return {
+        (str(q.predicate), str(q.object))
+        for q in items
+        if q.predicate.value.removeprefix(KHO) not in BOOKKEEPING
+    }
 
 
 def verify(
@@ -287,40 +257,101 @@ def verify(
     older_than_days: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 4,
+    refresh: bool = False,
 ) -> VerifyReport:
     """Check the links selected by `registry`, `status` (None or "all": every status) and
     `older_than_days`; write each answer in the link's own graph, CHUNK links per transaction.
     Registry errors never stop the run: they are counted, noted on the link and listed."""
     start = time.perf_counter()
-    minter = Minter(settings.base_iri)
-    today = date.fromisoformat(settings.today) if settings.today else date.today()
     links = read_links(
         store, settings, registry=registry, status=status, older_than_days=older_than_days
     )
+    report = check(
+        store, settings, registries, links, progress=progress, workers=workers, refresh=refresh
+    )
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def check(
+    store: Store,
+    settings: Settings,
+    registries: Any,
+    links: list[Link],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 4,
+    refresh: bool = False,
+    chunk: int = CHUNK,
+    give_up_after: int = 0,
+) -> VerifyReport:
+    """Check `links` (from read_links) and write the answers, `chunk` links per transaction.
+    `refresh` asks past the registries' cache; `give_up_after` > 0 stops asking a registry
+    after that many registry errors in a row (its remaining links are left as they were and
+    listed in `skipped`)."""
+    start = time.perf_counter()
+    minter = Minter(settings.base_iri)
+    today = date.fromisoformat(settings.today) if settings.today else date.today()
     report = VerifyReport()
     matcher = Matcher(store, today)
+    failing: dict[str, int] = {}
+
+    def asked(link: Link) -> LookupLike | None:
+        if give_up_after and failing.get(link.registry, 0) >= give_up_after:
+            return None
+        answer = ask(registries, link, refresh)
+        failed = answer.status not in ("verified", "not-found")
+        failing[link.registry] = failing.get(link.registry, 0) + 1 if failed else 0
+        return answer
+
     done = 0
     if progress:
         progress(0, len(links))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for chunk in _chunks(links):
-            answers = list(pool.map(lambda x: ask(registries, x), chunk))
+        for part in _chunks(links, max(1, chunk)):
+            answers = list(pool.map(asked, part))
+            current = _current(store, minter, part)
+            remove: list[ox.Quad] = []
             add: list[ox.Quad] = []
-            for link, answer in zip(chunk, answers, strict=True):
+            for link, answer in zip(part, answers, strict=True):
+                if answer is None:
+                    report.skipped.append(_row(link))
+                    continue
                 g = ox.NamedNode(link.graph)
-                add += [
-                    ox.Quad(t.subject, t.predicate, t.object, g)
-                    for t in link_update(link, answer, settings, matcher)
-                ]
+                new = link_update(link, answer, settings, matcher)
+                old = current[link.iri]
+                if keeps_facts(link, answer):
+                    old = [q for q in old if q.predicate.value.removeprefix(KHO) in BOOKKEEPING]
+                remove += old
+                add += [ox.Quad(t.subject, t.predicate, t.object, g) for t in new]
                 _count(report, link, answer)
-            store.update_quads(_replaced(store, minter, chunk), add)
-            done += len(chunk)
+                _changed(report, link, answer, old, new)
+            store.update_quads(remove, add)
+            done += len(part)
             if progress:
                 progress(done, len(links))
-    report.links = len(links)
+    report.links = len(links) - len(report.skipped)
     report.seconds = time.perf_counter() - start
     report.stats = dict(getattr(registries, "stats", {}) or {})
     return report
+
+
+def _row(link: Link) -> dict[str, str]:
+    return {"link": link.iri, "subject": link.subject, "registry": link.registry}
+
+
+def _changed(
+    report: VerifyReport,
+    link: Link,
+    answer: LookupLike,
+    old: list[ox.Quad],
+    new: list[ox.Triple],
+) -> None:
+    after = answer.status if answer.status in STATUSES else "registry-error"
+    if after != link.status:
+        report.changes.append({**_row(link), "before": link.status, "after": after})
+    if after != link.status or _facts_of(old) != _facts_of(new):
+        report.changed_subjects.add(link.subject)
 
 
 def _count(report: VerifyReport, link: Link, answer: LookupLike) -> None:

@@ -123,6 +123,7 @@ def test_verify_again_replaces_instead_of_adding(
     with Registries(vsettings, backoff=0.01) as registries:
         again = verify(vstore, vsettings, registries)
     assert again.links == first.links and again.from_cache >= again.links - 1
+    assert not again.changed_subjects and not again.changes  # the same answers change nothing
     for predicate in ("kho:verificationStatus", "kho:checkedAt", "kho:enterpriseName"):
         rows = link_rows(vstore, predicate)
         per_link = [str(r["l"]) for r in rows]
@@ -190,12 +191,20 @@ def test_a_registry_down_is_noted_then_recovers(
             "FILTER(STRENDS(STR(?s), 'registry-error')) }"
         )
         assert {ox.Literal(str(n["n"])).value for n in notes} and len(notes) == 4  # vi + en × 2
-        assert not vstore.ask(
-            "ASK WHERE { ?l kho:registryId '0100109106' ; kho:enterpriseName ?n }"
+        assert all("did not answer" in str(n["n"]) or "không trả lời" in str(n["n"]) for n in notes)
+        # an outage erases nothing: the facts of the last check stay, dated by lastVerifiedAt
+        kept = vstore.select(
+            "SELECT ?n ?last ?at WHERE { ?l kho:registryId '0100109106' ; "
+            "kho:enterpriseName ?n ; kho:lastVerifiedAt ?last ; kho:checkedAt ?at }"
         )
+        assert len(kept) == 1 and str(kept[0]["last"]) <= str(kept[0]["at"])
+        assert down.changed_subjects == {DOC}
+        assert down.transitions == {"verified → registry-error": 2}
         back = verify(vstore, vsettings, registries, status="registry-error")
     assert back.links == 2 and back.counts["enterprise"]["verified"] == 2 and not back.errors
+    assert back.changed_subjects == {DOC}
     assert not vstore.ask("ASK WHERE { ?l kho:verificationNote ?n ; kho:registryId '0100109106' }")
+    assert not vstore.ask("ASK WHERE { ?l kho:lastVerifiedAt ?t }")
 
 
 def test_a_citizens_number_is_in_no_public_graph_and_no_iri(

@@ -1,6 +1,7 @@
 """Registry links on the web (docs/registries.md, issue 5): the links shown on record, hồ sơ,
 agency and unit pages (template helpers), /registries (counts for everyone; archivists: what
-failed and why) and pseudonymous citizens' pages /id/person/<pseudonym>.
+failed and why), archivists' re-checks (POST /registries/recheck, webapp.registry_recheck) and
+pseudonymous citizens' pages /id/person/<pseudonym>.
 
 Everything reads repository.link_detail over site().visible_graphs(): a link of a record the
 reader may not see does not exist. A citizen's number is only ever read from a personal graph
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, session
 
 from repository import link_detail
 from repository.errors import BadRequest, NotFound
@@ -52,6 +53,8 @@ SOURCE_LABELS = {
     "unit": ("từ danh mục đơn vị hành chính", "from Kho's units"),
 }
 UNVERIFIED_LIMIT = 500
+RECHECK_LIMIT = 200  # links one web request may re-check; more: `kho registries verify`
+RECHECK_SUMMARY = "registry_recheck"  # session key of the last re-check's summary
 PSEUDONYM = re.compile(r"[a-z2-7]{26}")  # repository.identifiers.pseudonym
 
 
@@ -111,9 +114,16 @@ def agency_registry(iri: str) -> dict[str, object]:
     }
 
 
+def recheck_summary() -> dict[str, object] | None:
+    """What the archivist's last re-check changed (shown once, on the page it came back to)."""
+    return session.pop(RECHECK_SUMMARY, None)  # type: ignore[no-any-return]
+
+
 @bp.app_context_processor
 def helpers() -> dict[str, object]:
     return {
+        "recheck_summary": recheck_summary,
+        "RECHECK_LIMIT": RECHECK_LIMIT,
         "registry_links": record_links,
         "unit_registry": unit_registry,
         "agency_registry": agency_registry,
@@ -224,3 +234,6 @@ def person(pseudonym: str) -> Response:
         for sfx, mt in negotiation.MEDIA_TYPES.items()
     )
     return response
+
+
+from webapp import registry_recheck  # noqa: E402,F401  (its routes join this blueprint)
