@@ -1,13 +1,17 @@
 """Everything one record or hồ sơ is described by, for its RDF and framed JSON-LD: its own
 triples from the records graphs the reader may see, and the names and dates of its agencies, unit
-and fonds from the public reference graphs."""
+and fonds from the public reference graphs — and of the unit versions and agencies its registry
+links point to (issue 5), so that an integrator gets their names without a second request.
+
+A citizen's number (`kho:registryId` of a citizen link) is only in a personal graph: it comes
+with the link's own triples when, and only when, the reader may see that graph."""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 
 from repository.api_summaries import KINDS, record_graphs, reference_graphs
-from repository.namespaces import KHO, RDF, RICO, Minter
+from repository.namespaces import DCT, KHO, RDF, RICO, Minter
 from repository.store import Store
 
 
@@ -38,13 +42,17 @@ _REFERENCE = """CONSTRUCT { ?s ?p ?o } WHERE {
                 kho:agencyKind, rico:hasOrHadCorporateBodyType, rico:hasOrHadJurisdiction,
                 kho:level, rico:title, rico:hasRecordSetType)) }"""
 _EMBEDDED = (RICO + "hasCreator", RICO + "hasOrHadHolder", KHO + "adminUnit")
+# What a registry link points to inside Kho (docs/model.md, Registry links): the unit versions of
+# a parcel's commune then and now, and the agency an official's registry entry names.
+_LINKED = (KHO + "parcelUnitThen", KHO + "parcelUnitNow", KHO + "officialAgency")
 
 
 def record_triples(store: Store, iri: str, graphs: list[str], minter: Minter) -> list[ox.Triple]:
-    """A record or hồ sơ with its files, their events, its registry references, retention
-    decision and appraisals, flags and reviews, its hồ sơ or documents (identified and titled),
-    from `graphs`; and its creating and holding agencies, its unit and fonds (names, dates) from
-    the public reference graphs. Empty when `iri` is in none of `graphs`."""
+    """A record or hồ sơ with its files, their events, its registry links, retention decision
+    and appraisals, flags and reviews, its hồ sơ or documents (identified and titled), from
+    `graphs`; and from the public reference graphs its creating and holding agencies, its unit
+    and fonds, and the unit versions and agencies its links point to (names, codes, dates).
+    Empty when `iri` is in none of `graphs`."""
     own = store.triples(_OWN % {"me": str(ox.NamedNode(iri))}, graphs=record_graphs(graphs, minter))
     if not own:
         return []
@@ -54,6 +62,18 @@ def record_triples(store: Store, iri: str, graphs: list[str], minter: Minter) ->
         if isinstance(t.object, ox.NamedNode)
         and t.subject.value == iri
         and (t.predicate.value in _EMBEDDED or t.predicate.value == RICO + "isOrWasIncludedIn")
+    }
+    links = {
+        t.object.value
+        for t in own
+        if t.subject.value == iri and t.predicate.value == DCT + "references"
+    }
+    refs |= {
+        t.object.value
+        for t in own
+        if isinstance(t.object, ox.NamedNode)
+        and t.predicate.value in _LINKED
+        and t.subject.value in links
     }
     reference = reference_graphs(graphs, minter)
     if refs and reference:
