@@ -69,6 +69,10 @@ def _verify(store: Store, settings: Settings, args: argparse.Namespace) -> int:
             older_than_days=args.older_than_days,
             progress=progress_bar("Kiểm tra / verify", every=100),
         )
+    if report.changed_subjects:  # what search knows of their links (W3) follows the store
+        from repository import record_index
+
+        record_index.update(store, settings, sorted(report.changed_subjects))
     if args.json:
         out = report.to_json() | {
             "link_setup": {"agencies": setup.agencies, "units": setup.units, "new": setup.added}

@@ -118,4 +118,7 @@ def verify_demo_links(store: Store, data_dir: Path) -> None:
         linked = sim_settings(url, data_dir, registry_rate=40)
         ensure_links(store, linked)
         with Registries(linked, backoff=0.05) as registries:
-            verify(store, linked, registries)
+            report = verify(store, linked, registries)
+    from repository import record_index
+
+    record_index.update(store, linked, sorted(report.changed_subjects))
