@@ -20,8 +20,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html as lxml_html
+from whoosh import index as whoosh_index
 
 from harvesters.registries import Registries
+from repository import record_index
 from repository.config import Settings
 from repository.namespaces import Minter
 from repository.registry_verify import check, read_links
@@ -380,3 +382,40 @@ def test_a_registry_that_keeps_failing_is_not_asked_again(
         fresh = read_links(db, rsettings, only=[lk.iri for lk in links[:2]])
         back = check(db, rsettings, registries, fresh, refresh=True)
     assert back.transitions == {"registry-error → verified": 2}
+
+
+def test_a_busy_search_index_leaves_the_links_written_and_says_so(
+    app: Flask, db: Store, rsettings: Settings, up: str
+) -> None:
+    link = enterprise_link(db)
+    writer = whoosh_index.open_dir(str(record_index.index_path(rsettings))).writer()
+    try:  # another process is writing the index
+        configure(up, down=["enterprise"])
+        busy = recheck_json(client_as(app, "archivist"), [link["ref"]])
+    finally:
+        writer.cancel()
+    assert busy["index_stale"] and busy["reindexed"] == 0
+    assert status_of(db, link["ref"]) == "registry-error"
+    configure(up, down=False)
+    back = recheck_json(client_as(app, "archivist"), [link["ref"]])
+    assert not back["index_stale"] and back["reindexed"] == 1
+
+
+def test_a_citizens_link_is_rechecked_without_showing_the_number(
+    app: Flask, db: Store, rsettings: Settings, up: str
+) -> None:
+    c = first(
+        db,
+        f"""SELECT ?s ?ref ?number WHERE {{
+          GRAPH <{PUBLIC}> {{ ?s dct:references ?ref . ?ref kho:refKind "citizen" }}
+          GRAPH <{M.records_graph("public", "personal")}> {{ ?ref kho:registryId ?number }}
+        }} ORDER BY ?ref LIMIT 1""",
+    )
+    archivist = client_as(app, "archivist")  # no personal grant: the number stays in memory
+    response = post(archivist, {"link": [c["ref"]], "next": local(c["s"])})
+    assert response.status_code == 303
+    page = archivist.get(local(c["s"])).get_data(as_text=True)
+    assert "recheck-summary" in page and c["number"] not in page
+    assert status_of(db, c["ref"]) == "verified"
+    rows = audit_rows(rsettings, "archivist")
+    assert not [r for r in rows if c["number"] in " ".join(r)]

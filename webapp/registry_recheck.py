@@ -14,18 +14,22 @@ did not answer, and what to do).
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Response, jsonify, redirect, request, session
+from whoosh.index import LockError
 
 from harvesters.registries import Registries
 from repository import link_detail, record_index, registry_verify
 from repository.errors import BadRequest, NotFound
+from repository.namespaces import RECORD_GRAPHS, Minter
 from repository.registry_report import VerifyReport
 from webapp import auth, site
 from webapp.errors import wants_html
 from webapp.registries import RECHECK_LIMIT, RECHECK_SUMMARY, bp
 
+log = logging.getLogger("kho.registries")
 GIVE_UP_AFTER = 3  # registry errors in a row before a re-check stops asking that registry
 SHOWN = 8  # status changes listed one by one in the summary (the session cookie stays small)
 NOTE_MAX = 240  # characters of a registry's message kept in the summary
@@ -93,10 +97,10 @@ def recheck() -> Response:
             chunk=len(links),  # one transaction: all of the answers or none
             give_up_after=GIVE_UP_AFTER,
         )
-    records = _records(report, links)
-    if records:
-        record_index.update(s.store, s.settings, sorted(records))
-    summary = _summary(report, links, len(records))
+    records = _records(report, links, s.minter)
+    reindexed = _reindex(sorted(records))
+    summary = _summary(report, links, reindexed)
+    summary["index_stale"] = reindexed < len(records)
     auth.audit(
         "registry-recheck",
         links[0].iri if len(links) == 1 else f"{len(links)} registry links",
@@ -108,10 +112,24 @@ def recheck() -> Response:
     return redirect(_back("/registries#unverified"), code=303)  # type: ignore[return-value]
 
 
-def _records(report: VerifyReport, links: list[registry_verify.Link]) -> set[str]:
+def _records(report: VerifyReport, links: list[registry_verify.Link], minter: Minter) -> set[str]:
     """The records and hồ sơ among the changed subjects (agencies and units are not indexed)."""
-    in_records = {lk.subject for lk in links if "/graph/records/" in lk.graph}
-    return report.changed_subjects & in_records
+    graphs = {minter.records_graph(level) for level in RECORD_GRAPHS}
+    return report.changed_subjects & {lk.subject for lk in links if lk.graph in graphs}
+
+
+def _reindex(records: list[str]) -> int:
+    """Re-index the records whose links changed; 0 when the index is busy (another writer holds
+    it): the links are written, and the summary says to run `kho reindex`."""
+    if not records:
+        return 0
+    s = site()
+    try:
+        record_index.update(s.store, s.settings, records)
+    except (LockError, OSError) as exc:
+        log.warning("registry re-check: the records index was not updated (%s)", exc)
+        return 0
+    return len(records)
 
 
 def _summary(
