@@ -206,13 +206,6 @@ def test_an_integrator_frames_the_links_with_pyld(cleared: FlaskClient, db: Stor
                 assert lk[prop]["name"]["vi"], (lk["id"], prop)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webapp/negotiation.py frames with @embed @once: a unit or agency is embedded only "
-    "at its first occurrence (dct:references sorts first), so the record's own adminUnit, or a "
-    "second link to the same commune, is left a bare IRI. Needs FRAMES to embed adminUnit, "
-    "creator, holder and references @always.",
-)
 def test_every_linked_unit_and_agency_is_embedded_in_place(cleared: FlaskClient, db: Store) -> None:
     """An integrator reads doc['references'][i]['parcelUnitNow']['name'] and doc['adminUnit']
     ['name'] directly, whichever other property also points to that unit."""

@@ -408,7 +408,7 @@ def test_framed_record_jsonld_embeds_the_links_with_context_terms(app: Flask, db
     land = public_link(db, "?ref kho:parcelUnitNow ?now ; kho:parcelArea ?area")
     doc = json.loads(client_as(app, "anonymous").get(local(land["s"]) + ".jsonld").data)
     ref = next(r for r in doc["references"] if r["id"] == land["ref"])
-    assert ref["parcelUnitNow"] == land["now"] and float(ref["parcelArea"]) > 0
+    assert ref["parcelUnitNow"]["id"] == land["now"] and float(ref["parcelArea"]) > 0
     used = {k for r in doc["references"] for k in r} | {k for r in refs.values() for k in r}
     assert used <= terms | {"id", "type"}, used - terms
 

@@ -56,15 +56,26 @@ _HEX_RUN = re.compile(r"([0-9A-Fa-f]{32,})")  # digests quoted inside notes ("sh
 
 # How records and hồ sơ are framed: what points at them is embedded too (files' events, flags
 # and their reviews, a hồ sơ's retention decision with its appraisals and its documents).
+_ALWAYS = {"@embed": "@always"}
+# Units and agencies are embedded wherever they are named (a record's own unit and a parcel link's
+# commune may be the same node: with "@once" the second place would get a bare IRI).
+_NAMED_IN_PLACE = {
+    "references": _ALWAYS,
+    "adminUnit": _ALWAYS,
+    "creator": _ALWAYS,
+    "holder": _ALWAYS,
+}
 FRAMES: dict[str, dict[str, Any]] = {
     "record": {
         "instantiation": {"@embed": "@always", "usedBy": {}},
         "flags": {"usedBy": {}},
+        **_NAMED_IN_PLACE,
     },
     "hoso": {
         "retention": {"generatedBy": {}},
         "records": {},
         "flags": {"usedBy": {}},
+        **_NAMED_IN_PLACE,
     },
 }
 
