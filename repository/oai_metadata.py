@@ -176,6 +176,9 @@ UNION { BIND(%(i)s AS ?item) ?m ?a %(i)s FILTER(%(under_m)s) ?s ?b ?m FILTER(%(u
 """
 
 
+_OWNED_CHUNK = 4
+
+
 def _owned_query(items: list[str]) -> str:
     blocks = []
     for item in items:
@@ -195,9 +198,13 @@ def rdf_xml(view: View, items: list[str]) -> dict[str, tuple[etree._Element, boo
     """rdf:RDF elements for `items`: the triples about each item and the resources it owns, in
     the reader's graphs; with whether personal data (a citizen's number) is among them."""
     owned: dict[str, set[str]] = {i: set() for i in items}
-    rows = view.store.query(_owned_query(items), graphs=view.graphs).result
-    for row in rows:  # type: ignore[attr-defined]
-        owned[row["item"].value].add(row["s"].value)
+    # A few items per query: Oxigraph's planning time grows faster than the UNION of blocks
+    # (a 100-item rdf page at 10k records: 1.7 s in one query, 0.3 s in queries of 4 items).
+    for start in range(0, len(items), _OWNED_CHUNK):
+        chunk = items[start : start + _OWNED_CHUNK]
+        rows = view.store.query(_owned_query(chunk), graphs=view.graphs).result
+        for row in rows:  # type: ignore[attr-defined]
+            owned[row["item"].value].add(row["s"].value)
     subjects = sorted({s for group in owned.values() for s in group})
     triples: dict[str, list[ox.Triple]] = {}
     if subjects:
