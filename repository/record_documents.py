@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from repository import gazetteer
 from repository.access import mask_personal
 from repository.config import Settings
+from repository.link_documents import LinkFields, link_fields
 from repository.namespaces import MODE_GRAPH
 from repository.store import Store
 from repository.text import nfc
@@ -114,13 +115,16 @@ def record_documents(
     """Index documents for the given record/hồ sơ IRIs (all of them when None).
 
     Every text is masked as the public reader sees it (access.mask_personal): the index never
-    holds a citizen's identification number, so no search can find one (ND 13/2023).
+    holds a citizen's identification number, so no search can find one (ND 13/2023). What the
+    record's registry links say comes from the graph it is filed in (repository.link_documents).
     """
     from repository.files import FileStore  # files.py is optional until ingest lands
 
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
     today = date.fromisoformat(settings.today) if settings.today else date.today()
-    rows = _rows(store, None if iris is None else list(iris))
+    wanted = None if iris is None else list(iris)
+    rows = _rows(store, wanted)
+    links = link_fields(store, wanted)
     current = _CURRENT.setdefault((id(store), today.isoformat()), {})
     seen: set[str] = set()
 
@@ -172,4 +176,5 @@ def record_documents(
             "unit_default": default or "",
             "pages": int(row.get("pages") or 0),  # type: ignore[call-overload]
             "sha": str(row.get("sha") or ""),
+            **links.get(iri, LinkFields()).document(),
         }

@@ -9,6 +9,7 @@ Ba Đình finds the records of the old wards that merged into it (issue 4 builds
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,11 +28,44 @@ from repository.search_index import IndexMissing, folding_analyzer, write_index
 from repository.store import Store
 from repository.text import nfc
 
-FACETS = ("kind", "block", "level", "priority", "doctype", "year", "unit", "agency", "access")
+FACETS = (
+    "kind",
+    "block",
+    "level",
+    "priority",
+    "doctype",
+    "year",
+    "unit",
+    "agency",
+    "registry",
+    "access",
+)
 # Filters that are not shown as facets in the sidebar, but browse pages and links use them.
 FILTERS = (*FACETS, "hoso", "holder", "fonds")
-SEARCH_FIELDS = ["title", "number_symbol", "issuer", "unit_names", "text", "signer", "code"]
-_BOOSTS = {"title": 3.0, "number_symbol": 4.0, "issuer": 1.5, "unit_names": 1.0, "text": 0.6}
+SEARCH_FIELDS = [
+    "title",
+    "number_symbol",
+    "issuer",
+    "unit_names",
+    "text",
+    "signer",
+    "code",
+    "links",
+    "link_keys",
+]
+_BOOSTS = {
+    "title": 3.0,
+    "number_symbol": 4.0,
+    "issuer": 1.5,
+    "unit_names": 1.0,
+    "text": 0.6,
+    "links": 1.2,
+    "link_keys": 4.0,
+}
+# A word of punctuation only ("Viễn thông – Quân đội", "Văn Miếu - Quốc Tử Giám") has no index
+# terms: left in, it would make the query ask for the dash itself, and nothing matches.
+_PUNCTUATION = re.compile(r'(?<!\S)[^\w\s()"]+(?!\S)')
+_MULTI = ("unit", "unit_now", "registry")  # a document has several values: counted once each
 
 
 class Keywords(KEYWORD):
@@ -66,9 +100,16 @@ def schema() -> Schema:
         unit=Keywords(stored=True),  # creator's unit + units valid today
         agency=ID(stored=True, sortable=True),
         access=ID(stored=True, sortable=True),  # TT 05 mode 01/02/03, as filed (its graph)
-        # Format marker: an index without it predates facet columns (or access-by-graph) and is
-        # rebuilt by ensure_current.
-        format_2026_11_facet_columns=STORED(),
+        # What its registry links say (repository.link_documents; never a citizen's number or
+        # pseudonym): words (names, positions, communes), exact keys ("0100109106",
+        # "10369/8/434", "cb01-004512"), the kinds cited (facet), one label per link.
+        links=TEXT(analyzer=text, field_boost=_BOOSTS["links"]),
+        link_keys=KEYWORD(lowercase=True, field_boost=_BOOSTS["link_keys"]),
+        registry=Keywords(stored=True),  # enterprise, land, official, citizen
+        link_labels=STORED(),
+        # Format marker: an index without it predates registry links (or facet columns, or
+        # access-by-graph) and is rebuilt by ensure_current.
+        format_2026_11_registry_links=STORED(),
         hoso=ID(stored=True, sortable=True),
         issued=STORED(),
         priority=ID(stored=True, sortable=True),  # programme priority group 1–5 (the hồ sơ's)
@@ -101,6 +142,7 @@ class RecordHit:
     units_now: list[str] = field(default_factory=list)
     unit_default: str | None = None
     snippet: str | None = None  # HTML: escaped, masked text with <strong class="match"> marks
+    via_links: list[str] = field(default_factory=list)  # labels of the registry links it matched
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -239,7 +281,8 @@ def search(
 
     `access` limits the hits *and* the facet counts to those access levels (None: no limit): the
     filter applies before anything is counted. `snippets` adds a highlighted passage of each
-    hit's text, masked as the index is.
+    hit's text, masked as the index is. A hit found through its registry links names them
+    (`via_links`).
     """
     ix = _open(settings)
     if ix is None:
@@ -247,13 +290,13 @@ def search(
             f"The records index at {index_path(settings)} has not been built yet. "
             "Run `kho reindex` to build it from the store."
         )
-    text = nfc(q).strip()
+    text = _PUNCTUATION.sub(" ", nfc(q)).strip()
     parser = MultifieldParser(SEARCH_FIELDS, schema=ix.schema)
     query = parser.parse(text) if text else Every()
     names = [n for n in facets if n in ix.schema.names()]
     groups = sorting.Facets()
     for name in names:
-        groups.add_field(name, allow_overlap=(name in ("unit", "unit_now")))
+        groups.add_field(name, allow_overlap=name in _MULTI)
     with ix.searcher() as searcher:
         results = searcher.search_page(
             query,
@@ -263,6 +306,7 @@ def search(
             groupedby=groups,
             maptype=sorting.Count,
             sortedby=sortedby,
+            terms=bool(text),
         )
         counts = {
             name: sorted(
@@ -276,6 +320,8 @@ def search(
             hit = _hit(r.fields(), r.score or 0.0)
             if snippets and text and r.get("sha"):
                 hit.snippet = _snippet(r, settings) or None
+            if text:
+                hit.via_links = _via_links(r.get("link_labels") or [], r.matched_terms())
             hits.append(hit)
         return RecordResults(total=results.total, hits=hits, facets=counts)
 
@@ -296,6 +342,23 @@ def _snippet(result: object, settings: Settings) -> str:
     return str(result.highlights("text", text=body, top=2))  # type: ignore[attr-defined]
 
 
+def _via_links(labels: list[str], matched: list[tuple[str, bytes]]) -> list[str]:
+    """The labels of the links whose words or keys the query matched, best first (at most 3)."""
+    words = {t.decode("utf-8") for f, t in matched if f == "links"}
+    keys = {t.decode("utf-8") for f, t in matched if f == "link_keys"}
+    if not words and not keys:
+        return []
+    analyzer = folding_analyzer()
+    scored = []
+    for label in labels:
+        tokens = {t.text for t in analyzer(label)}
+        score = len(words & tokens) + 2 * sum(1 for k in keys if k in label.lower())
+        if score:
+            scored.append((score, label))
+    best = max((n for n, _ in scored), default=0)
+    return [label for n, label in scored if n == best][:3]
+
+
 def _hit(f: dict[str, object], score: float) -> RecordHit:
     def opt(key: str) -> str | None:
         value = f.get(key)
@@ -314,7 +377,8 @@ def _hit(f: dict[str, object], score: float) -> RecordHit:
         year=opt("year"),
         issued=opt("issued"),
         hoso=opt("hoso"),
-        score=float(score),
+        # Rounded: twelve digits in a row would read as a citizen's number to the output mask.
+        score=round(float(score), 4),
         access=opt("access"),
         priority=opt("priority"),
         unit=units[0] if units else None,

@@ -116,6 +116,7 @@ FACET_NAMES = {
     "unit": ("Đơn vị hành chính", "Administrative unit"),
     "agency": ("Cơ quan tạo lập", "Creating agency"),
     "access": ("Mức độ tiếp cận", "Access"),
+    "registry": ("Sổ đăng ký", "Registry"),
     "holder": ("Nơi giữ", "Holder"),
     "fonds": ("Phông", "Fonds"),
     "hoso": ("Hồ sơ", "File"),
@@ -138,6 +139,13 @@ FACET_VALUES = {
         "03": ("Mật", "Secret"),
     },
     "priority": {str(g): (f"{g}. {vi}", f"{g}. {en}") for g, (vi, en) in GROUP_LABELS.items()},
+    # What a record cites (its registry links); a citizen only as yes/no, never who.
+    "registry": {
+        "enterprise": ("Dẫn chiếu doanh nghiệp", "Cites an enterprise"),
+        "land": ("Dẫn chiếu thửa đất", "Cites a land parcel"),
+        "official": ("Dẫn chiếu cán bộ, công chức", "Cites an official"),
+        "citizen": ("Dẫn chiếu công dân", "Cites a citizen"),
+    },
 }
 PER_PAGE = 20
 
