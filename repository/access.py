@@ -139,9 +139,10 @@ def visible_access_levels(reader: Reader = PUBLIC) -> set[str]:
 # serial 6) and the old 9-digit identity card (CMND). Enterprise codes are 10 or 13 digits and
 # land parcel identifiers are not bare digit runs, so neither is caught.
 _PERSONAL_ID = re.compile(
-    r"(?<!\w)(\d{3})(\d{6})(\d{3})(?!\w)"  # CCCD
-    r"|(?<![\w-])(\d{2})(\d{5})(\d{2})(?![\w-])"  # CMND
-)  # digit runs touching letters (checksums, codes) are not numbers of people
+    r"(?<![\w.])(\d{3})(\d{6})(\d{3})(?!\w)"  # CCCD
+    r"|(?<![\w.-])(\d{2})(\d{5})(\d{2})(?![\w-])"  # CMND
+)  # digit runs touching letters (checksums, codes) or after a decimal point (a JSON score's
+# fraction) are not numbers of people
 
 
 def mask_personal(text: str, reader: Reader = PUBLIC) -> str:

@@ -66,6 +66,10 @@ def test_citizen_numbers_are_masked_without_the_grant() -> None:
     assert mask_personal(text) == "Hộ ông A, CCCD số 001******345, CMND 01*****78, MST 0100109106."
     cleared = Reader("c", "researcher", frozenset({"personal"}))
     assert mask_personal(text, cleared) == text
+    # a float's fraction in JSON (a search score) is not a citizen's number
+    assert mask_personal('{"score": 52.156123456061, "n": 0.123456789}') == (
+        '{"score": 52.156123456061, "n": 0.123456789}'
+    )
 
 
 def test_passwords_are_scrypt_hashes(tmp_path) -> None:
