@@ -12,16 +12,27 @@ from repository.text import nfc
 
 
 def parse_answer(body: Any) -> dict:
-    """{"code","name","status","status_label","founded","province_code"}. The one place to
-    change for a registry whose JSON differs."""
+    """{"code","name","short_name","foreign_name","status","status_label","founded",
+    "province_code"}; the abbreviated (tên viết tắt) and foreign (tên nước ngoài) names may be
+    absent (None), but not of another type. The one place to change for a registry whose JSON
+    differs."""
     return {
         "code": need(body, "code"),
         "name": nfc(need(body, "name")),
+        "short_name": _name(need(body, "short_name", optional=True)),
+        "foreign_name": _name(need(body, "foreign_name", optional=True)),
         "status": need(body, "status"),
         "status_label": nfc(need(body, "status_label", optional=True) or ""),
         "founded": need(body, "founded", optional=True),
         "province_code": need(body, "province_code", optional=True),
     }
+
+
+def _name(value: str | None) -> str | None:
+    """A name as Kho keeps it (NFC, spaces collapsed); None when absent or blank."""
+    if value is None:
+        return None
+    return " ".join(nfc(value).split()) or None
 
 
 def verify(client: RegistryClient, code: str, refresh: bool = False) -> Lookup:

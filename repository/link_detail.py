@@ -34,6 +34,8 @@ REGISTRY_OF_KIND = {
 # kho: properties kept after a check, shown as they are (local name -> value).
 FACTS = (
     "enterpriseName",
+    "enterpriseShortName",
+    "enterpriseForeignName",
     "enterpriseStatus",
     "enterpriseStatusLabel",
     "parcelId",

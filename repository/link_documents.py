@@ -1,7 +1,8 @@
 """What the records index learns from a record's registry links (docs/model.md, "Registry links"):
-enterprise codes and names, parcel ids and cadastral keys with their communes then and now,
-officials' codes, positions and agencies — so a search for "Viễn thông Quân đội", "0100109106",
-"10369/8/434" or "Chủ tịch phường Ba Đình" finds the records that cite them.
+enterprise codes and names (full, abbreviated and foreign), parcel ids and cadastral keys with
+their communes then and now, officials' codes, positions and agencies — so a search for "Viễn
+thông Quân đội", "Viettel", "0100109106", "10369/8/434" or "Chủ tịch phường Ba Đình" finds the
+records that cite them.
 
 Links are read only from the graph the record is filed in (the one holding its kho:accessLevel), so
 they follow the record's access level and never come from a `…/personal` graph. A citizen's link
@@ -22,7 +23,8 @@ from repository.text import nfc
 # Facet values (index field "registry"): what kind of entity a record cites.
 KINDS = ("enterprise", "land", "official", "citizen")
 _PROPS = (
-    "refKind registryId communeCode mapSheet parcel parcelId enterpriseName enterpriseStatusLabel "
+    "refKind registryId communeCode mapSheet parcel parcelId enterpriseName enterpriseShortName "
+    "enterpriseForeignName enterpriseStatusLabel "
     "officialPosition officialAgency officialAgencyName parcelUnitThen parcelUnitNow"
 ).split()
 _LINKS = """
@@ -95,9 +97,12 @@ def _add(fields: LinkFields, kind: str, p: dict[str, str], names: dict[str, str]
     code = clean(p.get("registryId"))
     if kind == "enterprise":
         name = clean(p.get("enterpriseName"))
-        words = [name, code, clean(p.get("enterpriseStatusLabel"))]
+        short, foreign = clean(p.get("enterpriseShortName")), clean(p.get("enterpriseForeignName"))
+        others = ", ".join(dict.fromkeys(n for n in (short, foreign) if n and n != name))
+        words = [name, short, foreign, code, clean(p.get("enterpriseStatusLabel"))]
         keys = [code]
-        label = f"{name} ({code})" if name and code else name or code
+        label = " — ".join(x for x in (name, others) if x)
+        label = f"{label} ({code})" if label and code else label or code
     elif kind == "land":
         parcel_id = clean(p.get("parcelId")) or code
         parts = [clean(p.get(k)) for k in ("communeCode", "mapSheet", "parcel")]

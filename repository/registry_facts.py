@@ -1,7 +1,8 @@
-"""What a registry's answer leaves on a link: the facts worth keeping (enterprise name and
-status; a parcel's id, area, use and its commune then and now as Kho's unit versions; an
-official's position and Kho agency; the name a registry knows a unit or agency by) and, when
-the check failed, a note saying what to do — never with a citizen's number in it.
+"""What a registry's answer leaves on a link: the facts worth keeping (enterprise name, its
+abbreviated and foreign names, and status; a parcel's id, area, use and its commune then and
+now as Kho's unit versions; an official's position and Kho agency; the name a registry knows a
+unit or agency by) and, when the check failed, a note saying what to do — never with a
+citizen's number in it.
 
 A registry that does not answer (`registry-error`) erases nothing: the facts of the last
 successful check stay on the link, `kho:lastVerifiedAt` says when that was, and the note says
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 BOOKKEEPING = ("verificationStatus", "checkedAt", "verificationNote", "lastVerifiedAt")
 FACTS = (
     *BOOKKEEPING,
-    *"""enterpriseName enterpriseStatus enterpriseStatusLabel parcelId parcelArea landUse
+    *"""enterpriseName enterpriseShortName enterpriseForeignName enterpriseStatus
+    enterpriseStatusLabel parcelId parcelArea landUse
     parcelUnitThen parcelUnitNow officialPosition officialAgency officialAgencyName
     registryName""".split(),
 )
@@ -111,6 +113,8 @@ def facts(link: Link, answer: Any, t: Triples, settings: Settings, m: Matcher) -
     f, s, to = answer.facts or {}, link.iri, targets(settings)
     if link.kind == "enterprise":
         t.lit(s, KHO + "enterpriseName", _vi(f.get("name")))
+        t.lit(s, KHO + "enterpriseShortName", _plain(f.get("short_name")))
+        t.lit(s, KHO + "enterpriseForeignName", _plain(f.get("foreign_name")))
         t.lit(s, KHO + "enterpriseStatus", _plain(f.get("status")))
         t.lit(s, KHO + "enterpriseStatusLabel", _vi(f.get("status_label")))
     elif link.kind == "land":

@@ -156,9 +156,9 @@ KHO_PROPERTIES = (
     contentDigest autograph textSignature matchedVia""".split(),
     # registry links (issue 5)
     *"""registry refSource communeCode keyDate linkTarget verificationStatus checkedAt
-    lastVerifiedAt verificationNote enterpriseName enterpriseStatus enterpriseStatusLabel
-    parcelId parcelArea landUse parcelUnitThen parcelUnitNow officialPosition officialAgency
-    officialAgencyName registryName""".split(),
+    lastVerifiedAt verificationNote enterpriseName enterpriseShortName enterpriseForeignName
+    enterpriseStatus enterpriseStatusLabel parcelId parcelArea landUse parcelUnitThen
+    parcelUnitNow officialPosition officialAgency officialAgencyName registryName""".split(),
 )
 KHO_INDIVIDUALS = ("metaGraph",)  # the store's bookkeeping graph (repository/store.py)
 

@@ -117,6 +117,8 @@ def test_enterprises(url: str) -> None:
     assert viettel.json() == {
         "code": "0100109106",
         "name": "Tập đoàn Công nghiệp – Viễn thông Quân đội",
+        "short_name": "VIETTEL",
+        "foreign_name": "VIETTEL GROUP",
         "status": "dang-hoat-dong",
         "status_label": "Đang hoạt động",
         "founded": "2010-01-01",
