@@ -40,6 +40,15 @@ def verify(client: RegistryClient, code: str, refresh: bool = False) -> Lookup:
         code = check_enterprise(code)
     except InvalidIdentifier as e:
         return invalid(e)
+    found = _ask(client, code, refresh)
+    if found.from_cache and found.status == "verified" and "short_name" not in found.facts:
+        # Cached before Kho kept the short and foreign names: ask again, else keep what it knew.
+        fresh = _ask(client, code, True)
+        found = fresh if fresh.status != "registry-error" else found
+    return found
+
+
+def _ask(client: RegistryClient, code: str, refresh: bool) -> Lookup:
     return lookup(
         client,
         "GET",
