@@ -101,8 +101,8 @@ def _add(fields: LinkFields, kind: str, p: dict[str, str], names: dict[str, str]
         others = ", ".join(dict.fromkeys(n for n in (short, foreign) if n and n != name))
         words = [name, short, foreign, code, clean(p.get("enterpriseStatusLabel"))]
         keys = [code]
-        label = " — ".join(x for x in (name, others) if x)
-        label = f"{label} ({code})" if label and code else label or code
+        label = f"{name} ({code})" if name and code else name or code
+        label = " — ".join(x for x in (label, others) if x)  # "… (0100109106) — VIETTEL, …"
     elif kind == "land":
         parcel_id = clean(p.get("parcelId")) or code
         parts = [clean(p.get(k)) for k in ("communeCode", "mapSheet", "parcel")]
