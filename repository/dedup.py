@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import pyoxigraph as ox
 
+from repository.access import mask_personal
 from repository.errors import KhoError, NotFound
 from repository.namespaces import DCT, KHO, PROV, RDF, RICO, XSD, Minter, code
 from repository.preservation import agent_term, timestamp
@@ -327,15 +328,17 @@ def flag_triples(
     t.lit(iri, PROV + "generatedAtTime", timestamp(at))
     if field:
         t.lit(iri, KHO + "field", text(field))
+    # A flag quotes the sheet and the OCR: a citizen's number in them is masked here, since the
+    # curation graph is not the personal graph (issue 5: the number lives only there).
     if sheet_value is not None:
-        t.lit(iri, KHO + "sheetValue", text(sheet_value))
+        t.lit(iri, KHO + "sheetValue", text(mask_personal(sheet_value)))
     if extracted_value is not None:
-        t.lit(iri, KHO + "extractedValue", text(extracted_value))
+        t.lit(iri, KHO + "extractedValue", text(mask_personal(extracted_value)))
     others = [duplicate_of] if isinstance(duplicate_of, str) else duplicate_of or []
     for other in others:
         t.iri(iri, KHO + "duplicateOf", other)
     if note:
-        t.lit(iri, RICO + "descriptiveNote", text(note))
+        t.lit(iri, RICO + "descriptiveNote", text(mask_personal(note)))
     return sorted(t.triples, key=str)
 
 

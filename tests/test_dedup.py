@@ -228,3 +228,19 @@ def test_set_review_records_who_and_when(store: Store) -> None:
     assert near_duplicates(store, text_signature(EDITED))[0][0] == R1
     with pytest.raises(NotFound):
         set_review(store, Minter.flag(R3, "damaged"), "confirmed", "lan", AT)
+
+
+def test_a_flag_never_quotes_a_citizens_number() -> None:
+    """The curation graph is not the personal graph: OCR and sheet values are masked (issue 5)."""
+    triples = flag_triples(
+        "https://kho.example.org/id/record/x",
+        "extraction-mismatch",
+        field="subject",
+        sheet_value="Cấp phép cho hộ ông A",
+        extracted_value="Cấp phép cho hộ ông A (CCCD số 001089012345)",
+        note="CMND 012345678",
+        at=datetime(2026, 11, 26, 9, 0),
+    )
+    values = " ".join(t.object.value for t in triples)
+    assert "001089012345" not in values and "001******345" in values
+    assert "012345678" not in values
