@@ -218,14 +218,16 @@ SELECT ?record ?identifier ?communeThen ?communeThenName ?portion ?sheet ?parcel
         "doanh nghiệp",
         "Enterprises cited in records, with their status in the business registry",
         """\
-SELECT ?code ?name ?statusLabel ?verification ?checkedAt (COUNT(DISTINCT ?record) AS ?records)
+SELECT ?code ?name ?shortName ?statusLabel ?verification ?checkedAt
+       (COUNT(DISTINCT ?record) AS ?records)
 WHERE {
   ?record dct:references ?link .
   ?link kho:refKind "enterprise" ; kho:registryId ?code ; kho:verificationStatus ?verification .
   OPTIONAL { ?link kho:enterpriseName ?name }
+  OPTIONAL { ?link kho:enterpriseShortName ?shortName }
   OPTIONAL { ?link kho:enterpriseStatusLabel ?statusLabel }
   OPTIONAL { ?link kho:checkedAt ?checkedAt }
-} GROUP BY ?code ?name ?statusLabel ?verification ?checkedAt ORDER BY ?code""",
+} GROUP BY ?code ?name ?shortName ?statusLabel ?verification ?checkedAt ORDER BY ?code""",
         "researcher",
     ),
     Example(
