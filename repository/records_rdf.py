@@ -77,7 +77,7 @@ def doc_triples(
     row = doc.row
     refs, problems = sheet_refs.read_refs(row, ctx.now.date())
     if problems:  # a bad registry value rejects the row (a citizen's number never quoted)
-        sheet_refs.reject(report, row, problems, doc.iri)
+        report.reject_fields(problems, row, doc.iri)
         return False
     triples = ctx.triples
     t = Triples()
@@ -204,7 +204,7 @@ def hoso_triples(
     triples, errors = mapping.row_to_rdf(row, unit.iri, row.format)
     report.reject_fields(errors, row, unit.iri)
     refs, problems = sheet_refs.read_refs(row, now.date())
-    sheet_refs.reject(report, row, problems, unit.iri)
+    report.reject_fields(problems, row, unit.iri)
     if errors or problems:
         return False
     creator = Counter(m.agency_iri for m in ctx.creators).most_common(1)[0][0]

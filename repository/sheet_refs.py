@@ -11,9 +11,7 @@ personal graph. The references become registry links with refSource "sheet"
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from repository.identifiers import (
     InvalidIdentifier,
@@ -23,11 +21,8 @@ from repository.identifiers import (
     check_parcel,
     check_parcel_id,
 )
-from repository.mapping import parse_date
+from repository.mapping import FieldError, parse_date
 from repository.sheets import SourceRow
-
-if TYPE_CHECKING:
-    from repository.batch import IngestReport
 
 # canonical field (mappings/records.toml) -> kho:refKind
 REGISTRY_FIELDS = {
@@ -49,17 +44,6 @@ _WHEN = {
     "doc": ("ngày văn bản", "the document's issued date"),
     "hoso": ("ngày bắt đầu của hồ sơ", "the file's start date"),
 }
-
-
-@dataclass(frozen=True)
-class RefProblem:
-    """A registry value that cannot be used; `value` is masked for a citizen's number."""
-
-    column: str
-    field: str
-    value: str
-    message_vi: str
-    message_en: str
 
 
 def masked(value: str) -> str:
@@ -123,12 +107,12 @@ def _one(kind: str, value: str, row: SourceRow, today: date | None) -> dict[str,
 
 def read_refs(
     row: SourceRow, today: date | None = None
-) -> tuple[list[dict[str, str]], list[RefProblem]]:
+) -> tuple[list[dict[str, str]], list[FieldError]]:
     """The registry references in a row's registry columns, in column order without repeats,
     and the values that cannot be used (the row is to be rejected if there is any)."""
     refs: list[dict[str, str]] = []
     seen: set[tuple[tuple[str, str], ...]] = set()
-    problems: list[RefProblem] = []
+    problems: list[FieldError] = []
     for name, kind in REGISTRY_FIELDS.items():
         raw = row.values.get(name, "")
         column = row.columns.get(name, name)
@@ -150,7 +134,15 @@ def read_refs(
                     where_vi += f", giá trị «{shown}»"
                     where_en += f", value «{shown}»"
                 problems.append(
-                    RefProblem(column, name, shown, f"{where_vi}: {vi}", f"{where_en}: {en}")
+                    FieldError(
+                        row.sheet,
+                        row.row,
+                        column,
+                        name,
+                        shown,
+                        f"{where_vi}: {vi}",
+                        f"{where_en}: {en}",
+                    )
                 )
                 continue
             key = tuple(sorted(ref.items()))
@@ -158,17 +150,3 @@ def read_refs(
                 seen.add(key)
                 refs.append(ref)
     return refs, problems
-
-
-def reject(report: IngestReport, row: SourceRow, problems: list[RefProblem], iri: str) -> None:
-    """Put each problem in the ingest report as a rejection of `row` (the resource `iri`)."""
-    for p in problems:
-        report.reject(
-            p.message_vi,
-            p.message_en,
-            row,
-            column=p.column,
-            field=p.field,
-            value=p.value,
-            resource=iri,
-        )
