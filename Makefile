@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 export KHO_DATA_DIR ?= $(abspath $(DATA))
 
-.PHONY: run test setup system browser demo serve lint format bench clean
+.PHONY: run test setup system browser servers demo serve lint format bench clean
 
 run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000 (waitress)
 	@cat $(KHO_DATA_DIR)/demo-users.txt 2>/dev/null | sed 's/^/  demo account: /' || true
@@ -62,10 +62,17 @@ browser:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	  --no-install-recommends chromium >/dev/null; }
 
-test: setup browser  ## run the whole test suite
+# Virtuoso Open Source 7, one of the triplestore servers the store tests also run on
+# (tests/servers.py starts its own instance on a free port; the Debian service is not used).
+servers:
+	@dpkg -s virtuoso-opensource >/dev/null 2>&1 || { echo "Installing Virtuoso for the store tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	  --no-install-recommends virtuoso-opensource >/dev/null; }
+
+test: setup browser servers  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
-bench: setup  ## run the benchmarks and write docs/benchmarks.md (BENCH_ARGS=--quick for a smoke run)
+bench: setup servers  ## run the benchmarks and write docs/benchmarks.md (BENCH_ARGS=--quick for a smoke run)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 lint: setup

@@ -26,6 +26,45 @@ class Settings:
         default=None,
         metadata={"help": "On-disk Oxigraph store (default: DATA_DIR/store)."},
     )
+    store: str = field(
+        default="",
+        metadata={
+            "help": "Which triple store: oxigraph:PATH (the embedded on-disk store, the default: "
+            "oxigraph:STORE_PATH) or sparql:QUERY_URL,UPDATE_URL,GSP_URL (any SPARQL 1.1 "
+            "Query/Update/Graph Store Protocol server: Oxigraph server, Virtuoso, Fuseki, "
+            "GraphDB). See README, Triplestore servers."
+        },
+    )
+    store_user: str = field(
+        default="",
+        metadata={"help": "User for a sparql: store's update and Graph Store endpoints."},
+    )
+    store_password: str = field(
+        default="",
+        metadata={"help": "Password of KHO_STORE_USER."},
+    )
+    store_auth: str = field(
+        default="basic",
+        metadata={"help": "HTTP auth for a sparql: store: basic or digest (Virtuoso)."},
+    )
+    store_dialect: str = field(
+        default="auto",
+        metadata={
+            "help": "A sparql: store's departures from the standards: auto (guess from the "
+            "URLs), standard, oxigraph or virtuoso."
+        },
+    )
+    store_timeout: int = field(
+        default=120,
+        metadata={"help": "Seconds Kho waits for one request to a sparql: store."},
+    )
+    search: str = field(
+        default="whoosh",
+        metadata={
+            "help": "Full-text search engine: whoosh (the embedded default) or tantivy "
+            "(faster at 100k+ records; README, Search at scale)."
+        },
+    )
     index_path: Path | None = field(
         default=None,
         metadata={"help": "Whoosh search index (default: DATA_DIR/index)."},
