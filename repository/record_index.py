@@ -1,30 +1,42 @@
-"""The Whoosh full-text index of hồ sơ and documents: metadata and OCR text, accent-blind, faceted.
+"""The full-text index of hồ sơ and documents: metadata and OCR text, accent-blind, faceted.
 
 Index documents are built from the store (repository.record_documents: one query path for ingest
 and for `kho reindex`), so what the index holds is exactly what the store holds: a committed record
 is searchable, a rejected one never reaches the index. Each document carries the unit its creator
 served *and* the units valid today that took over that territory, so a search under the new Phường
 Ba Đình finds the records of the old wards that merged into it (issue 4 builds the UI on this).
+
+Two engines answer behind these functions (settings.search, KHO_SEARCH): Whoosh, the embedded
+default (repository.records_whoosh), and tantivy for 100k records and more
+(repository.records_tantivy). The Whoosh schema below describes the documents for both.
 """
 
 from __future__ import annotations
 
-import re
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
-from whoosh import columns, highlight, sorting
-from whoosh import index as windex
+from whoosh import columns
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser
-from whoosh.query import And, Every, Or, Query, Term
+from whoosh.query import Query
 
 from repository.access import mask_personal
 from repository.config import Settings
 from repository.errors import BadRequest
-from repository.record_documents import record_documents
-from repository.search_index import IndexMissing, folding_analyzer, write_index
+from repository.search_index import IndexMissing
+from repository.search_text import (
+    ENGINES,
+    clean_query,
+    engine,
+    engine_path,
+    folding_analyzer,
+    written_by,
+)
 from repository.store import Store
 from repository.text import nfc
 
@@ -62,10 +74,10 @@ _BOOSTS = {
     "links": 1.2,
     "link_keys": 4.0,
 }
-# A word of punctuation only ("Viễn thông – Quân đội", "Văn Miếu - Quốc Tử Giám") has no index
-# terms: left in, it would make the query ask for the dash itself, and nothing matches.
-_PUNCTUATION = re.compile(r'(?<!\S)[^\w\s()"]+(?!\S)')
-_MULTI = ("unit", "unit_now", "registry")  # a document has several values: counted once each
+MULTI = ("unit", "unit_now", "registry")  # a document has several values: counted once each
+# The tantivy engine's format (its marker file): a change of the documents' fields bumps it.
+FORMAT = "2026-11-registry-links"
+__all__ = ["IndexMissing", "RecordHit", "RecordResults"]
 
 
 class Keywords(KEYWORD):
@@ -165,41 +177,52 @@ class RecordResults:
 
 
 def index_path(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "records-index"
+    """Where the index of the configured engine lives (each engine has a directory of its own)."""
+    return engine_path(Path(settings.data_dir) / "records-index", engine(settings))
+
+
+def _engine(settings: Settings) -> ModuleType:
+    return importlib.import_module(f"repository.records_{engine(settings)}")
 
 
 def rebuild(store: Store, settings: Settings, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the records index from the store beside the old one, then swap it in."""
-    return write_index(index_path(settings), schema(), record_documents(store, settings), progress)
+    from repository.search_text import write_beside
 
-
-def _open(settings: Settings, create: bool = False) -> windex.Index | None:
-    path = index_path(settings)
-    if path.is_dir() and windex.exists_in(str(path)):
-        return windex.open_dir(str(path))
-    if not create:
-        return None
-    path.mkdir(parents=True, exist_ok=True)
-    return windex.create_in(str(path), schema())
+    eng = _engine(settings)
+    return write_beside(
+        index_path(settings), lambda path: eng.rebuild(path, store, settings, progress)
+    )
 
 
 def generation(settings: Settings) -> int | None:
     """The index's generation on disk (it grows with each commit); None when there is none.
     Answers derived from the index (browse lists) are kept per generation."""
-    ix = _open(settings)
-    return None if ix is None else int(ix.latest_generation())
+    return _engine(settings).generation(index_path(settings))  # type: ignore[no-any-return]
 
 
 def is_current(settings: Settings) -> bool:
-    """Was the index on disk built with today's schema (masked texts, lineage fields)?"""
-    ix = _open(settings)
-    return ix is not None and set(schema().names()) <= set(ix.schema.names())
+    """Was the index on disk built by this engine with today's fields (masked texts, lineage
+    fields, registry links)?"""
+    return bool(_engine(settings).is_current(index_path(settings)))
+
+
+def _switched(settings: Settings) -> str | None:
+    """The engine of an index left by another KHO_SEARCH, when this engine has none."""
+    base = Path(settings.data_dir) / "records-index"
+    for other in ENGINES:
+        if other != engine(settings) and written_by(engine_path(base, other)) == other:
+            return other
+    return None
 
 
 def ensure_current(store: Store, settings: Settings) -> bool:
-    """Rebuild an index written by an older Kho (it may hold unmasked identification numbers);
-    True when it was rebuilt."""
-    if _open(settings) is None or is_current(settings):
+    """Rebuild an index written by an older Kho (it may hold unmasked identification numbers),
+    or build this engine's index when KHO_SEARCH switched engines; True when it was rebuilt."""
+    if not _engine(settings).exists(index_path(settings)):
+        if _switched(settings) is None:
+            return False
+    elif is_current(settings):
         return False
     rebuild(store, settings)
     return True
@@ -216,53 +239,34 @@ def update(
     """Bring the index in step with the store for these IRIs (added/changed) and removed ones.
 
     IRIs in `new` were never indexed, so they are added without looking for an old copy. An index
-    of an older schema is rebuilt whole instead.
+    of an older schema (or of the other engine only) is rebuilt whole instead.
     """
     if ensure_current(store, settings):
         return len(list(iris))
-    ix = _open(settings, create=True)
-    assert ix is not None
-    fresh = set(new)
-    writer = ix.writer(limitmb=128)
-    count = 0
-    try:
-        for iri in removed:
-            writer.delete_by_term("iri", iri)
-        for doc in record_documents(store, settings, iris):
-            if doc["iri"] in fresh:
-                writer.add_document(**doc)
-            else:
-                writer.update_document(**doc)
-            count += 1
-        writer.commit()
-    except BaseException:
-        writer.cancel()
-        raise
-    return count
+    eng = _engine(settings)
+    return int(eng.update(index_path(settings), store, settings, iris, removed, set(new)))
 
 
 def indexed_iris(settings: Settings) -> set[str]:
-    ix = _open(settings)
-    if ix is None:
-        return set()
-    with ix.searcher() as s:
-        return {str(f["iri"]) for f in s.all_stored_fields()}
+    return _engine(settings).indexed_iris(index_path(settings))  # type: ignore[no-any-return]
 
 
-def _filter(filters: dict[str, str], access: set[str] | None) -> Query | None:
-    terms: list[Query] = []
-    for name, value in filters.items():
+def check_filters(filters: dict[str, str]) -> dict[str, str]:
+    """The filters with a value; an unknown name is the caller's error."""
+    for name in filters:
         if name not in FILTERS:
             raise BadRequest(f"Unknown filter {name!r}; use one of {', '.join(FILTERS)}.")
-        if value:
-            terms.append(Term(name, value))
-    if access is not None:
-        terms.append(
-            Or([Term("access", a) for a in sorted(access)]) if access else Term("access", "-")
-        )
-    if not terms:
-        return None
-    return terms[0] if len(terms) == 1 else And(terms)
+    return {n: v for n, v in filters.items() if v}
+
+
+@cache
+def _parser() -> MultifieldParser:
+    return MultifieldParser(SEARCH_FIELDS, schema=schema())
+
+
+def parse(text: str) -> Query:
+    """The query both engines run: every word must match, in one of the search fields."""
+    return _parser().parse(text)
 
 
 def search(
@@ -284,82 +288,42 @@ def search(
     hit's text, masked as the index is. A hit found through its registry links names them
     (`via_links`).
     """
-    ix = _open(settings)
-    if ix is None:
+    path = index_path(settings)
+    results = _engine(settings).search(
+        path,
+        settings,
+        clean_query(q),
+        filters or {},
+        access,
+        page,
+        per_page,
+        list(facets),
+        snippets,
+        sortedby,
+    )
+    if results is None:
+        other = _switched(settings)
+        switched = (
+            f" (the index there was built by {other}; KHO_SEARCH={engine(settings)} needs its own)"
+            if other
+            else ""
+        )
         raise IndexMissing(
-            f"The records index at {index_path(settings)} has not been built yet. "
+            f"The records index at {path} has not been built yet{switched}. "
             "Run `kho reindex` to build it from the store."
         )
-    text = _PUNCTUATION.sub(" ", nfc(q)).strip()
-    parser = MultifieldParser(SEARCH_FIELDS, schema=ix.schema)
-    query = parser.parse(text) if text else Every()
-    names = [n for n in facets if n in ix.schema.names()]
-    groups = sorting.Facets()
-    for name in names:
-        groups.add_field(name, allow_overlap=name in _MULTI)
-    with ix.searcher() as searcher:
-        results = searcher.search_page(
-            query,
-            max(1, page),
-            pagelen=per_page,
-            filter=_filter(filters or {}, access),
-            groupedby=groups,
-            maptype=sorting.Count,
-            sortedby=sortedby,
-            terms=bool(text),
-        )
-        counts = {
-            name: sorted(
-                ((_text(k), int(n)) for k, n in results.results.groups(name).items() if k),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
-            for name in names
-        }
-        hits = []
-        for r in results:
-            hit = _hit(r.fields(), r.score or 0.0)
-            if snippets and text and r.get("sha"):
-                hit.snippet = _snippet(r, settings) or None
-            if text:
-                hit.via_links = _via_links(r.get("link_labels") or [], r.matched_terms())
-            hits.append(hit)
-        return RecordResults(total=results.total, hits=hits, facets=counts)
+    return results  # type: ignore[no-any-return]
 
 
-def _text(key: object) -> str:
-    """A facet value: list columns (the units) give raw bytes."""
-    return key.decode("utf-8") if isinstance(key, bytes) else str(key)
-
-
-def _snippet(result: object, settings: Settings) -> str:
+def masked_text(settings: Settings, sha: str) -> str:
+    """The OCR text of a file as the index holds it: personal numbers masked."""
     from repository.files import FileStore
 
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
-    body = mask_personal(nfc(files.text(str(result["sha"])) or ""))  # type: ignore[index]
-    result.results.formatter = highlight.HtmlFormatter(  # type: ignore[attr-defined]
-        tagname="strong", classname="match", termclass="t"
-    )
-    return str(result.highlights("text", text=body, top=2))  # type: ignore[attr-defined]
+    return mask_personal(nfc(files.text(sha) or ""))
 
 
-def _via_links(labels: list[str], matched: list[tuple[str, bytes]]) -> list[str]:
-    """The labels of the links whose words or keys the query matched, best first (at most 3)."""
-    words = {t.decode("utf-8") for f, t in matched if f == "links"}
-    keys = {t.decode("utf-8") for f, t in matched if f == "link_keys"}
-    if not words and not keys:
-        return []
-    analyzer = folding_analyzer()
-    scored = []
-    for label in labels:
-        tokens = {t.text for t in analyzer(label)}
-        score = len(words & tokens) + 2 * sum(1 for k in keys if k in label.lower())
-        if score:
-            scored.append((score, label))
-    best = max((n for n, _ in scored), default=0)
-    return [label for n, label in scored if n == best][:3]
-
-
-def _hit(f: dict[str, object], score: float) -> RecordHit:
+def hit_from(f: dict[str, object], score: float) -> RecordHit:
     def opt(key: str) -> str | None:
         value = f.get(key)
         return str(value) if value else None

@@ -1,25 +1,37 @@
-"""The Whoosh search index over administrative-unit versions: build it, search it, accent-blind."""
+"""The search index over administrative-unit versions: build it, search it, accent-blind.
+
+Whoosh answers by default; tantivy when settings.search says so (repository.units_tantivy), in a
+directory of its own beside Whoosh's (`index-tantivy`). The Whoosh schema describes both.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from whoosh import index as windex
-from whoosh.analysis import Analyzer, CharsetFilter, LowercaseFilter, RegexTokenizer, Token
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import And, AndMaybe, Query, Term
-from whoosh.support.charset import accent_map
 
 from repository import gazetteer
 from repository.config import Settings
 from repository.errors import BadRequest, KhoError
+from repository.search_text import (
+    FOLDING_MAP,
+    NfcTokenizer,
+    engine,
+    engine_path,
+    folding_analyzer,
+    mark,
+    write_beside,
+    written_by,
+)
 from repository.store import Store
 from repository.text import fold, nfc
+
+__all__ = ["FOLDING_MAP", "NfcTokenizer", "folding_analyzer"]
 
 REFORM_DAY = "2025-07-01"
 # Kho is Hanoi's archive: among equally good matches, Hanoi's units come first.
@@ -28,38 +40,6 @@ ERAS = ("before", "after", "both")
 LEVELS = ("province", "district", "commune")
 SEARCH_FIELDS = ["name", "short_name", "name_en", "code", "parent", "province"]
 _BOOSTS = {"name": 3.0, "short_name": 3.0, "name_en": 1.0, "parent": 0.3, "province": 0.3}
-
-
-def _folding_map() -> dict[int, str]:
-    """Whoosh's accent map, checked against our own fold() for every Vietnamese letter.
-
-    Both tone-mark placements ("Ủy"/"Uỷ", "hòa"/"hoà") lose their marks alike, and đ/Đ become d
-    (they have no Unicode decomposition, so a plain NFD strip would keep them).
-    """
-    charmap = dict(accent_map)
-    for block in (range(0xC0, 0x250), range(0x1E00, 0x1F00)):
-        for cp in block:
-            folded = fold(chr(cp))
-            if folded and folded.isascii() and folded != chr(cp):
-                charmap[cp] = folded
-    charmap[ord("đ")] = "d"
-    charmap[ord("Đ")] = "d"
-    return charmap
-
-
-FOLDING_MAP = _folding_map()
-
-
-class NfcTokenizer(RegexTokenizer):
-    """Words of the NFC form: decomposed input ("a" + combining grave) splits like composed."""
-
-    def __call__(self, value: str, **kwargs: object) -> Iterator[Token]:
-        return super().__call__(nfc(value), **kwargs)  # type: ignore[no-any-return]
-
-
-def folding_analyzer() -> Analyzer:
-    """Words, lower-cased, with every accent and tone mark folded away."""
-    return NfcTokenizer() | LowercaseFilter() | CharsetFilter(FOLDING_MAP)
 
 
 def schema() -> Schema:
@@ -157,7 +137,19 @@ def build_index(
     The new index is written beside the old one and swapped in at the end, so searches running
     meanwhile keep reading a whole index.
     """
-    return write_index(Path(settings.index_path), schema(), unit_documents(store), progress)  # type: ignore[arg-type]
+    path = unit_index_path(settings)
+    if engine(settings) == "tantivy":
+        from repository import units_tantivy
+
+        return write_beside(path, lambda p: units_tantivy.write(p, unit_documents(store), progress))
+    count = write_index(path, schema(), unit_documents(store), progress)
+    mark(path, "whoosh", "")
+    return count
+
+
+def unit_index_path(settings: Settings) -> Path:
+    """The configured engine's units index: settings.index_path (Whoosh) or beside it."""
+    return engine_path(Path(settings.index_path), engine(settings))  # type: ignore[arg-type]
 
 
 def write_index(
@@ -170,9 +162,8 @@ def write_index(
 
     Searches running meanwhile keep reading a whole index; a failure leaves the old one in place.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+
+    def build(building: Path) -> int:
         ix = windex.create_in(str(building), fields)
         writer = ix.writer(limitmb=256)
         count = 0
@@ -184,19 +175,15 @@ def write_index(
         writer.commit()
         if progress:
             progress(count)
-        old = target.with_name(target.name + ".old")
-        if target.exists():
-            target.rename(old)
-        building.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return count
+        return count
+
+    return write_beside(target, build)
 
 
 def index_exists(settings: Settings) -> bool:
-    path = Path(settings.index_path)  # type: ignore[arg-type]
+    path = unit_index_path(settings)
+    if engine(settings) == "tantivy":
+        return written_by(path) == "tantivy"
     return path.is_dir() and windex.exists_in(str(path))
 
 
@@ -225,23 +212,32 @@ def search(
     """
     if not index_exists(settings):
         raise IndexMissing(
-            f"The search index at {settings.index_path} has not been built yet. "
-            "Run `kho index` to build it from the store."
+            f"The search index at {unit_index_path(settings)} has not been built yet "
+            f"(KHO_SEARCH={engine(settings)}). Run `kho index` to build it from the store."
         )
     text = nfc(q).strip()
     if not text:
         return []
-    ix = windex.open_dir(str(settings.index_path))
-    parser = MultifieldParser(SEARCH_FIELDS, schema=ix.schema)
+    parser = MultifieldParser(SEARCH_FIELDS, schema=schema())
     query = _prefer_home(parser.parse(text))
     filters = _filters(level, era)
+    if engine(settings) == "tantivy":
+        from repository import units_tantivy
+
+        def fallback() -> Query | None:
+            prefix = _prefix_query(parser, text)
+            return None if prefix is None else _prefer_home(prefix)
+
+        chosen = {k: v for k, v in (("level", level), ("era", era)) if v}
+        return units_tantivy.search(unit_index_path(settings), query, fallback, chosen, limit)
+    ix = windex.open_dir(str(settings.index_path))
     with ix.searcher() as searcher:
         results = searcher.search(query, limit=limit, filter=filters)
         if results.is_empty():
             fallback = _prefix_query(parser, text)
             if fallback is not None:
                 results = searcher.search(_prefer_home(fallback), limit=limit, filter=filters)
-        return [_hit(r.fields(), r.score or 0.0) for r in results]
+        return [hit_from(r.fields(), r.score or 0.0) for r in results]
 
 
 def _prefer_home(query: Query) -> Query:
@@ -258,7 +254,7 @@ def _prefix_query(parser: MultifieldParser, text: str) -> Query | None:
     return And([head, tail]) if head is not None else tail
 
 
-def _hit(fields: dict[str, object], score: float) -> SearchHit:
+def hit_from(fields: dict[str, object], score: float) -> SearchHit:
     def opt(key: str) -> str | None:
         value = fields.get(key)
         return str(value) if value else None

@@ -1,0 +1,164 @@
+"""The records index on tantivy (settings.search = "tantivy"): the same documents, matches,
+facets, filters, pages, snippets and registry-link labels as the Whoosh engine, at scale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+
+import tantivy
+
+from repository.config import Settings
+from repository.record_documents import record_documents
+from repository.record_index import (
+    FORMAT,
+    RecordResults,
+    check_filters,
+    hit_from,
+    masked_text,
+    parse,
+    schema,
+)
+from repository.search_tantivy import (
+    Layout,
+    any_of,
+    build,
+    exists,
+    filtered,
+    generation,
+    open_index,
+)
+from repository.search_text import marked_format, snippet, via_links, words
+from repository.store import Store
+
+__all__ = ["exists", "generation"]
+_BUCKETS = 65_000  # tantivy's own limit on the buckets of one aggregation
+
+
+@cache
+def layout() -> Layout:
+    return Layout(schema(), stored_multi=("link_labels",), also_stored=("links",))
+
+
+def rebuild(
+    path: Path,
+    store: Store,
+    settings: Settings,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    return build(path, layout(), record_documents(store, settings), FORMAT, progress)
+
+
+def is_current(path: Path) -> bool:
+    return exists(path) and marked_format(path) == FORMAT
+
+
+def update(
+    path: Path,
+    store: Store,
+    settings: Settings,
+    iris: Iterable[str],
+    removed: Iterable[str],
+    fresh: set[str],
+) -> int:
+    if not exists(path):
+        path.mkdir(parents=True, exist_ok=True)
+        build(path, layout(), [], FORMAT)
+    ix = open_index(path)
+    assert ix is not None
+    lay = layout()
+    writer = ix.writer(heap_size=50_000_000, num_threads=1)
+    count = 0
+    try:
+        for iri in removed:
+            writer.delete_documents_by_term("iri", iri)
+        for doc in record_documents(store, settings, iris):
+            if doc["iri"] not in fresh:
+                writer.delete_documents_by_term("iri", str(doc["iri"]))
+            writer.add_document(lay.document(doc))
+            count += 1
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        writer.rollback()
+        raise
+    return count
+
+
+def indexed_iris(path: Path) -> set[str]:
+    ix = open_index(path)
+    if ix is None:
+        return set()
+    searcher = ix.searcher()
+    if not searcher.num_docs:
+        return set()
+    found = searcher.search(tantivy.Query.all_query(), searcher.num_docs, count=False)
+    return {str(searcher.doc(a).get_first("iri")) for _, a in found.hits}
+
+
+def _filters(filters: dict[str, str], access: set[str] | None) -> list[tantivy.Query]:
+    lay = layout()
+    out = [lay.term(n, v) for n, v in check_filters(filters).items()]
+    if access is not None:
+        out.append(any_of(lay, "access", sorted(access) or ["-"]))
+    return out
+
+
+def search(
+    path: Path,
+    settings: Settings,
+    text: str,
+    filters: dict[str, str],
+    access: set[str] | None,
+    page: int,
+    per_page: int,
+    facets: list[str],
+    snippets: bool,
+    sortedby: str | None,
+) -> RecordResults | None:
+    ix = open_index(path)
+    if ix is None:
+        return None
+    lay = layout()
+    parsed = parse(text) if text else None
+    main = lay.translate(parsed) if parsed is not None else tantivy.Query.all_query()
+    query = filtered(main, _filters(filters, access))
+    searcher = ix.searcher()
+    names = [n for n in facets if n in lay.kinds]
+    counts: dict[str, list[tuple[str, int]]] = {}
+    if names:
+        aggs = {n: {"terms": {"field": n, "size": _BUCKETS}} for n in names}
+        result = searcher.aggregate(query, aggs)
+        for name in names:
+            buckets = result.get(name, {}).get("buckets", [])
+            counts[name] = sorted(
+                ((str(b["key"]), int(b["doc_count"])) for b in buckets if b["key"]),
+                key=lambda kv: (-kv[1], kv[0]),
+            )
+    per_page = max(1, per_page)
+    order = {"order_by_field": sortedby, "order": tantivy.Order.Asc} if sortedby else {}
+    offset = (max(1, page) - 1) * per_page
+    found = searcher.search(query, per_page, count=True, offset=offset, **order)
+    total = int(found.count or 0)
+    if offset and offset >= total and total:  # past the last page: the last page, as Whoosh does
+        offset = (total - 1) // per_page * per_page
+        found = searcher.search(query, per_page, count=True, offset=offset, **order)
+    terms = parsed.all_terms() if parsed is not None else set()
+    in_text = {str(t) for f, t in terms if f == "text"}
+    link_words = {str(t) for f, t in terms if f == "links"}
+    link_keys = {str(t) for f, t in terms if f == "link_keys"}
+    hits = []
+    for score, address in found.hits:
+        fields = lay.fields(searcher.doc(address))
+        hit = hit_from(fields, 0.0 if sortedby else float(score))
+        if snippets and in_text and fields.get("sha"):
+            hit.snippet = snippet(masked_text(settings, str(fields["sha"])), in_text) or None
+        if parsed is not None and (link_words or link_keys):
+            hit.via_links = via_links(
+                list(fields.get("link_labels") or []),  # type: ignore[call-overload]
+                link_words & set(words(str(fields.get("links") or ""))),
+                link_keys & set(str(fields.get("link_keys") or "").lower().split()),
+            )
+        hits.append(hit)
+    return RecordResults(total=total, hits=hits, facets=counts)

@@ -1,0 +1,171 @@
+"""The records index on Whoosh (settings.search = "whoosh", the embedded default)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from whoosh import highlight, sorting
+from whoosh import index as windex
+from whoosh.query import And, Every, Or, Query, Term
+
+from repository.config import Settings
+from repository.record_documents import record_documents
+from repository.record_index import (
+    MULTI,
+    RecordResults,
+    check_filters,
+    hit_from,
+    masked_text,
+    parse,
+    schema,
+)
+from repository.search_index import write_index
+from repository.search_text import mark, via_links
+from repository.store import Store
+
+
+def rebuild(
+    path: Path,
+    store: Store,
+    settings: Settings,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    count = write_index(path, schema(), record_documents(store, settings), progress)
+    mark(path, "whoosh", "")
+    return count
+
+
+def _open(path: Path, create: bool = False) -> windex.Index | None:
+    if path.is_dir() and windex.exists_in(str(path)):
+        return windex.open_dir(str(path))
+    if not create:
+        return None
+    path.mkdir(parents=True, exist_ok=True)
+    ix = windex.create_in(str(path), schema())
+    mark(path, "whoosh", "")
+    return ix
+
+
+def exists(path: Path) -> bool:
+    return _open(path) is not None
+
+
+def generation(path: Path) -> int | None:
+    ix = _open(path)
+    return None if ix is None else int(ix.latest_generation())
+
+
+def is_current(path: Path) -> bool:
+    ix = _open(path)
+    return ix is not None and set(schema().names()) <= set(ix.schema.names())
+
+
+def update(
+    path: Path,
+    store: Store,
+    settings: Settings,
+    iris: Iterable[str],
+    removed: Iterable[str],
+    fresh: set[str],
+) -> int:
+    ix = _open(path, create=True)
+    assert ix is not None
+    writer = ix.writer(limitmb=128)
+    count = 0
+    try:
+        for iri in removed:
+            writer.delete_by_term("iri", iri)
+        for doc in record_documents(store, settings, iris):
+            if doc["iri"] in fresh:
+                writer.add_document(**doc)
+            else:
+                writer.update_document(**doc)
+            count += 1
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    return count
+
+
+def indexed_iris(path: Path) -> set[str]:
+    ix = _open(path)
+    if ix is None:
+        return set()
+    with ix.searcher() as s:
+        return {str(f["iri"]) for f in s.all_stored_fields()}
+
+
+def _filter(filters: dict[str, str], access: set[str] | None) -> Query | None:
+    terms: list[Query] = [Term(n, v) for n, v in check_filters(filters).items()]
+    if access is not None:
+        terms.append(
+            Or([Term("access", a) for a in sorted(access)]) if access else Term("access", "-")
+        )
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else And(terms)
+
+
+def search(
+    path: Path,
+    settings: Settings,
+    text: str,
+    filters: dict[str, str],
+    access: set[str] | None,
+    page: int,
+    per_page: int,
+    facets: list[str],
+    snippets: bool,
+    sortedby: str | None,
+) -> RecordResults | None:
+    ix = _open(path)
+    if ix is None:
+        return None
+    query = parse(text) if text else Every()
+    names = [n for n in facets if n in ix.schema.names()]
+    groups = sorting.Facets()
+    for name in names:
+        groups.add_field(name, allow_overlap=name in MULTI)
+    with ix.searcher() as searcher:
+        results = searcher.search_page(
+            query,
+            max(1, page),
+            pagelen=per_page,
+            filter=_filter(filters, access),
+            groupedby=groups,
+            maptype=sorting.Count,
+            sortedby=sortedby,
+            terms=bool(text),
+        )
+        counts = {
+            name: sorted(
+                ((_text(k), int(n)) for k, n in results.results.groups(name).items() if k),
+                key=lambda kv: (-kv[1], kv[0]),
+            )
+            for name in names
+        }
+        hits = []
+        for r in results:
+            hit = hit_from(r.fields(), r.score or 0.0)
+            if snippets and text and r.get("sha"):
+                results.results.formatter = highlight.HtmlFormatter(
+                    tagname="strong", classname="match", termclass="t"
+                )
+                body = masked_text(settings, str(r["sha"]))
+                hit.snippet = str(r.highlights("text", text=body, top=2)) or None
+            if text:
+                matched = r.matched_terms()
+                hit.via_links = via_links(
+                    list(r.get("link_labels") or []),
+                    {t.decode("utf-8") for f, t in matched if f == "links"},
+                    {t.decode("utf-8") for f, t in matched if f == "link_keys"},
+                )
+            hits.append(hit)
+        return RecordResults(total=results.total, hits=hits, facets=counts)
+
+
+def _text(key: object) -> str:
+    """A facet value: list columns (the units) give raw bytes."""
+    return key.decode("utf-8") if isinstance(key, bytes) else str(key)
