@@ -4,6 +4,10 @@
 Each document carries the unit its creator served *and* the units valid today that took over that
 territory, so a search under the new Phường Ba Đình finds the records of the old wards that merged
 into it. Every text is masked as the public reader sees it (access.mask_personal).
+
+The store is read in pages of PAGE records (VALUES-bound queries) while the IRIs stream from one
+lazy query, so a full rebuild holds one page's rows at a time: memory stays flat as the store grows
+(docs/benchmarks.md, bench_reindex).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -21,6 +26,9 @@ from repository.link_documents import LinkFields, link_fields
 from repository.namespaces import MODE_GRAPH
 from repository.store import Store
 from repository.text import nfc
+
+if TYPE_CHECKING:
+    from repository.files import FileStore
 
 BLOCKS = {"block-chinh-quyen": "chinh-quyen", "block-dang": "dang", "block-doan-the": "doan-the"}
 
@@ -69,16 +77,43 @@ _COMMON = """
   OPTIONAL { ?r kho:numberOfPage ?pages }"""
 
 
-def _rows(store: Store, iris: list[str] | None) -> list[dict[str, object]]:
-    """One row per record/hồ sơ (per extra value of a multi-valued field), VALUES-bound."""
+# Every record and hồ sơ, read lazily: an embedded store streams the solutions, so only one
+# page of IRIs is held at a time (a server sends them in one response, IRIs only).
+_ALL = """
+SELECT ?r WHERE { { ?r a rico:Record } UNION { ?r rico:hasRecordSetType ric-rst:File } }"""
+_COUNT = """
+SELECT (COUNT(?r) AS ?n) WHERE {
+  { ?r a rico:Record } UNION { ?r rico:hasRecordSetType ric-rst:File } }"""
+PAGE = 500  # IRIs per VALUES-bound query: as fast per record as one query over everything
+
+
+def count_documents(store: Store) -> int:
+    """How many index documents `record_documents(store, settings)` yields (records + hồ sơ)."""
+    rows = store.select(_COUNT)
+    return int(rows[0]["n"] or 0) if rows else 0  # type: ignore[call-overload]
+
+
+def pages(store: Store, iris: Iterable[str] | None, size: int = PAGE) -> Iterator[list[str]]:
+    """The given IRIs (all records and hồ sơ when None), `size` at a time."""
     if iris is None:
-        return store.select(_RECORDS % ("", _COMMON)) + store.select(_HOSO % ("", _COMMON))
-    rows: list[dict[str, object]] = []
-    for start in range(0, len(iris), 500):
-        values = "VALUES ?r { " + " ".join(f"<{i}>" for i in iris[start : start + 500]) + " }"
-        rows += store.select(_RECORDS % (values, _COMMON))
-        rows += store.select(_HOSO % (values, _COMMON))
-    return rows
+        solutions = store.query(_ALL).result
+        stream: Iterable[str] = (str(s["r"].value) for s in solutions)  # type: ignore[union-attr]
+    else:
+        stream = dict.fromkeys(iris)  # a caller's list: each IRI once
+    page: list[str] = []
+    for iri in stream:
+        page.append(iri)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _rows(store: Store, page: list[str]) -> list[dict[str, object]]:
+    """One row per record/hồ sơ of `page` (per extra value of a multi-valued field)."""
+    values = "VALUES ?r { " + " ".join(f"<{i}>" for i in page) + " }"
+    return store.select(_RECORDS % (values, _COMMON)) + store.select(_HOSO % (values, _COMMON))
 
 
 def _access(row: dict[str, object]) -> str:
@@ -122,59 +157,71 @@ def record_documents(
 
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
     today = date.fromisoformat(settings.today) if settings.today else date.today()
-    wanted = None if iris is None else list(iris)
-    rows = _rows(store, wanted)
-    links = link_fields(store, wanted)
     current = _CURRENT.setdefault((id(store), today.isoformat()), {})
-    seen: set[str] = set()
+    for page in pages(store, iris):
+        links = link_fields(store, page)
+        seen: set[str] = set()
+        for row in _rows(store, page):
+            iri = str(row["r"])
+            if iri in seen:
+                continue  # a second value of a multi-valued field: one index document per IRI
+            seen.add(iri)
+            yield _document(row, links.get(iri), store, files, today, current)
+
+
+def _document(
+    row: dict[str, object],
+    links: LinkFields | None,
+    store: Store,
+    files: FileStore,
+    today: date,
+    current: dict[str, tuple[list[str], list[str], str | None]],
+) -> dict[str, object]:
+    """The index document of one record/hồ sơ row."""
 
     def clean(value: object) -> str:
         return mask_personal(nfc(str(value or "")))
 
-    for row in rows:
-        iri = str(row["r"])
-        if iri in seen:
-            continue  # a second value of a multi-valued field: one index document per IRI
-        seen.add(iri)
-        unit = str(row["unit"]) if row.get("unit") else None
-        names = [str(row.get("unitName") or "")]
-        now: list[str] = []
-        default = None
-        if unit:
-            if unit not in current:
-                current[unit] = _lineage(store, unit, today)
-            now_names, now, default = current[unit]
-            names += [n for n, u in zip(now_names, now, strict=True) if u != unit]
-        day = str(row.get("issued") or row.get("start") or "")
-        text = ""
-        if row.get("sha"):
-            text = files.text(str(row["sha"])) or ""
-        subject = str(row.get("subject") or "")
-        yield {
-            "iri": iri,
-            "kind": str(row["kind"]),
-            "code": str(row.get("code") or ""),
-            "title": clean(row.get("title") or subject),
-            "number_symbol": clean(row.get("ns")),
-            "issuer": clean(row.get("organ") or row.get("creatorName")),
-            "signer": clean(row.get("signer")),
-            "unit_names": nfc(" ; ".join(n for n in names if n)),
-            "text": clean(text),
-            "block": BLOCKS.get(_local(row.get("block")), ""),
-            "level": _local(row.get("level")).replace("level-", ""),
-            "doctype": _local(row.get("type")),
-            "year": day[:4],
-            "unit": ",".join([unit, *(u for u in now if u != unit)] if unit else []),
-            "agency": str(row.get("creator") or ""),
-            "access": _access(row),
-            "hoso": str(row.get("hoso") or ""),
-            "issued": day,
-            "priority": _local(row.get("prio")).replace("priority-", ""),
-            "holder": str(row.get("holder") or ""),
-            "fonds": str(row.get("fonds") or ""),
-            "unit_now": ",".join(now),
-            "unit_default": default or "",
-            "pages": int(row.get("pages") or 0),  # type: ignore[call-overload]
-            "sha": str(row.get("sha") or ""),
-            **links.get(iri, LinkFields()).document(),
-        }
+    iri = str(row["r"])
+    unit = str(row["unit"]) if row.get("unit") else None
+    names = [str(row.get("unitName") or "")]
+    now: list[str] = []
+    default = None
+    if unit:
+        if unit not in current:
+            current[unit] = _lineage(store, unit, today)
+        now_names, now, default = current[unit]
+        names += [n for n, u in zip(now_names, now, strict=True) if u != unit]
+    day = str(row.get("issued") or row.get("start") or "")
+    text = ""
+    if row.get("sha"):
+        text = files.text(str(row["sha"])) or ""
+    subject = str(row.get("subject") or "")
+    return {
+        "iri": iri,
+        "kind": str(row["kind"]),
+        "code": str(row.get("code") or ""),
+        "title": clean(row.get("title") or subject),
+        "number_symbol": clean(row.get("ns")),
+        "issuer": clean(row.get("organ") or row.get("creatorName")),
+        "signer": clean(row.get("signer")),
+        "unit_names": nfc(" ; ".join(n for n in names if n)),
+        "text": clean(text),
+        "block": BLOCKS.get(_local(row.get("block")), ""),
+        "level": _local(row.get("level")).replace("level-", ""),
+        "doctype": _local(row.get("type")),
+        "year": day[:4],
+        "unit": ",".join([unit, *(u for u in now if u != unit)] if unit else []),
+        "agency": str(row.get("creator") or ""),
+        "access": _access(row),
+        "hoso": str(row.get("hoso") or ""),
+        "issued": day,
+        "priority": _local(row.get("prio")).replace("priority-", ""),
+        "holder": str(row.get("holder") or ""),
+        "fonds": str(row.get("fonds") or ""),
+        "unit_now": ",".join(now),
+        "unit_default": default or "",
+        "pages": int(row.get("pages") or 0),  # type: ignore[call-overload]
+        "sha": str(row.get("sha") or ""),
+        **(links or LinkFields()).document(),
+    }
