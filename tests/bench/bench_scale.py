@@ -1,0 +1,271 @@
+"""Kho at scale: 10k and 100k records (1M: `make bench-1m`) on the embedded Oxigraph store, Oxigraph
+server, Virtuoso 7 and rdflib's in-memory Dataset (the naive baseline), measured in the same run:
+ingest / load rate, p50 / p95 of a fixed query set, store size on disk and peak memory.
+
+    python -m tests.bench.bench_scale --size 100000 [--reuse]   # measure one size -> results.json
+    python -m tests.bench.run --only bench_scale                # the section from what is measured
+
+Data lives in /tmp/scale/<N>/ (tests/bench/scale_data.py); queries in scale_queries.py; the
+Markdown in scale_report.py. Each back-end answers the same query texts: the embedded store through
+Kho's Store.select (in a child process, for its own peak RSS), the servers over HTTP with requests
+(SPARQL 1.1 protocol, the visible graphs as default-graph-uri), rdflib in a child with a cap per
+query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import requests
+
+from tests.bench.scale_data import (
+    ROOT,
+    SCALE,
+    disk_bytes,
+    oxigraph_load,
+    prepare,
+    run_child,
+    settings_for,
+    tantivy_reindex,
+    virtuoso_load,
+)
+from tests.bench.scale_queries import bindings, with_prefixes
+
+WARM_UP = 3
+RUNS = 30
+CAP_S = 60.0  # one query slower than this on rdflib is stopped and reported as "> 60 s"
+QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6")
+
+
+def timed(call: Callable[[str], int], texts: list[str], cap: float = CAP_S) -> dict:
+    """WARM_UP calls, then one call per remaining text: milliseconds and rows of each measured
+    call. A call over `cap` seconds ends the series (n shows how many ran)."""
+    for text in texts[:WARM_UP]:
+        call(text)
+    ms: list[float] = []
+    rows: list[int] = []
+    for text in texts[WARM_UP : WARM_UP + RUNS]:
+        start = time.perf_counter()
+        rows.append(call(text))
+        ms.append((time.perf_counter() - start) * 1000)
+        if ms[-1] > cap * 1000:
+            break
+    return {"ms": ms, "rows": rows}
+
+
+def p(ms: list[float], q: float) -> float:
+    ordered = sorted(ms)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(series: dict) -> dict:
+    ms = series["ms"]
+    return {
+        "p50": statistics.median(ms) if ms else None,
+        "p95": p(ms, 0.95) if ms else None,
+        "n": len(ms),
+        "rows": series["rows"],
+        "over_cap": series.get("over_cap", False),
+    }
+
+
+# -- the back-ends ------------------------------------------------------------------------------
+
+
+def embedded_child(size: int) -> dict:
+    """In a fresh process: Kho's Store.select on the ingested store, and Kho's search index."""
+    from repository import access, record_index
+    from repository.namespaces import Minter
+    from repository.store import open_store_read_only
+
+    settings = settings_for(size)
+    store = open_store_read_only(settings.store_path)  # type: ignore[attr-defined]
+    graphs = access.visible_graphs(
+        store.named_graphs(),
+        Minter(settings.base_iri),
+        access.PUBLIC,  # type: ignore[attr-defined]
+    )
+    home = SCALE / str(size)
+    texts = bindings(store, graphs, WARM_UP + RUNS)
+    (home / "queries.json").write_text(json.dumps(texts, ensure_ascii=False))
+    (home / "graphs.json").write_text(json.dumps(graphs))
+    out = {}
+    for name in QUERIES:
+        out[name] = timed(lambda t: len(store.select(t, graphs=graphs)), texts[name])
+    levels = set(access.PUBLIC.levels)
+    for engine in ("whoosh", "tantivy"):
+        where = settings_for(size, engine)
+        out[f"Q6-{engine}"] = timed(
+            lambda w, s=where: record_index.search(s, w, access=levels).total,  # type: ignore[misc]
+            texts["words"],
+        )
+    return out
+
+
+def http_series(server: object, graphs: list[str], texts: dict) -> dict:
+    session = requests.Session()
+    url = server.query_url  # type: ignore[attr-defined]
+
+    def call(sparql: str) -> int:
+        r = session.post(
+            url,
+            data={"query": with_prefixes(sparql), "default-graph-uri": graphs},
+            headers={"Accept": "application/sparql-results+json"},
+            timeout=CAP_S * 5,
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {r.status_code}: {r.text[:600]}")
+        return len(r.json()["results"]["bindings"])
+
+    out = {}
+    for name in QUERIES:
+        try:
+            out[name] = timed(call, texts[name])
+        except (RuntimeError, requests.RequestException) as exc:
+            out[name] = {"ms": [], "rows": [], "error": str(exc)[:300]}
+    return out
+
+
+def measure_oxigraph(size: int, graphs: list[str], texts: dict) -> dict:
+    from tests.servers import oxigraph_server
+
+    home, load = oxigraph_load(size)
+    with oxigraph_server(directory=home) as server:
+        series = http_series(server, graphs, texts)
+        return {
+            "load": load,
+            "disk": disk_bytes(home / "store"),
+            "peak_rss": server.peak_rss_bytes(),
+            "queries": series,
+        }
+
+
+def virtuoso_buffers(size: int) -> int:
+    return 680_000 if size >= 1_000_000 else 170_000  # 8 KiB pages: 5.4 GB / 1.4 GB
+
+
+def measure_virtuoso(size: int, graphs: list[str], texts: dict) -> dict:
+    from tests.servers import virtuoso_server
+
+    home = SCALE / str(size) / "virtuoso"
+    done = home / "load.json"
+    with virtuoso_server(directory=home, buffers=virtuoso_buffers(size)) as server:
+        if done.exists():
+            load = json.loads(done.read_text())
+        else:
+            load = virtuoso_load(server, size)
+            load["peak_rss"] = server.peak_rss_bytes()
+            done.write_text(json.dumps(load))
+        series = http_series(server, graphs, texts)
+        return {
+            "load": load,
+            "disk": sum(disk_bytes(f) for f in home.glob("virtuoso*.db")),
+            "peak_rss": max(server.peak_rss_bytes(), int(load.get("peak_rss", 0))),
+            "queries": series,
+        }
+
+
+def measure_rdflib(size: int) -> dict:
+    home = SCALE / str(size)
+    out = home / "rdflib.json"
+    cmd = [sys.executable, "-m", "tests.bench.scale_data", "rdflib", str(size)]
+    cmd += [str(home / "graphs.json"), str(home / "queries.json"), str(CAP_S), str(out)]
+    got = run_child(cmd, log=home / "rdflib.log")
+    if got["rc"] != 0:
+        return {"error": (home / "rdflib.log").read_text(errors="replace")[-800:]}
+    result = json.loads(out.read_text())
+    result["peak_rss"] = got["peak_rss"]
+    queries = {}
+    for name, (ms, rows) in result["queries"].items():
+        over = bool(rows) and rows[-1] is None
+        queries[name] = {"ms": ms, "rows": [r for r in rows if r is not None], "over_cap": over}
+    result["queries"] = queries
+    return result
+
+
+def measure(size: int, reuse: bool = True, servers: bool = True, naive: bool = True) -> dict:
+    """Every back-end at one size; results.json in /tmp/scale/<N>/."""
+    home = SCALE / str(size)
+    facts = prepare(size, reuse=reuse)
+    results: dict = {"size": size, "facts": facts, "when": time.strftime("%Y-%m-%d %H:%M")}
+    tantivy = tantivy_reindex(size)
+    emb_out = home / "embedded.json"
+    cmd = [sys.executable, "-m", "tests.bench.bench_scale", "--child", "--size", str(size)]
+    got = run_child(cmd, log=home / "embedded.log")
+    if got["rc"] != 0:
+        raise RuntimeError((home / "embedded.log").read_text(errors="replace")[-2000:])
+    embedded = json.loads(emb_out.read_text())
+    results["embedded"] = {
+        "peak_rss": got["peak_rss"],
+        "disk": facts["store_bytes"],
+        "tantivy": tantivy,
+        "queries": {k: summary(v) for k, v in embedded.items()},
+    }
+    graphs = json.loads((home / "graphs.json").read_text())
+    texts = json.loads((home / "queries.json").read_text())
+    for name, fn in (("oxigraph-server", measure_oxigraph), ("virtuoso", measure_virtuoso)):
+        if not servers:
+            continue
+        try:
+            r = fn(size, graphs, texts)
+            r["queries"] = {
+                k: summary(v) | {"error": v.get("error")} for k, v in r["queries"].items()
+            }
+        except Exception as exc:  # a server that fails is reported, not fatal
+            r = {"error": f"{type(exc).__name__}: {str(exc)[:400]}"}
+        results[name] = r
+        (home / "results.json").write_text(json.dumps(results, indent=1))
+    if naive:
+        r = measure_rdflib(size)
+        if "queries" in r:
+            r["queries"] = {
+                k: summary(v) | {"over_cap": v["over_cap"]} for k, v in r["queries"].items()
+            }
+        results["rdflib"] = r
+    (home / "results.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def run(quick: bool = False) -> str:
+    from tests.bench.scale_report import report
+
+    sizes = [1_000] if quick else [10_000, 100_000]
+    measured = []
+    for size in sizes:
+        done = SCALE / str(size) / "results.json"
+        fresh = os.environ.get("KHO_SCALE_FRESH") == "1"
+        if done.exists() and not fresh:
+            measured.append(json.loads(done.read_text()))
+        else:
+            measured.append(measure(size, reuse=not fresh))
+    big = SCALE / "1000000" / "results.json"
+    if not quick and big.exists():
+        measured.append(json.loads(big.read_text()))
+    return report(measured, quick)
+
+
+def main() -> None:
+    a = argparse.ArgumentParser(description=__doc__)
+    a.add_argument("--size", type=int, required=True)
+    a.add_argument("--reuse", action="store_true", help="keep /tmp/scale/<N>/ data if present")
+    a.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a.add_argument("--no-servers", action="store_true")
+    a.add_argument("--no-rdflib", action="store_true")
+    args = a.parse_args()
+    if args.child:
+        out = embedded_child(args.size)
+        (SCALE / str(args.size) / "embedded.json").write_text(json.dumps(out))
+        return
+    os.chdir(ROOT)
+    r = measure(args.size, reuse=args.reuse, servers=not args.no_servers, naive=not args.no_rdflib)
+    print(json.dumps({k: v for k, v in r.items() if k != "facts"}, indent=1)[:4000])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""The data of the scale benchmark (bench_scale): per size N, under /tmp/scale/<N>/,
+
+    data/      a Kho data directory: a copy of the harvested store (and its units index) plus N
+               records ingested by `kho ingest` in a child process (SHACL gate on)
+    dump.nq    that store dumped to N-Quads, the common input of the other back-ends
+    facts.json what the preparation measured (ingest rate, peak RSS, sizes), so `--reuse` keeps it
+
+and the loads of that dump into the servers (Oxigraph server's `oxigraph load`, Virtuoso's bulk
+loader) and into rdflib, each measured in its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.bench.bench_ingest import write_sheet
+from tests.bench.bench_web import TODAY, set_modes
+
+ROOT = Path(__file__).resolve().parents[2]
+SCALE = Path(os.environ.get("KHO_SCALE_DIR", "/tmp/scale"))
+SOURCE = Path(os.environ.get("KHO_SCALE_SOURCE", "/tmp/khodata-h3"))  # read-only: copied
+
+
+def disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def run_child(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> dict:
+    """Run `cmd`, wait for it with os.wait4: its seconds, exit code and peak RSS (bytes)."""
+    out = log.open("ab") if log else subprocess.DEVNULL
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    if log:
+        out.close()  # type: ignore[union-attr]
+    return {"seconds": seconds, "rc": proc.returncode, "peak_rss": usage.ru_maxrss * 1024}
+
+
+def settings_for(size: int, search: str = "whoosh") -> object:
+    from repository.config import Settings
+
+    return Settings(data_dir=SCALE / str(size) / "data", today=TODAY, search=search)
+
+
+def tantivy_reindex(size: int) -> dict:
+    """`kho reindex` with KHO_SEARCH=tantivy in a child (units and records): seconds, peak RSS and
+    the records index on disk. The Whoosh index that `kho ingest` kept stays beside it."""
+    home = SCALE / str(size)
+    done = home / "tantivy.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    cmd = [str(ROOT / ".venv/bin/kho"), "reindex"]
+    got = run_child(cmd, env=kho_env(size, KHO_SEARCH="tantivy"), log=home / "tantivy.log")
+    if got["rc"] != 0:
+        raise RuntimeError(f"kho reindex (tantivy) failed: {(home / 'tantivy.log').read_text()}")
+    got["index_bytes"] = disk_bytes(home / "data" / "records-index-tantivy")
+    done.write_text(json.dumps(got))
+    return got
+
+
+def kho_env(size: int, **extra: str) -> dict[str, str]:
+    return {"KHO_DATA_DIR": str(SCALE / str(size) / "data"), "KHO_TODAY": TODAY, **extra}
+
+
+def prepare(size: int, reuse: bool = True) -> dict:
+    """The ingested store of `size` records, its dump and what building them measured."""
+    from repository.store import open_store_read_only
+
+    home = SCALE / str(size)
+    facts_path = home / "facts.json"
+    if reuse and facts_path.exists():
+        return json.loads(facts_path.read_text())
+    if home.exists():
+        shutil.rmtree(home)
+    data = home / "data"
+    data.mkdir(parents=True)
+    settings = settings_for(size)
+    open_store_read_only(SOURCE / "store").backup(Path(settings.store_path))  # type: ignore[arg-type]
+    if (SOURCE / "index").is_dir():
+        shutil.copytree(SOURCE / "index", settings.index_path)  # type: ignore[arg-type]
+    harvested = disk_bytes(Path(settings.store_path))  # type: ignore[arg-type]
+    batch = home / "batch"
+    rows = write_sheet(batch, size)
+    modes = set_modes(batch / "bang-ke.csv")
+    cmd = [str(ROOT / ".venv/bin/kho"), "ingest", "--metadata-only", "--no-ocr", "--json"]
+    report = home / "ingest.json"
+    with report.open("wb") as fh:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [*cmd, "--jobs", "2", str(batch)],
+            cwd=ROOT,
+            env={**os.environ, **kho_env(size)},
+            stdout=fh,
+            stderr=subprocess.PIPE,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    rc = os.waitstatus_to_exitcode(status)
+    text = report.read_text(encoding="utf-8")
+    if rc not in (0, 3):
+        err = proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+        raise RuntimeError(f"kho ingest of {size} records failed (exit {rc}):\n{err}")
+    got = json.loads(text[text.index("{") :])
+    records = int(got.get("hoso_added", 0)) + int(got.get("docs_committed", 0))
+    store_bytes = disk_bytes(Path(settings.store_path))  # type: ignore[arg-type]
+    from repository.store import open_store
+
+    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    triples = store.count()
+    start = time.perf_counter()
+    store.dump(home / "dump.nq")
+    dump_s = time.perf_counter() - start
+    del store
+    facts = {
+        "size": size,
+        "rows": rows,
+        "modes": modes,
+        "records": records,
+        "rejected": int(got.get("hoso_rejected", 0)) + int(got.get("docs_rejected", 0)),
+        "ingest_s": round(seconds, 1),
+        "rate": round(records / seconds, 1),
+        "timings": got.get("timings", {}),
+        "peak_rss": usage.ru_maxrss * 1024,
+        "harvested_bytes": harvested,
+        "store_bytes": store_bytes,
+        "index_bytes": disk_bytes(Path(settings.data_dir) / "records-index"),  # type: ignore[arg-type]
+        "triples": triples,
+        "dump_bytes": disk_bytes(home / "dump.nq"),
+        "dump_s": round(dump_s, 1),
+    }
+    facts_path.write_text(json.dumps(facts, indent=1))
+    return facts
+
+
+# -- the servers: fast-path loads of the dump -----------------------------------------------------
+
+
+def oxigraph_load(size: int) -> tuple[Path, dict]:
+    """`oxigraph load` of the dump into /tmp/scale/<N>/oxigraph/store (before serving)."""
+    home = SCALE / str(size) / "oxigraph"
+    facts_path = home / "load.json"
+    if facts_path.exists():
+        return home, json.loads(facts_path.read_text())
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    binary = Path(sys.executable).with_name("oxigraph")
+    dump = SCALE / str(size) / "dump.nq"
+    got = run_child(
+        [str(binary), "load", "--location", str(home / "store"), "--file", str(dump)],
+        log=home / "load.log",
+    )
+    if got["rc"] != 0:
+        raise RuntimeError(f"oxigraph load failed: {(home / 'load.log').read_text()[-2000:]}")
+    got["disk"] = disk_bytes(home / "store")
+    facts_path.write_text(json.dumps(got))
+    return home, got
+
+
+def isql(server: object, sql: str, timeout: float = 7200) -> str:
+    port = server.extra["sql_port"]  # type: ignore[attr-defined]
+    out = subprocess.run(
+        ["isql-vt", f"127.0.0.1:{port}", "dba", "dba"],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if out.returncode != 0 or "*** Error" in out.stdout:
+        raise RuntimeError(f"isql-vt failed: {out.stdout[-2000:]} {out.stderr[-2000:]}")
+    return out.stdout
+
+
+def virtuoso_load(server: object, size: int) -> dict:
+    """Virtuoso's bulk loader (ld_dir + rdf_loader_run) of the dump, then a checkpoint. The dump's
+    graphs come from the N-Quads themselves; `urn:kho:virtuoso-default` catches none."""
+    dump = SCALE / str(size) / "dump.nq"
+    start = time.perf_counter()
+    isql(
+        server,
+        f"ld_dir('{dump.parent}', '{dump.name}', 'urn:kho:virtuoso-default');\n"
+        "rdf_loader_run();\ncheckpoint;\n",
+    )
+    seconds = time.perf_counter() - start
+    state = isql(server, "SELECT ll_state, ll_error FROM DB.DBA.LOAD_LIST;\n")
+    if "NULL" not in state.split("ll_error", 1)[-1]:
+        pass  # reported below by the row checks; keep the text for the log
+    return {"seconds": seconds, "state": state.strip()[-400:]}
+
+
+def rdflib_child(size: int, graphs: list[str], queries_path: str, cap: float) -> dict:
+    """Run in a fresh process: load the visible graphs of the dump into an rdflib Dataset, then
+    time each query of queries_path (JSON list of [name, sparql] per run), each under `cap`."""
+    import rdflib
+
+    start = time.perf_counter()
+    dataset = rdflib.Dataset(default_union=True)
+    wanted = set(graphs)
+    dump = SCALE / str(size) / "dump.nq"
+    # Keep only the visible graphs' quads: parse each graph's lines as N-Triples.
+    by_graph: dict[str, list[str]] = {}
+    with dump.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip()
+            if not line.endswith("> ."):
+                continue
+            head, _, _ = line.rpartition(" .")
+            body, _, g = head.rpartition(" <")
+            g = g[:-1]
+            if g in wanted:
+                by_graph.setdefault(g, []).append(body + " .")
+    for g, lines in by_graph.items():
+        dataset.graph(rdflib.URIRef(g)).parse(data="\n".join(lines), format="nt")
+    del by_graph
+    load_s = time.perf_counter() - start
+    import resource
+
+    loaded_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    from repository.namespaces import PREFIXES
+
+    ns = {k: rdflib.Namespace(v) for k, v in PREFIXES.items()}
+    import signal
+
+    def too_slow(*_: object) -> None:
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, too_slow)
+    runs = json.loads(Path(queries_path).read_text())
+    out: dict[str, list] = {}
+    for name, sparqls in runs.items():
+        if not name.startswith("Q"):
+            continue
+        times: list[float] = []
+        rows: list[int | None] = []
+        budget = time.perf_counter()
+        for sparql in sparqls:
+            t = time.perf_counter()
+            signal.setitimer(signal.ITIMER_REAL, cap)
+            try:
+                rows.append(len(list(dataset.query(sparql, initNs=ns))))
+            except TimeoutError:
+                rows.append(None)  # over the cap: reported as "> cap"
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            times.append((time.perf_counter() - t) * 1000)
+            if rows[-1] is None or time.perf_counter() - budget > cap * 2:
+                break  # slow: keep what was measured (the report says n)
+        out[name] = [times, rows]
+    return {
+        "triples": len(dataset),
+        "load_s": load_s,
+        "loaded_rss": loaded_rss,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "queries": out,
+    }
+
+
+if __name__ == "__main__":  # python -m tests.bench.scale_data rdflib SIZE GRAPHS.json QUERIES CAP
+    if sys.argv[1] == "prepare":
+        print(json.dumps(prepare(int(sys.argv[2]), reuse="--reuse" in sys.argv)))
+    else:
+        graphs = json.loads(Path(sys.argv[3]).read_text())
+        got = rdflib_child(int(sys.argv[2]), graphs, sys.argv[4], float(sys.argv[5]))
+        Path(sys.argv[6]).write_text(json.dumps(got))
