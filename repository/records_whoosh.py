@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from whoosh import highlight, sorting
 from whoosh import index as windex
+from whoosh import sorting
 from whoosh.query import And, Every, Or, Query, Term
 
 from repository.config import Settings
@@ -21,7 +21,7 @@ from repository.record_index import (
     schema,
 )
 from repository.search_index import write_index
-from repository.search_text import mark, via_links
+from repository.search_text import mark, snippet, via_links
 from repository.store import Store
 
 
@@ -149,14 +149,11 @@ def search(
         hits = []
         for r in results:
             hit = hit_from(r.fields(), r.score or 0.0)
-            if snippets and text and r.get("sha"):
-                results.results.formatter = highlight.HtmlFormatter(
-                    tagname="strong", classname="match", termclass="t"
-                )
-                body = masked_text(settings, str(r["sha"]))
-                hit.snippet = str(r.highlights("text", text=body, top=2)) or None
+            matched = r.matched_terms() if text else []
+            in_text = {t.decode("utf-8") for f, t in matched if f == "text"}
+            if snippets and in_text and r.get("sha"):
+                hit.snippet = snippet(masked_text(settings, str(r["sha"])), in_text) or None
             if text:
-                matched = r.matched_terms()
                 hit.via_links = via_links(
                     list(r.get("link_labels") or []),
                     {t.decode("utf-8") for f, t in matched if f == "links"},

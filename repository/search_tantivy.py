@@ -28,8 +28,11 @@ from whoosh import query as wq
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from repository.errors import BadRequest
-from repository.search_text import MARKER, WORD, mark
+from repository.search_text import MARKER, mark
 
+# Whoosh's word pattern, \w+(\.?\w+)*, with Python's \w: letters, digits and "_", never a
+# combining mark (Rust's \w takes marks in, and a stray mark would stay in the word).
+WORD = r"[\p{L}\p{N}_]+(\.?[\p{L}\p{N}_]+)*"
 WRITER_HEAP = 128_000_000  # bytes the writer buffers before it writes a segment (bounded memory)
 _COMMIT_EVERY = 200_000  # a rebuild commits in steps, so a crash loses little and memory stays flat
 
@@ -138,7 +141,7 @@ class Layout:
         Q, Oc = tantivy.Query, tantivy.Occur  # noqa: N806
         if isinstance(q, wq.Every):
             return Q.all_query()
-        if isinstance(q, wq.NullQuery) or q is wq.NullQuery:
+        if q is wq.NullQuery or type(q).__name__ == "_NullQuery":
             return Q.empty_query()
         if isinstance(q, wq.Term):
             return self.term(q.fieldname, str(q.text), q.boost)

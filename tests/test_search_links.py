@@ -24,6 +24,7 @@ from repository.namespaces import KHO
 from repository.store import Store, open_store
 from repository.text import fold
 from tests.conftest import TODAY
+from tests.search_engines import ENGINES, all_terms, on_engine, stored
 from tests.web import client_as
 from webapp import create_app
 
@@ -48,6 +49,12 @@ def links(store: Store, kind: str, graph: str = PUBLIC) -> list[dict[str, str]]:
     """Verified links of `kind` in `graph` with their keys and facts, as strings."""
     rows = store.select(_LINK % {"graph": graph, "kind": kind, "status": VERIFIED})
     return [{k: str(v) for k, v in r.items() if v is not None} for r in rows]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def demo_settings(demo_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Each test of this module runs on both engines (the tantivy index is built once)."""
+    return on_engine(demo_settings, request.param)
 
 
 @pytest.fixture(scope="module")
@@ -200,18 +207,15 @@ def test_no_citizen_number_or_pseudonym_in_the_index(
     }
     assert numbers and persons
     secrets = {s.lower() for s in numbers | persons}
-    ix = windex.open_dir(str(record_index.index_path(demo_settings)))
-    with ix.reader() as reader:
-        terms = 0
-        for name, term in reader.all_terms():
-            text = term.decode("utf-8", "replace").lower() if isinstance(term, bytes) else ""
-            assert not any(s in text for s in secrets), name
-            terms += 1
-        citing = 0
-        for stored in reader.all_stored_fields():
-            text = repr(stored).lower()
-            assert not any(s in text for s in secrets), stored["iri"]
-            citing += "citizen" in str(stored.get("registry") or "")
+    terms = 0
+    for name, term in all_terms(demo_settings):
+        assert not any(s in term.lower() for s in secrets), name
+        terms += 1
+    citing = 0
+    for fields in stored(demo_settings):
+        text = repr(fields).lower()
+        assert not any(s in text for s in secrets), fields["iri"]
+        citing += "citizen" in str(fields.get("registry") or "")
     assert terms > 1000 and citing == len({str(r["r"]) for r in demo_store.select(_CITING)}), (
         "every record citing a citizen is in the facet, and only as yes/no"
     )
@@ -227,7 +231,7 @@ def test_update_reindexes_what_a_check_changed(
     """record_index.update(store, settings, iris) — what `kho registries verify` calls — picks up
     a link's facts as they are now: a link whose names were dropped is found by code only."""
     demo_store.backup(tmp_path / "store")
-    settings = Settings(data_dir=tmp_path, today=TODAY)
+    settings = Settings(data_dir=tmp_path, today=TODAY, search=demo_settings.search)
     copy = open_store(settings.store_path)
     record_index.rebuild(copy, settings)
     link = next(lk for lk in links(copy, "enterprise") if lk.get("name"))
@@ -260,7 +264,7 @@ def test_an_index_without_link_fields_is_rebuilt(
     demo_store: Store, demo_settings: Settings, tmp_path: Path
 ) -> None:
     demo_store.backup(tmp_path / "store")
-    settings = Settings(data_dir=tmp_path, today=TODAY)
+    settings = Settings(data_dir=tmp_path, today=TODAY, search=demo_settings.search)
     copy = open_store(settings.store_path)
     current = record_index.schema()
     old = Schema(
@@ -273,7 +277,13 @@ def test_an_index_without_link_fields_is_rebuilt(
     )
     path = record_index.index_path(settings)
     path.mkdir()
-    windex.create_in(str(path), old)
+    if settings.search == "tantivy":  # an index of an older format: the marker says which
+        from repository.records_tantivy import layout
+        from repository.search_tantivy import build
+
+        build(path, layout(), [], "2026-10-before-links")
+    else:
+        windex.create_in(str(path), old)
     assert not record_index.is_current(settings)
     assert record_index.ensure_current(copy, settings)
     assert record_index.is_current(settings)
