@@ -1,0 +1,124 @@
+"""`kho reindex` (repository.reindex): full rebuilds of the units and records indexes from the
+store, read a page of records at a time, with progress; on a copy of the demo repository."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from repository import record_documents, record_index
+from repository.config import Settings
+from repository.reindex import ReindexReport, progress_bar, reindex
+from repository.store import Store, open_store
+from tests.conftest import TODAY
+
+QUERIES = ("", "khen thưởng", "ba dinh", "quyết định", "viettel", "đất đai", "0100109106")
+
+
+@pytest.fixture(scope="module")
+def own_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the demo repository (the tests remove a record from it), with the demo's
+    indexes as ingest left them."""
+    data = tmp_path_factory.mktemp("kho-reindex")
+    open_store(demo_settings.store_path).backup(data / "store")
+    for index in ("index", "records-index"):  # units, records
+        shutil.copytree(Path(demo_settings.data_dir) / index, data / index)
+    return Settings(data_dir=data, files_path=demo_settings.files_path, today=TODAY)
+
+
+def _answers(settings: Settings) -> dict[str, object]:
+    """Each query's hits (IRI, kind, title, access, units now) and facet counts."""
+    out: dict[str, object] = {}
+    for q in QUERIES:
+        found = record_index.search(settings, q, per_page=100)
+        hits = sorted(
+            (h.iri, h.kind, h.title, h.access, tuple(h.units_now), tuple(h.via_links))
+            for h in found.hits
+        )
+        out[q] = (found.total, hits, found.facets)
+    return out
+
+
+def _docs(store: Store, settings: Settings, **kwargs: object) -> list[dict[str, object]]:
+    docs = list(record_documents.record_documents(store, settings, **kwargs))  # type: ignore[arg-type]
+    return sorted(docs, key=lambda d: str(d["iri"]))
+
+
+def test_reindex_reports_progress_and_keeps_search_answers(own_settings: Settings) -> None:
+    store = open_store(own_settings.store_path)
+    before = _answers(own_settings)
+    assert before[""][0] > 0  # type: ignore[index]
+    seen: list[tuple[str, int, int]] = []
+    report = reindex(store, own_settings, progress=lambda *call: seen.append(call))
+    assert isinstance(report, ReindexReport)
+    total = record_documents.count_documents(store)
+    assert report.records == total == before[""][0]  # type: ignore[index]
+    assert report.units and report.units > 10_000  # all of Vietnam's unit versions
+    for stage, count in (("units", report.units), ("records", report.records)):
+        calls = [(done, of) for s, done, of in seen if s == stage]
+        assert calls[0] == (0, count)  # the total is known from the start
+        assert calls[-1] == (count, count)  # and reached
+        assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert _answers(own_settings) == before  # a rebuild finds exactly what ingest indexed
+    assert "records index" in report.text() and f"{report.records:,}" in report.text()
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_reindex_is_idempotent(own_settings: Settings, engine: str) -> None:
+    settings = replace(own_settings, search=engine)
+    store = open_store(settings.store_path)
+    first = reindex(store, settings, units=False)
+    answers = _answers(settings)
+    iris = record_index.indexed_iris(settings)
+    second = reindex(store, settings, units=False)
+    assert first.units is None and first.records == second.records == len(iris)
+    assert record_index.indexed_iris(settings) == iris
+    assert _answers(settings) == answers
+    assert answers["khen thưởng"][0] > 0  # type: ignore[index]
+
+
+def test_documents_do_not_depend_on_the_page_size(
+    own_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read a page of records at a time (bounded memory), the documents are those of one pass,
+    and of the same records named one by one (the path ingest uses)."""
+    store = open_store(own_settings.store_path)
+    whole = _docs(store, own_settings)
+    assert len(whole) == record_documents.count_documents(store)
+    monkeypatch.setattr(record_documents, "PAGE", 7)
+    assert _docs(store, own_settings) == whole
+    named = [str(d["iri"]) for d in whole][::-1]
+    assert _docs(store, own_settings, iris=named + named[:5]) == whole  # each IRI once
+    pages = list(record_documents.pages(store, None))
+    assert all(len(p) == 7 for p in pages[:-1]) and sum(map(len, pages)) == len(whole)
+
+
+def test_a_removed_record_leaves_the_index(own_settings: Settings) -> None:
+    store = open_store(own_settings.store_path)
+    found = record_index.search(own_settings, "khen thưởng", filters={"kind": "record"})
+    gone = found.hits[0]
+    quads = list(store.quads(gone.iri))  # the record's own description, in every graph
+    assert quads
+    store.update_quads(remove=quads, add=[])
+    report = reindex(store, own_settings, units=False)
+    assert gone.iri not in record_index.indexed_iris(own_settings)
+    assert report.records == record_documents.count_documents(store)
+    after = record_index.search(own_settings, "khen thưởng", filters={"kind": "record"})
+    assert gone.iri not in {h.iri for h in after.hits} and after.total == found.total - 1
+
+
+def test_progress_bar_in_a_log() -> None:
+    out = io.StringIO()  # not a terminal: lines, not a redrawn bar
+    bar = progress_bar(out, every=3600)
+    bar("records", 0, 2_000)
+    bar("records", 1_000, 2_000)  # within `every`: not shown
+    bar("records", 2_000, 2_000)
+    bar("records", 2_000, 2_000)  # the end once
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Chỉ mục tài liệu / records index: 0/2,000")
+    assert "2,000/2,000" in lines[1] and "(100%)" in lines[1] and "/s" in lines[1]
