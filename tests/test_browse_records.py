@@ -41,9 +41,14 @@ _CITIZEN_NUMBERS = (
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def demo_settings(demo_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+def search_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def demo_settings(demo_settings: Settings, search_engine: str) -> Settings:
     """Each test of this module runs on both engines (the tantivy index is built once)."""
-    return on_engine(demo_settings, request.param)
+    return on_engine(demo_settings, search_engine)
 
 
 @pytest.fixture(scope="module")

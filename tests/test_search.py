@@ -27,9 +27,14 @@ BA_DINH = "https://kho.example.org/id/unit/phuong-ba-dinh-00004_2025-07-01"
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def harvested_settings(harvested_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+def search_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def harvested_settings(harvested_settings: Settings, search_engine: str) -> Settings:
     """Each test of this module runs on both engines (the tantivy indexes are built once)."""
-    return on_engine(harvested_settings, request.param)
+    return on_engine(harvested_settings, search_engine)
 
 
 @pytest.fixture(params=ENGINES)
