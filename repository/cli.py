@@ -17,7 +17,7 @@ from pathlib import Path
 from repository import cli_oai_harvest, cli_registries, cli_users, gazetteer
 from repository.config import Settings, settings_table
 from repository.errors import KhoError
-from repository.store import GRAPH_FORMATS, Store, open_store
+from repository.store import GRAPH_FORMATS, Store, embedded_path, open_store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
@@ -42,7 +42,7 @@ def _progress(msg: str) -> None:
 def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
     from harvesters.units import harvest_units
 
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)
     report = harvest_units(store, settings, progress=_progress)
     print(report.text())
     if not args.no_index:
@@ -61,12 +61,13 @@ def cmd_index(args: argparse.Namespace, settings: Settings, store: Store | None 
 
 def open_for_reading(settings: Settings) -> Store:
     """Open the store; if a running server holds it, read a snapshot instead of failing."""
-    if not Path(settings.store_path).exists():  # type: ignore[arg-type]
+    path = embedded_path(settings)
+    if path is not None and not path.exists():
         raise KhoError(
-            f"No store at {settings.store_path}. Run `kho harvest units` first "
-            "(or `make run`), or set KHO_DATA_DIR."
+            f"No store at {path}. Run `kho harvest units` first "
+            "(or `make run`), or set KHO_DATA_DIR (or KHO_STORE)."
         )
-    return open_store(settings.store_path)  # type: ignore[arg-type]
+    return open_store(settings)
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,7 +143,7 @@ def cmd_dump(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    n = open_store(settings.store_path).load_dump(Path(args.path))
+    n = open_store(settings).load_dump(Path(args.path))
     print(f"store now holds {n:,} quads")
     return EXIT_OK
 
@@ -189,7 +190,7 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
     from repository.preservation import VN_TZ
 
     if args.flags_command in ("confirm", "overturn"):
-        store = open_store(settings.store_path)  # type: ignore[arg-type]
+        store = open_store(settings)
         status = "confirmed" if args.flags_command == "confirm" else "overturned"
         for flag in args.flag:
             dedup.set_review(store, flag, status, args.by, datetime.now(VN_TZ))
@@ -213,7 +214,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from repository.ingest import ingest_batch
     from repository.ocr import progress_bar
 
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)
     status = EXIT_OK
     for folder in args.batch_dirs:
         report = ingest_batch(
@@ -262,11 +263,12 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     from repository.store import open_store_read_only
 
     store = None
-    if Path(settings.store_path).exists():  # type: ignore[arg-type]
+    path = embedded_path(settings)
+    if path is None or path.exists():
         try:
-            store = open_store(settings.store_path)  # type: ignore[arg-type]
+            store = open_store(settings)
         except KhoError:  # a running server holds the lock: read it read-only
-            store = open_store_read_only(settings.store_path)  # type: ignore[arg-type]
+            store = open_store_read_only(settings)
     fields = extract_pdf(Path(args.pdf), store, language=settings.ocr_language).to_json()
     if args.json:
         print(json.dumps(fields, ensure_ascii=False, indent=2))
@@ -282,6 +284,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # The web layer is imported only here, so the core stays free of Flask.
     webapp = importlib.import_module("webapp")
     webapp.serve(settings, host=args.host, port=args.port, dev=args.dev)
+    return EXIT_OK
+
+
+def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_for_reading(settings)
+    print(f"Kho lưu trữ / triple store: {store.backend}")
+    for graph in store.named_graphs():
+        print(f"{store.count(graph):>12,}  {graph}")
     return EXIT_OK
 
 
@@ -328,6 +338,7 @@ def parser() -> argparse.ArgumentParser:
     va = add("validate", cmd_validate, "SHACL-validate the store; exit 3 on violations.")
     va.add_argument("--json", action="store_true")
     va.add_argument("--lang", choices=["vi", "en"], default="vi")
+    add("store", cmd_store, "Which triple store is in use, its named graphs and their sizes.")
     du = add("dump", cmd_dump, "Write the whole store as N-Quads.")
     du.add_argument("path")
     lo = add("load", cmd_load, "Load an N-Quads dump into the store (all or nothing).")

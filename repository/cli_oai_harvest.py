@@ -29,21 +29,21 @@ def _stamp(value: str) -> str:
 
 def _store(settings: Settings, writable: bool) -> Store | None:
     """The store, to check creators (and to ingest into); None when there is none yet."""
-    from repository.store import open_store, open_store_read_only  # noqa: PLC0415
+    from repository.store import embedded_path, open_store, open_store_read_only  # noqa: PLC0415
 
-    path = Path(settings.store_path)  # type: ignore[arg-type]
-    if not path.exists():
+    path = embedded_path(settings)
+    if path is not None and not path.exists():
         if writable:
             raise KhoError(
                 f"No store at {path}. Run `kho harvest units` first, or set KHO_DATA_DIR."
             )
         return None
     try:
-        return open_store(path)
+        return open_store(settings)
     except KhoError:
         if writable:
             raise
-        return open_store_read_only(path)  # a running server holds the lock: read a snapshot
+        return open_store_read_only(settings)  # a running server holds the lock: read a snapshot
 
 
 def cmd_oai_harvest(args: argparse.Namespace, settings: Settings) -> int:

@@ -40,7 +40,7 @@ def cmd_registries(args: argparse.Namespace, settings: Settings) -> int:
         return _ping(settings, args.wait)
     from repository.store import open_store
 
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)
     if args.registries_command == "status":
         return _status(store, settings, args.json)
     return _verify(store, settings, args)

@@ -7,6 +7,9 @@ kills the worker (SIGKILL) and starts a fresh one. A worker's address space is c
 query that sorts a huge result ends its worker, not the server. The worker answers with
 repository.sparql_answer (at most `max_rows` results, and whether more were left).
 
+On a server store (KHO_STORE=sparql:...) RemoteQueryPool runs the same jobs over HTTP, in
+threads: the server does the work and has its own limits (pool_for picks one).
+
 A read-only store is a snapshot taken when it is opened, so a worker reopens it (about 10 ms)
 when the store directory changed since: RocksDB appends every write to a log file, so the names,
 sizes and modification times of the directory's files change with each write (0.1 ms to check).
@@ -25,13 +28,28 @@ import time
 import weakref
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from repository.errors import KhoError, QueryError
-from repository.sparql_answer import QueryAnswer, QueryJob, answer
+from repository.sparql_answer import QueryAnswer, QueryJob, answer, answer_remote
+from repository.store_wire import PartialAnswer
 
-__all__ = ["PoolBusy", "QueryAnswer", "QueryJob", "QueryPool", "QueryTimeout", "QueryTooBig"]
+if TYPE_CHECKING:
+    from repository.config import Settings
+    from repository.store_sparql import SparqlEngine
+
+__all__ = [
+    "PoolBusy",
+    "QueryAnswer",
+    "QueryJob",
+    "QueryPool",
+    "QueryTimeout",
+    "QueryTooBig",
+    "RemoteQueryPool",
+    "pool_for",
+]
 
 
 class QueryTimeout(KhoError):
@@ -293,6 +311,88 @@ class QueryPool:
         """Process ids of the running workers."""
         with self._lock:
             return [w.process.pid for w in self._all if w.process.pid is not None]
+
+
+class RemoteQueryPool:
+    """The same jobs on a server store (KHO_STORE=sparql:...), each in a thread of this process.
+
+    The server runs the query; Kho waits at most `timeout` seconds (and tells Virtuoso the same
+    limit with its `timeout` parameter), then closes the connection and raises QueryTimeout. The
+    answer is read as a stream and capped at the job's `max_rows`, as a worker does."""
+
+    def __init__(
+        self, engine: SparqlEngine, workers: int = 2, timeout: float = 20, wait: float = 10
+    ):
+        self.engine = engine
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.wait = wait
+        self._busy = 0
+        self._slots = threading.BoundedSemaphore(self.workers)
+        self._lock = threading.Lock()
+
+    def run(self, job: QueryJob) -> QueryAnswer:
+        """The answer to `job`; raises QueryError, QueryTimeout, PoolBusy or KhoError."""
+        if not self._slots.acquire(timeout=self.wait):
+            raise PoolBusy(max(1, round(min(self.timeout, 30))))
+        with self._lock:
+            self._busy += 1
+        hold: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                hold["answer"] = answer_remote(self.engine, job, self.timeout, hold)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                hold["error"] = exc
+
+        try:
+            thread = threading.Thread(target=work, name="kho-sparql-remote", daemon=True)
+            thread.start()
+            thread.join(self.timeout)
+            if thread.is_alive():
+                response = hold.get("response")
+                if response is not None:
+                    response.close()  # type: ignore[attr-defined]
+                raise QueryTimeout(self.timeout)
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self._slots.release()
+        error = hold.get("error")
+        if isinstance(error, PartialAnswer):
+            raise QueryTimeout(self.timeout) from error
+        if isinstance(error, KhoError):
+            raise error
+        if error is not None:
+            raise KhoError(f"The query failed on the triple store: {error}") from error  # type: ignore[arg-type]
+        return hold["answer"]  # type: ignore[return-value]
+
+    def close(self) -> None:
+        pass  # threads end with their queries
+
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
+
+    def pids(self) -> list[int]:
+        return []  # no worker processes: the server runs the queries
+
+
+def pool_for(
+    settings: Settings,
+    workers: int = 2,
+    timeout: float = 20,
+    wait: float = 10,
+    memory_mb: int = 3072,
+) -> QueryPool | RemoteQueryPool:
+    """Worker processes on the embedded store's directory, or threads asking the server."""
+    from repository.store import embedded_path, open_store  # noqa: PLC0415
+
+    path = embedded_path(settings)
+    if path is not None:
+        return QueryPool(path, workers=workers, timeout=timeout, wait=wait, memory_mb=memory_mb)
+    engine = open_store(settings)._engine  # noqa: SLF001 - the pool speaks the engine's HTTP
+    return RemoteQueryPool(engine, workers=workers, timeout=timeout, wait=wait)  # type: ignore[arg-type]
 
 
 @atexit.register

@@ -7,14 +7,19 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from repository.access import mask_personal
-from repository.errors import QueryError
+from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
 from repository.store import GRAPH_FORMATS, RESULT_FORMATS
+
+if TYPE_CHECKING:
+    from repository.store_sparql import SparqlEngine
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -100,7 +105,7 @@ def _select(solutions: ox.QuerySolutions, job: QueryJob) -> tuple[bytes, int, bo
     return body, len(bindings), truncated
 
 
-def _graph(triples: ox.QueryTriples, job: QueryJob) -> tuple[bytes, int, bool]:
+def _graph(triples: Iterable[ox.Triple], job: QueryJob) -> tuple[bytes, int, bool]:
     kept: list[ox.Triple] = []
     truncated = False
     for t in triples:
@@ -123,6 +128,43 @@ def answer(store: ox.Store, job: QueryJob) -> QueryAnswer:
         )
     except SyntaxError as exc:
         raise QueryError(f"SPARQL syntax error: {exc}") from exc
+    return answer_result(result, job, started)
+
+
+def answer_remote(
+    engine: SparqlEngine, job: QueryJob, timeout: float, hold: dict[str, object] | None = None
+) -> QueryAnswer:
+    """Run one job on a server store, reading its answer as a stream: past `max_rows` results
+    the rest is never read. `hold["response"]` lets another thread close it (a time limit)."""
+    from repository.store import check_read_only  # noqa: PLC0415
+    from repository.store_wire import ACCEPT_GRAPH, ACCEPT_RESULTS, parse_answer  # noqa: PLC0415
+
+    started = time.perf_counter()
+    form = check_read_only(job.query)
+    response = engine.post_query(
+        job.query,
+        list(job.default_graphs),
+        named=list(job.named_graphs),
+        accept=ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS,
+        stream=True,
+        timeout=timeout,
+        server_timeout_ms=int(timeout * 1000),
+    )
+    if hold is not None:
+        hold["response"] = response
+    try:
+        result = parse_answer(
+            engine.stream(response), response.headers.get("Content-Type", ""), form
+        )
+        return answer_result(result, job, started)
+    except SyntaxError as exc:
+        raise KhoError(f"The triple store sent an answer Kho cannot read: {exc}") from exc
+    finally:
+        response.close()
+
+
+def answer_result(result: object, job: QueryJob, started: float) -> QueryAnswer:
+    """Cap, mask and serialise a query's result (pyoxigraph's objects, from either engine)."""
     if isinstance(result, ox.QueryBoolean):
         if job.fmt not in RESULT_FORMATS:
             raise QueryError(f"An ASK answer cannot be written as {job.fmt}.")
@@ -135,5 +177,5 @@ def answer(store: ox.Store, job: QueryJob) -> QueryAnswer:
         return QueryAnswer("SELECT", body, rows, truncated, time.perf_counter() - started)
     if job.fmt not in GRAPH_FORMATS:
         raise QueryError(f"A graph (CONSTRUCT, DESCRIBE) cannot be written as {job.fmt}.")
-    body, rows, truncated = _graph(result, job)
+    body, rows, truncated = _graph(result, job)  # type: ignore[arg-type]
     return QueryAnswer("GRAPH", body, rows, truncated, time.perf_counter() - started)

@@ -1,19 +1,29 @@
-"""The only module that talks to the triple store: open it, query it, replace a graph atomically."""
+"""The only module that talks to the triple store: open it, query it, replace a graph atomically.
+
+Two engines sit behind Store: the embedded on-disk Oxigraph store (repository.store_oxigraph,
+the default) and any SPARQL 1.1 Query/Update/Graph Store Protocol server
+(repository.store_sparql), chosen by KHO_STORE. What Kho means by a write (fingerprints, ingest
+units, generation) lives here, once, above them.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pyoxigraph as ox
 
 from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
+from repository.sparql_text import bind_values, check_read_only, to_python
+
+if TYPE_CHECKING:
+    from repository.config import Settings
 
 RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
     "json": ox.QueryResultsFormat.JSON,
@@ -33,6 +43,7 @@ GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
 _META = ox.NamedNode("https://w3id.org/kho/ns#metaGraph")
 _FINGERPRINT = ox.NamedNode("https://w3id.org/kho/ns#contentDigest")
 _OWNS = ox.NamedNode("https://w3id.org/kho/ns#owns")
+STAMP_INTERVAL = 1.0  # seconds between two reads of a server store's write stamp
 
 
 @dataclass
@@ -58,39 +69,6 @@ class CommitStats:
     unchanged: list[str]
 
 
-# Strings, IRIs and comments are blanked before looking for forbidden keywords, so a literal
-# "SERVICE" in a label does not trip the check.
-_STRIP = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
-)
-_UPDATE = re.compile(
-    r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
-)
-_FORM = re.compile(r"\b(SELECT|CONSTRUCT|DESCRIBE|ASK)\b", re.IGNORECASE)
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
-
-
-def check_read_only(sparql: str) -> str:
-    """Refuse updates and federated SERVICE calls; return the query form (SELECT, ASK...)."""
-    bare = _STRIP.sub(" ", sparql)
-    form = _FORM.search(bare)
-    update = _UPDATE.search(bare)
-    if update and (not form or update.start() < form.start()):
-        raise QueryError(
-            f"This endpoint is read-only: SPARQL Update ({update.group(1).upper()}) is refused. "
-            "Send a SELECT, CONSTRUCT, DESCRIBE or ASK query."
-        )
-    if _SERVICE.search(bare):
-        raise QueryError(
-            "SERVICE (federated query) is not allowed here: Kho does not call other endpoints "
-            "on a user's behalf. Query the remote endpoint directly."
-        )
-    if not form:
-        raise QueryError("Not a SPARQL query: expected SELECT, CONSTRUCT, DESCRIBE or ASK.")
-    return form.group(1).upper()
-
-
 @dataclass
 class QueryResult:
     """A finished query: its form and the engine's result object."""
@@ -109,15 +87,67 @@ class QueryResult:
         return ox.serialize(self.result, format=GRAPH_FORMATS[fmt], prefixes=PREFIXES)  # type: ignore[arg-type]
 
 
-_OPEN: dict[Path, Store] = {}
+_OPEN: dict[str, Store] = {}
+_SPEC_HELP = (
+    "Set KHO_STORE to oxigraph:PATH (the embedded on-disk store) or "
+    "sparql:QUERY_URL,UPDATE_URL,GSP_URL (a SPARQL 1.1 server; README, Triplestore servers)."
+)
 
 
-def open_store(path: Path | str) -> Store:
-    """The process's one Store for `path` (Oxigraph allows a single read-write opener)."""
-    key = Path(path).resolve()
+def store_spec(settings: Settings) -> str:
+    """The KHO_STORE value in force: `settings.store`, or the embedded store at store_path."""
+    return settings.store.strip() or f"oxigraph:{settings.store_path}"
+
+
+def open_store(where: Settings | Path | str) -> Store:
+    """The process's one Store for a Settings (KHO_STORE picks the back-end) or a path (the
+    embedded on-disk store: Oxigraph allows a single read-write opener per directory)."""
+    if isinstance(where, (Path, str)):
+        key = f"oxigraph:{Path(where).resolve()}"
+        if key not in _OPEN:
+            _OPEN[key] = Store(Path(where).resolve())
+        return _OPEN[key]
+    kind, target = _parse_spec(store_spec(where))
+    if kind == "oxigraph":
+        return open_store(target)
+    key = f"sparql:{target}|{where.store_user}"
     if key not in _OPEN:
-        _OPEN[key] = Store(key)
+        from repository.store_sparql import SparqlEngine  # noqa: PLC0415
+
+        _OPEN[key] = Store(None, engine=SparqlEngine.from_settings(target, where))
     return _OPEN[key]
+
+
+def open_store_read_only(where: Settings | Path | str) -> Store:
+    """A Store to read while another process writes: a read-only snapshot of an embedded store,
+    or the same server store (a server handles concurrent readers and writers itself)."""
+    if not isinstance(where, (Path, str)):
+        kind, target = _parse_spec(store_spec(where))
+        if kind == "sparql":
+            return open_store(where)
+        where = target
+    from repository.store_oxigraph import EmbeddedEngine  # noqa: PLC0415
+
+    return Store(Path(where), engine=EmbeddedEngine(Path(where), read_only=True))
+
+
+def is_embedded(settings: Settings) -> bool:
+    return _parse_spec(store_spec(settings))[0] == "oxigraph"
+
+
+def embedded_path(settings: Settings) -> Path | None:
+    """The directory of the embedded store KHO_STORE names (None for a server)."""
+    kind, target = _parse_spec(store_spec(settings))
+    return Path(target) if kind == "oxigraph" else None
+
+
+def _parse_spec(spec: str) -> tuple[str, str]:
+    kind, sep, target = spec.partition(":")
+    if sep and kind == "oxigraph" and target.strip():
+        return kind, target.strip()
+    if sep and kind == "sparql" and len([u for u in target.split(",") if u.strip()]) == 3:
+        return kind, target.strip()
+    raise KhoError(f"KHO_STORE={spec!r} is not a store this Kho knows. {_SPEC_HELP}")
 
 
 T = TypeVar("T")
@@ -131,38 +161,48 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
         try:
             return method(self, *args, **kwargs)
         finally:
-            self.generation += 1
+            self._generation += 1
 
     return write
 
 
 class Store:
-    """An on-disk Oxigraph store; use open_store() to share one per path in a process."""
+    """A triple store behind one interface: the embedded on-disk Oxigraph store, or a SPARQL 1.1
+    server (repository.store_sparql). Use open_store() to share one per store in a process;
+    `Store(path)` is the embedded store at `path` (None: in memory, for scratch work)."""
 
-    def __init__(self, path: Path | str | None) -> None:
+    def __init__(self, path: Path | str | None, *, engine: Engine | None = None) -> None:
+        if engine is None:
+            from repository.store_oxigraph import EmbeddedEngine  # noqa: PLC0415
+
+            engine = EmbeddedEngine(Path(path) if path is not None else None)
+        self._engine = engine
         self.path = Path(path) if path is not None else None
-        # Bumped after every write through this object: caches of derived answers (counts,
-        # dashboards) key on it. Only this process writes while it holds the store.
-        self.generation = 0
-        try:
-            if self.path is None:
-                self._ox = ox.Store()
-            else:
-                self.path.mkdir(parents=True, exist_ok=True)
-                self._ox = ox.Store(str(self.path))
-        except OSError as exc:
-            raise KhoError(
-                f"Cannot open the store at {self.path}: {exc}. Another Kho process (a running "
-                "`kho serve`?) may hold it; stop it or point KHO_DATA_DIR elsewhere."
-            ) from exc
+        self._generation = 0
+        self._seen_stamp: str | None = None
+        self._checked = 0.0
+
+    @property
+    def backend(self) -> str:
+        """Which store this is, for people: oxigraph:PATH or sparql:QUERY_URL (dialect)."""
+        return self._engine.describe()
+
+    @property
+    def generation(self) -> int:
+        """Grows after every write: caches of derived answers (counts, dashboards) key on it.
+
+        On a server it also grows when another process wrote (a stamp in the store, read at most
+        once a second), so `kho ingest` beside `kho serve` never leaves stale answers."""
+        now = time.monotonic()
+        if now - self._checked >= STAMP_INTERVAL:
+            self._checked = now
+            stamp = self._engine.stamp()
+            if stamp != self._seen_stamp:
+                self._seen_stamp = stamp
+                self._generation += 1
+        return self._generation
 
     # -- reading ---------------------------------------------------------------------------
-    def _graphs(self, graphs: Iterable[str] | None) -> dict[str, object]:
-        if graphs is None:
-            return {"use_default_graph_as_union": True}
-        names = [ox.NamedNode(g) for g in graphs]
-        return {"default_graph": names, "named_graphs": names}
-
     def query(
         self,
         sparql: str,
@@ -174,10 +214,7 @@ class Store:
         form = check_read_only(sparql)
         if substitutions:
             sparql = bind_values(sparql, substitutions)
-        try:
-            result = self._ox.query(sparql, prefixes=PREFIXES, **self._graphs(graphs))
-        except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {exc}") from exc
+        result = self._engine.query(sparql, None if graphs is None else list(graphs))
         return QueryResult(form, result)
 
     def select(self, sparql: str, **kwargs: object) -> list[dict[str, object]]:
@@ -193,16 +230,28 @@ class Store:
         """The triples of a CONSTRUCT or DESCRIBE query."""
         return list(self.query(sparql, **kwargs).result)  # type: ignore[arg-type, call-overload]
 
+    def quads(
+        self,
+        subject: ox.NamedNode | ox.BlankNode | str | None = None,
+        predicate: ox.NamedNode | str | None = None,
+        obj: object = None,
+        graph: ox.NamedNode | str | None = None,
+    ) -> Iterator[ox.Quad]:
+        """Quads matching a pattern (None: any; a str is an IRI) in any of the store's graphs."""
+        return self._engine.quads(_term(subject), _term(predicate), _term(obj), _term(graph))
+
     def graph_quads(self, graph: str) -> Iterator[ox.Quad]:
-        return self._ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+        return self._engine.quads(None, None, None, ox.NamedNode(graph))
 
     def count(self, graph: str | None = None) -> int:
-        if graph is None:
-            return len(self._ox)
-        return sum(1 for _ in self.graph_quads(graph))
+        """Quads in one graph, or in the whole store."""
+        return self._engine.size() if graph is None else self._engine.count(graph)
+
+    def __len__(self) -> int:
+        return self._engine.size()
 
     def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._ox.named_graphs())
+        return self._engine.named_graphs()
 
     # -- writing ---------------------------------------------------------------------------
     @_writes
@@ -217,70 +266,41 @@ class Store:
         # back when nothing changed (the usual re-harvest).
         digest = hashlib.sha256("\n".join(sorted(map(str, wanted))).encode()).hexdigest()
         fingerprint = ox.Quad(g, _FINGERPRINT, ox.Literal(digest), _META)
-        if fingerprint in self._ox:
+        if self._engine.contains(fingerprint):
             return 0, 0
-        old_prints = list(self._ox.quads_for_pattern(g, _FINGERPRINT, None, _META))
+        old_prints = list(self._engine.quads(g, _FINGERPRINT, None, _META))
         current = set(self.graph_quads(graph))
         added = wanted - current
         removed = current - wanted
-        self._ox.extend([fingerprint])
-        for q in old_prints:
-            self._ox.remove(q)
-        if not added and not removed:
-            return 0, 0
-        if not current:
-            # A fresh graph is bulk-loaded (6x faster than one big transaction on disk, and a
-            # third of the size); bulk loading is not transactional, so a failure drops the graph
-            # again: nothing lands half-way.
-            try:
-                self._ox.bulk_extend(added)
-            except BaseException:
-                self._ox.remove_graph(g)
-                raise
-        elif not removed:
-            self._ox.extend(added)  # one transaction
+        if not current and added:
+            self._engine.new_graph(graph, added)  # all or nothing
+            self._engine.write(old_prints, [fingerprint])
         else:
-            # Blank nodes cannot be named in DELETE DATA; Kho writes none, but older data may.
-            for q in [
-                q
-                for q in removed
-                if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
-            ]:
-                self._ox.remove(q)
-                removed.discard(q)
-            # DELETE DATA and INSERT DATA in one update run in one transaction.
-            body = ";\n".join(
-                _data_block(verb, g, qs)
-                for verb, qs in (("DELETE", removed), ("INSERT", added))
-                if qs
-            )
-            self._ox.update(body)
+            # The fingerprint changes in the same transaction as the content.
+            self._engine.write(old_prints + list(removed), list(added) + [fingerprint])
         return len(added), len(removed)
 
     @_writes
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
         """Add quads (each with its graph) in one transaction: all land or none."""
-        self._ox.extend(list(quads))
+        self._engine.write([], list(quads))
 
     @_writes
     def update_quads(self, remove: Iterable[ox.Quad], add: Iterable[ox.Quad]) -> None:
         """Remove some quads and add others in one transaction (quads carry their graphs)."""
         remove, add = list(remove), list(add)
-        body = ";\n".join(
-            _quads_block(verb, qs) for verb, qs in (("DELETE", remove), ("INSERT", add)) if qs
-        )
-        if body:
-            self._ox.update(body)
+        if remove or add:
+            self._engine.write(remove, add)
 
     def unit_digest(self, key: str) -> str | None:
         """The content digest last committed for an ingest unit, or None if it is new."""
-        for q in self._ox.quads_for_pattern(ox.NamedNode(key), _FINGERPRINT, None, _META):
+        for q in self._engine.quads(ox.NamedNode(key), _FINGERPRINT, None, _META):
             return q.object.value
         return None
 
     def unit_subjects(self, key: str) -> set[str]:
         """The subjects an ingest unit owns (what a re-ingest replaces)."""
-        owned = self._ox.quads_for_pattern(ox.NamedNode(key), _OWNS, None, _META)
+        owned = self._engine.quads(ox.NamedNode(key), _OWNS, None, _META)
         return {q.object.value for q in owned}
 
     @_writes
@@ -304,7 +324,7 @@ class Store:
                 changed.append((unit, old))
                 stats.replaced.append(unit.key)
         if new:
-            self._ox.extend(new)
+            self._engine.write([], new)
         if changed:
             removed: list[ox.Quad] = []
             added: list[ox.Quad] = []
@@ -313,23 +333,18 @@ class Store:
                 for subject in self.unit_subjects(unit.key) - unit.keep:
                     removed += [
                         q
-                        for q in self._ox.quads_for_pattern(ox.NamedNode(subject), None, None, None)
+                        for q in self._engine.quads(ox.NamedNode(subject), None, None, None)
                         if q.graph_name != _META
                     ]
-                removed += list(self._ox.quads_for_pattern(key, _OWNS, None, _META))
+                removed += list(self._engine.quads(key, _OWNS, None, _META))
                 removed.append(ox.Quad(key, _FINGERPRINT, ox.Literal(old or ""), _META))
                 added += [q for q in unit.quads if q.subject.value not in unit.keep]
                 added += unit.history + _unit_meta(unit)
-            body = ";\n".join(
-                _quads_block(verb, qs)
-                for verb, qs in (("DELETE", removed), ("INSERT", added))
-                if qs
-            )
-            self._ox.update(body)  # one update: one transaction
-        if (new or changed) and self.path is not None:
+            self._engine.write(removed, added)  # one update: one transaction
+        if new or changed:
             # Write the memtables out after each commit: without it RocksDB's memory grew by
             # ~100 MB per 1,000 hồ sơ (30k records: 1 GB); with it memory stays flat.
-            self._ox.flush()
+            self._engine.flush()
         return stats
 
     @_writes
@@ -340,65 +355,62 @@ class Store:
             ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph))
             for t in ox.parse(path=str(path), format=fmt)
         ]
-        self._ox.extend(quads)
+        self._engine.write([], quads)
 
     def dump(self, path: Path) -> int:
-        """Write every quad as N-Quads; return how many."""
+        """Write every quad of the store's graphs as N-Quads; return how many."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._ox.dump(str(path), format=ox.RdfFormat.N_QUADS)
-        return len(self._ox)
+        return self._engine.dump(path)
 
     @_writes
     def load_dump(self, path: Path) -> int:
         """Load an N-Quads dump (all or nothing); return the store's size afterwards."""
-        self._ox.load(path=str(path), format=ox.RdfFormat.N_QUADS)
-        return len(self._ox)
+        self._engine.load_dump(path)
+        return self._engine.size()
 
     @_writes
     def load_ntriples(self, text: str, graph: str) -> None:
         """Load N-Triples text into one named graph (a bulk load: for scratch stores)."""
-        self._ox.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+        self._engine.load_ntriples(text, graph)
 
     def graph_ntriples(self, graph: str | None) -> str:
         """One graph (None: the default graph) as N-Triples text."""
-        name = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
-        return self._ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name).decode()
+        return self._engine.graph_ntriples(graph)
 
     def backup(self, target: Path) -> None:
         """A consistent copy of the on-disk store (hard links where possible: cheap)."""
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        self._ox.backup(str(target))
+        self._engine.backup(Path(target))
 
     def flush(self) -> None:
-        self._ox.flush()
+        self._engine.flush()
 
 
-def bind_values(sparql: str, values: dict[str, ox.NamedNode | ox.Literal]) -> str:
-    """Bind variables to terms with a VALUES block at the start of the WHERE clause.
+class Engine(Protocol):
+    """What an engine does for Store (repository.store_oxigraph, repository.store_sparql)."""
 
-    (pyoxigraph's own `substitutions` only accepts projected variables.) Terms are written in
-    N-Triples syntax by pyoxigraph, so a value can never inject query text.
-    """
-    where = re.search(r"\bWHERE\s*\{", sparql, re.IGNORECASE)
-    if where is None:
-        raise QueryError("Internal query without a WHERE clause cannot take bound values.")
-    names = " ".join(f"?{k}" for k in values)
-    terms = " ".join(str(v) for v in values.values())
-    block = f" VALUES ({names}) {{ ({terms}) }} "
-    return sparql[: where.end()] + block + sparql[where.end() :]
+    kind: str
+
+    def describe(self) -> str: ...
+    def query(self, sparql: str, graphs: list[str] | None) -> object: ...
+    def quads(self, s: object, p: object, o: object, g: object) -> Iterator[ox.Quad]: ...
+    def contains(self, quad: ox.Quad) -> bool: ...
+    def named_graphs(self) -> list[str]: ...
+    def size(self) -> int: ...
+    def count(self, graph: str) -> int: ...
+    def stamp(self) -> str | None: ...
+    def write(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None: ...
+    def new_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None: ...
+    def load_ntriples(self, text: str, graph: str) -> None: ...
+    def load_dump(self, path: Path) -> None: ...
+    def dump(self, path: Path) -> int: ...
+    def graph_ntriples(self, graph: str | None) -> str: ...
+    def backup(self, target: Path) -> None: ...
+    def flush(self) -> None: ...
 
 
-def _data_block(verb: str, graph: ox.NamedNode, quads: Iterable[ox.Quad]) -> str:
-    triples = "".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in quads)
-    return f"{verb} DATA {{ GRAPH {graph} {{\n{triples}}} }}"
-
-
-def _quads_block(verb: str, quads: Iterable[ox.Quad]) -> str:
-    by_graph: dict[str, list[str]] = {}
-    for q in quads:
-        by_graph.setdefault(str(q.graph_name), []).append(f"{q.subject} {q.predicate} {q.object} .")
-    blocks = "".join(f"GRAPH {g} {{\n" + "\n".join(ts) + "\n}\n" for g, ts in by_graph.items())
-    return f"{verb} DATA {{\n{blocks}}}"
+def _term(value: object) -> object:
+    return ox.NamedNode(value) if isinstance(value, str) else value
 
 
 def _unit_meta(unit: CommitUnit) -> list[ox.Quad]:
@@ -407,30 +419,3 @@ def _unit_meta(unit: CommitUnit) -> list[ox.Quad]:
     return [ox.Quad(key, _FINGERPRINT, ox.Literal(unit.digest), _META)] + [
         ox.Quad(key, _OWNS, ox.NamedNode(s), _META) for s in sorted(subjects | unit.keep)
     ]
-
-
-def to_python(term: object) -> object:
-    """A query-result term as a plain Python value: IRIs and strings as str, numbers as numbers."""
-    if term is None:
-        return None
-    if isinstance(term, ox.Literal):
-        dt = term.datatype.value
-        if dt.endswith(("#integer", "#int", "#long", "#nonNegativeInteger")):
-            return int(term.value)
-        if dt.endswith(("#decimal", "#double", "#float")):
-            return float(term.value)
-        if dt.endswith("#boolean"):
-            return term.value == "true"
-        return term.value
-    return term.value  # type: ignore[attr-defined]
-
-
-def open_store_read_only(path: Path | str) -> Store:
-    """A read-only Store on `path`, usable while another process holds it for writing."""
-    store = Store.__new__(Store)
-    store.path = Path(path)
-    try:
-        store._ox = ox.Store.read_only(str(path))
-    except OSError as exc:
-        raise KhoError(f"Cannot open the store at {path} read-only: {exc}.") from exc
-    return store

@@ -56,11 +56,11 @@ def test_bad_rows_are_rejected_with_row_and_column(first_run: list) -> None:
 def test_reingest_adds_nothing(
     first_run: list, demo: list[Path], rstore: Store, records_settings: Settings
 ) -> None:
-    before = len(rstore._ox)
+    before = len(rstore)
     again = ingest_batch(demo[0], rstore, records_settings, jobs=2)
     assert again.hoso_added == 0 and again.hoso_replaced == 0
     assert again.hoso_unchanged == first_run[0].hoso_added
-    assert len(rstore._ox) == before
+    assert len(rstore) == before
 
 
 def test_duplicate_document_is_flagged_not_dropped(first_run: list, rstore: Store) -> None:

@@ -46,7 +46,7 @@ def test_threads_harvest_while_the_store_takes_writes(app: Flask, demo_settings:
         f"SELECT ?r WHERE {{ GRAPH <{M.records_graph('public')}> {{ ?r a rico:Record }} }} LIMIT 1"
     )[0]["r"]
     graph = ox.NamedNode(M.records_graph("public"))
-    template = list(store._ox.quads_for_pattern(ox.NamedNode(str(source)), None, None, graph))
+    template = list(store.quads(ox.NamedNode(str(source)), None, None, graph))
     crashes: list[str] = []
     failures: list[str] = []
     added: list[ox.Quad] = []

@@ -126,7 +126,7 @@ def test_numbers_only_in_personal_graphs_and_in_no_iri(
     pattern = re.compile("|".join(map(re.escape, numbers)))
     outside, in_iris, odd = [], [], []
     quads = 0
-    for q in verified._ox.quads_for_pattern(None, None, None, None):
+    for q in verified.quads():
         quads += 1
         graph = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
         personal = graph.endswith("/personal")

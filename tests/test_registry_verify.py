@@ -119,7 +119,7 @@ def test_statuses_land_in_the_links_own_graphs(first: VerifyReport, vstore: Stor
 def test_verify_again_replaces_instead_of_adding(
     first: VerifyReport, vstore: Store, vsettings: Settings
 ) -> None:
-    before = len(vstore._ox)
+    before = len(vstore)
     with Registries(vsettings, backoff=0.01) as registries:
         again = verify(vstore, vsettings, registries)
     assert again.links == first.links and again.from_cache >= again.links - 1
@@ -128,7 +128,7 @@ def test_verify_again_replaces_instead_of_adding(
         rows = link_rows(vstore, predicate)
         per_link = [str(r["l"]) for r in rows]
         assert len(per_link) == len(set(per_link)), predicate
-    assert len(vstore._ox) == before
+    assert len(vstore) == before
 
 
 def test_enterprise_facts_are_kept(first: VerifyReport, vstore: Store) -> None:
@@ -212,7 +212,7 @@ def test_a_citizens_number_is_in_no_public_graph_and_no_iri(
 ) -> None:
     personal = {M.records_graph(level, "personal") for level in RECORD_GRAPHS}
     found_in = set()
-    for q in vstore._ox:
+    for q in vstore.quads():
         if any(CITIZEN in term.value for term in (q.subject, q.predicate, q.object)):
             found_in.add(q.graph_name.value)
             assert not isinstance(q.object, ox.NamedNode) and not isinstance(

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(JSON_SORT_KEYS=False)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)
     app.extensions["kho"] = Site(
         settings=settings,
         store=store,
@@ -97,7 +97,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
     """Serve the app: waitress (a production WSGI server, 8 threads) unless `dev`, which runs
     Werkzeug's development server (no debugger, no reloader)."""
     app = create_app(settings)
-    print(f"Kho: http://{host}:{port}/ (store {settings.store_path})", flush=True)
+    print(f"Kho: http://{host}:{port}/ (store {app.extensions['kho'].store.backend})", flush=True)
     if dev:
         run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)
         return

@@ -25,6 +25,8 @@ from repository.query_pool import (
     QueryPool,
     QueryTimeout,
     QueryTooBig,
+    RemoteQueryPool,
+    pool_for,
 )
 from repository.sparql_dataset import dataset_of
 from repository.store import check_read_only
@@ -79,8 +81,8 @@ _IRIREF = re.compile(r'[^<>"{}|^`\\\x00-\x20]+')  # an IRI that can be written <
 def _start_pool(state: BlueprintSetupState) -> None:
     """One worker pool per app (workers start on the first query)."""
     settings = state.app.extensions["kho"].settings
-    state.app.extensions["kho_sparql"] = QueryPool(
-        settings.store_path,
+    state.app.extensions["kho_sparql"] = pool_for(
+        settings,
         workers=settings.sparql_workers,
         timeout=settings.sparql_timeout,
         wait=min(10, settings.sparql_timeout),
@@ -89,7 +91,7 @@ def _start_pool(state: BlueprintSetupState) -> None:
     )
 
 
-def query_pool(app: Flask | None = None) -> QueryPool:
+def query_pool(app: Flask | None = None) -> QueryPool | RemoteQueryPool:
     from flask import current_app
 
     return (app or current_app).extensions["kho_sparql"]  # type: ignore[no-any-return]

@@ -48,7 +48,7 @@ _counts_lock = threading.Lock()
 def graph_counts(graphs: list[str]) -> dict[str, tuple[int, int]]:
     """(triples, distinct IRI subjects) of each graph, counted over those graphs only."""
     s = site()
-    store_key = str(s.settings.store_path)
+    store_key = s.store.backend
     now = time.monotonic()
     with _counts_lock:
         cached = {

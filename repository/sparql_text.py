@@ -1,0 +1,73 @@
+"""SPARQL as text: the read-only check, binding values into a query, result terms as Python
+values. Shared by both store engines (repository.store re-exports them)."""
+
+from __future__ import annotations
+
+import re
+
+import pyoxigraph as ox
+
+from repository.errors import QueryError
+
+# Strings, IRIs and comments are blanked before looking for forbidden keywords, so a literal
+# "SERVICE" in a label does not trip the check.
+_STRIP = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
+)
+_UPDATE = re.compile(
+    r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
+)
+_FORM = re.compile(r"\b(SELECT|CONSTRUCT|DESCRIBE|ASK)\b", re.IGNORECASE)
+_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+
+
+def check_read_only(sparql: str) -> str:
+    """Refuse updates and federated SERVICE calls; return the query form (SELECT, ASK...)."""
+    bare = _STRIP.sub(" ", sparql)
+    form = _FORM.search(bare)
+    update = _UPDATE.search(bare)
+    if update and (not form or update.start() < form.start()):
+        raise QueryError(
+            f"This endpoint is read-only: SPARQL Update ({update.group(1).upper()}) is refused. "
+            "Send a SELECT, CONSTRUCT, DESCRIBE or ASK query."
+        )
+    if _SERVICE.search(bare):
+        raise QueryError(
+            "SERVICE (federated query) is not allowed here: Kho does not call other endpoints "
+            "on a user's behalf. Query the remote endpoint directly."
+        )
+    if not form:
+        raise QueryError("Not a SPARQL query: expected SELECT, CONSTRUCT, DESCRIBE or ASK.")
+    return form.group(1).upper()
+
+
+def bind_values(sparql: str, values: dict[str, ox.NamedNode | ox.Literal]) -> str:
+    """Bind variables to terms with a VALUES block at the start of the WHERE clause.
+
+    (pyoxigraph's own `substitutions` only accepts projected variables.) Terms are written in
+    N-Triples syntax by pyoxigraph, so a value can never inject query text.
+    """
+    where = re.search(r"\bWHERE\s*\{", sparql, re.IGNORECASE)
+    if where is None:
+        raise QueryError("Internal query without a WHERE clause cannot take bound values.")
+    names = " ".join(f"?{k}" for k in values)
+    terms = " ".join(str(v) for v in values.values())
+    block = f" VALUES ({names}) {{ ({terms}) }} "
+    return sparql[: where.end()] + block + sparql[where.end() :]
+
+
+def to_python(term: object) -> object:
+    """A query-result term as a plain Python value: IRIs and strings as str, numbers as numbers."""
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        dt = term.datatype.value
+        if dt.endswith(("#integer", "#int", "#long", "#nonNegativeInteger")):
+            return int(term.value)
+        if dt.endswith(("#decimal", "#double", "#float")):
+            return float(term.value)
+        if dt.endswith("#boolean"):
+            return term.value == "true"
+        return term.value
+    return term.value  # type: ignore[attr-defined]
