@@ -102,8 +102,27 @@ def section(r: dict) -> list[str]:
             f"| {n['load_s']:,.0f} s | {n['triples'] / n['load_s']:,.0f} triples/s | (memory) "
             f"| {_mb(n['peak_rss'])} |"
         )
+    elif n.get("skipped"):
+        lines.append(
+            f"| rdflib: not run — the visible graphs ({n['triples']:,} triples) would take "
+            f"about {_mb(n['estimate_rss'])} (2.95 KB per triple, measured at 10k), more than "
+            "the shared machine had free | | | | (estimate) |"
+        )
     elif n.get("error"):
         lines.append(f"| rdflib | failed: {n['error'][-160:]} | | | |")
+    for key in SERVERS:
+        ing = (r.get(key) or {}).get("ingest")
+        if not ing:
+            continue
+        if ing.get("error"):
+            lines.append(f"| `kho ingest` into {key} | failed: {ing['error'][:160]} | | | |")
+            continue
+        lines.append(
+            f"| `kho ingest` of the same batch into {dict(BACKENDS)[key]} holding the harvested "
+            f"data (KHO_STORE=sparql:…) | {ing['seconds']:,.0f} s | **{ing['rate']:,.0f} "
+            f"records/s** | {_mb(ing['server_disk'])} | kho {_mb(ing['kho_peak_rss'])}, server "
+            f"{_mb(ing['server_peak_rss'])} |"
+        )
     lines += [
         "",
         "p50 / p95 ms (30 runs after 3 warm-ups, a different record, ward, hồ sơ, year, "
@@ -146,6 +165,29 @@ def section(r: dict) -> list[str]:
                 f"accent-blind) | {_cell(idx)} | | | | | | totals vs `CONTAINS` rows: "
                 f"{_agree_words(idx, emb['queries'].get('Q6'))} |"
             )
+    own = [k for k in SERVERS if (r.get(k) or {}).get("kho")]
+    if own:
+        lines += [
+            "",
+            "Kho's own overhead on a server: the same texts through Kho's `Store.select` on "
+            "KHO_STORE=sparql:… (parsing the JSON answer into pyoxigraph terms and Python "
+            "values) against plain `requests` (p50 ms; ratio of the p50s):",
+            "",
+            "| query | " + " | ".join(f"{k}: Kho / requests / ratio" for k in own) + " |",
+            "|---|" + "---:|" * len(own),
+        ]
+        for name in NAMES:
+            cells = []
+            for k in own:
+                via, raw = r[k]["kho"].get(name), r[k]["queries"].get(name)
+                if not via or via.get("error") or not raw or not raw.get("p50"):
+                    cells.append(_cell(via))
+                    continue
+                agree = "" if _rows(via) == _rows(raw) else " (rows differ)"
+                cells.append(
+                    f"{_ms(via['p50'])} / {_ms(raw['p50'])} / {via['p50'] / raw['p50']:.2f}×{agree}"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     slow = [
         f"{q} (p95 {_ms(emb['queries'][q]['p95'])} ms)"
         for q in NAMES
