@@ -12,6 +12,8 @@ lazy query, so a full rebuild holds one page's rows at a time: memory stays flat
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -129,7 +131,10 @@ def _local(iri: object) -> str:
     return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-_CURRENT: dict[tuple[int, str], dict[str, tuple[list[str], list[str], str | None]]] = {}
+# A unit's lineage: (names of the units valid today, their IRIs, the default one), by unit IRI.
+Lineages = dict[str, tuple[list[str], list[str], str | None]]
+Page = tuple[list[dict[str, object]], dict[str, LinkFields]]  # rows and links of some records
+_CURRENT: dict[tuple[int, str], Lineages] = {}
 _DEFAULT = "SELECT ?d WHERE { ?me kho:defaultSuccessor+ ?d }"
 
 
@@ -158,24 +163,75 @@ def record_documents(
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
     today = date.fromisoformat(settings.today) if settings.today else date.today()
     current = _CURRENT.setdefault((id(store), today.isoformat()), {})
-    for page in pages(store, iris):
-        links = link_fields(store, page)
+    if iris is None:  # a full rebuild
+        source = _read_ahead(store, today, current)
+    else:
+        source = (_read(store, page, today, current) for page in pages(store, iris))
+    for rows, links in source:
         seen: set[str] = set()
-        for row in _rows(store, page):
+        for row in rows:
             iri = str(row["r"])
             if iri in seen:
                 continue  # a second value of a multi-valued field: one index document per IRI
             seen.add(iri)
-            yield _document(row, links.get(iri), store, files, today, current)
+            yield _document(row, links.get(iri), files, current)
+
+
+def _read(store: Store, page: list[str], today: date, current: Lineages) -> Page:
+    """Everything the documents of `page` need from the store: rows, links, new units' lineage."""
+    rows, links = _rows(store, page), link_fields(store, page)
+    for row in rows:
+        unit = str(row["unit"]) if row.get("unit") else None
+        if unit and unit not in current:
+            current[unit] = _lineage(store, unit, today)
+    return rows, links
+
+
+_DONE = object()
+
+
+def _read_ahead(store: Store, today: date, current: Lineages) -> Iterator[Page]:
+    """Every page, read by a thread one page ahead of the caller: the store's query engine (which
+    releases the GIL) works while the caller builds documents and writes the index. At most three
+    pages are held: the caller's, the one waiting, the one being read."""
+    ready: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for page in pages(store, None):
+                if not put(_read(store, page, today, current)):
+                    return  # the caller stopped early
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+
+    reader = threading.Thread(target=work, name="kho-records-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _document(
     row: dict[str, object],
     links: LinkFields | None,
-    store: Store,
     files: FileStore,
-    today: date,
-    current: dict[str, tuple[list[str], list[str], str | None]],
+    current: Lineages,
 ) -> dict[str, object]:
     """The index document of one record/hồ sơ row."""
 
@@ -188,8 +244,6 @@ def _document(
     now: list[str] = []
     default = None
     if unit:
-        if unit not in current:
-            current[unit] = _lineage(store, unit, today)
         now_names, now, default = current[unit]
         names += [n for n, u in zip(now_names, now, strict=True) if u != unit]
     day = str(row.get("issued") or row.get("start") or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,6 +96,10 @@ def test_documents_do_not_depend_on_the_page_size(
     assert _docs(store, own_settings, iris=named + named[:5]) == whole  # each IRI once
     pages = list(record_documents.pages(store, None))
     assert all(len(p) == 7 for p in pages[:-1]) and sum(map(len, pages)) == len(whole)
+    early = record_documents.record_documents(store, own_settings)  # read ahead by a thread
+    assert next(early)["iri"]
+    early.close()  # a caller that stops early leaves no reader behind
+    assert not [t for t in threading.enumerate() if t.name == "kho-records-reader"]
 
 
 def test_a_removed_record_leaves_the_index(own_settings: Settings) -> None:

@@ -1,0 +1,309 @@
+"""Full rebuilds (`kho reindex`) at 10k and 100k records: the records index on Whoosh and on
+tantivy, the units index, and the first home counts and dashboard after a write — beside the
+bare store scan measured in the same run (the floor for any rebuild: read every record's triples
+and nothing else).
+
+Each figure comes from its own child process (`--child`), so its peak RSS is its own. The data:
+a backup of the harvested store plus one metadata-only batch of generated records (hồ sơ about
+60/30/10 % public/conditional/secret), built once per size under KHO_REINDEX_DIR
+(/tmp/reindex/bench) and reused. `python -m tests.bench.bench_reindex --size 1000000` measures
+one more size and keeps its figures there for the next `--only bench_reindex` run; without it
+the section extrapolates 1M from 100k, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = Path(os.environ.get("KHO_REINDEX_DIR", "/tmp/reindex/bench"))
+TODAY = "2026-11-26"
+SIZES = (10_000, 100_000)
+QUICK_SIZES = (2_000,)
+# name: (what, child mode, search engine)
+RUNS = {
+    "scan": ("bare store scan: every record's and hồ sơ's triples (baseline)", "scan", ""),
+    "documents": ("index documents only (store reads + building, no index)", "documents", ""),
+    "whoosh": ("records index, Whoosh", "records", "whoosh"),
+    "tantivy": ("records index, tantivy", "records", "tantivy"),
+    "units-whoosh": ("units index, Whoosh", "units", "whoosh"),
+    "units-tantivy": ("units index, tantivy", "units", "tantivy"),
+    "memo": ("home counts + dashboard, first after a write", "memo", ""),
+}
+
+
+def data_dir(size: int) -> Path:
+    """The data directory of `size` generated records (sheet rows), built once."""
+    from repository.config import Settings
+    from repository.ingest import ingest_batch
+    from repository.store import open_store, open_store_read_only
+    from tests.bench.bench_ingest import harvested_store, write_sheet
+    from tests.bench.bench_web import set_modes
+
+    home = WORK / str(size)
+    data = home / "data"
+    if (home / "ready.json").exists():
+        return data
+    if home.exists():
+        shutil.rmtree(home)
+    data.mkdir(parents=True)
+    settings = Settings(data_dir=data, today=TODAY)
+    source = harvested_store(home)
+    open_store_read_only(source).backup(Path(settings.store_path))  # type: ignore[arg-type]
+    batch = home / "batch"
+    write_sheet(batch, size)
+    set_modes(batch / "bang-ke.csv")
+    start = time.perf_counter()
+    report = ingest_batch(
+        batch,
+        open_store(settings.store_path),  # type: ignore[arg-type]
+        settings,
+        metadata_only=True,
+        ocr=False,
+        index=False,
+        jobs=1,
+    )
+    facts = {
+        "ingest_s": round(time.perf_counter() - start, 1),
+        "hoso": report.hoso_added,
+        "documents": report.docs_committed,
+    }
+    shutil.rmtree(batch)
+    (home / "ready.json").write_text(json.dumps(facts))
+    return data
+
+
+# -- one measurement, in a child process -------------------------------------------------------
+
+
+def child(mode: str, data: Path, search: str) -> dict[str, object]:
+    """Run one measurement here; seconds, how many items, this process's peak RSS."""
+    from repository.config import Settings
+    from repository.store import open_store
+
+    settings = Settings(data_dir=data, today=TODAY, search=search or "whoosh")
+    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    start = time.perf_counter()
+    count = _MEASURE[mode](store, settings)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": seconds, "count": count, "peak_rss": peak}
+
+
+def _scan(store: object, settings: object) -> int:
+    from repository.store import Store
+
+    assert isinstance(store, Store)
+    query = """SELECT ?r ?p ?o WHERE {
+      { ?r a rico:Record } UNION { ?r rico:hasRecordSetType ric-rst:File } ?r ?p ?o }"""
+    records, last = 0, ""
+    for solution in store.query(query).result:  # type: ignore[attr-defined]
+        iri = solution["r"].value
+        str(solution["p"].value), str(solution["o"])
+        if iri != last:  # a record's triples come together: count without keeping IRIs
+            records, last = records + 1, iri
+    return records
+
+
+def _documents(store: object, settings: object) -> int:
+    from repository.record_documents import record_documents
+
+    return sum(1 for _ in record_documents(store, settings))  # type: ignore[arg-type]
+
+
+def _records(store: object, settings: object) -> int:
+    from repository.reindex import reindex
+
+    return reindex(store, settings, units=False).records or 0  # type: ignore[arg-type]
+
+
+def _units(store: object, settings: object) -> int:
+    from repository.reindex import reindex
+
+    return reindex(store, settings, records=False).units or 0  # type: ignore[arg-type]
+
+
+def _memo(store: object, settings: object) -> int:
+    """A write (one quad in and out), then the anonymous home counts and a curator's dashboard:
+    the first computation after a write is what a reader waits for."""
+    from datetime import date
+
+    import pyoxigraph as ox
+
+    from repository.access import PUBLIC, Reader, visible_graphs
+    from repository.holdings import holdings
+    from repository.namespaces import Minter
+    from repository.progress import dashboard
+
+    minter = Minter(settings.base_iri)  # type: ignore[attr-defined]
+    quad = ox.Quad(
+        ox.NamedNode(minter.base + "bench/touch"),
+        ox.NamedNode("http://purl.org/dc/terms/modified"),
+        ox.Literal(TODAY),
+        ox.NamedNode(minter.graph("bench")),
+    )
+    store.update_quads([], [quad])  # type: ignore[attr-defined]
+    store.update_quads([quad], [])  # type: ignore[attr-defined]
+    graphs = store.named_graphs()  # type: ignore[attr-defined]
+    home = holdings(store, visible_graphs(graphs, minter, PUBLIC))  # type: ignore[arg-type]
+    curator = visible_graphs(graphs, minter, Reader("bench", "archivist", frozenset({"secret"})))
+    dashboard(store, curator, date.fromisoformat(TODAY), with_flags=True)  # type: ignore[arg-type]
+    return home.total.hoso + home.total.records  # type: ignore[attr-defined, no-any-return]
+
+
+_MEASURE = {
+    "scan": _scan,
+    "documents": _documents,
+    "records": _records,
+    "units": _units,
+    "memo": _memo,
+}
+
+
+def measure(name: str, data: Path) -> dict[str, object]:
+    """One run of RUNS[name] in a child process (nice'd like the rest of the benchmark)."""
+    _, mode, search = RUNS[name]
+    cmd = [sys.executable, "-m", "tests.bench.bench_reindex", "--child", mode, str(data)]
+    out = subprocess.run(
+        [*cmd, "--search", search or "whoosh"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} at {data} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def measure_size(size: int) -> dict[str, dict[str, object]]:
+    data = data_dir(size)
+    facts = json.loads((data.parent / "ready.json").read_text())
+    got: dict[str, dict[str, object]] = {"facts": facts}
+    for name in RUNS:
+        print(f"   {size:,}: {name}", file=sys.stderr, flush=True)
+        got[name] = measure(name, data)
+    (WORK / f"results-{size}.json").write_text(json.dumps(got, indent=1))
+    return got
+
+
+# -- the section --------------------------------------------------------------------------------
+
+
+def run(quick: bool = False) -> str:
+    sizes = QUICK_SIZES if quick else SIZES
+    results = {size: measure_size(size) for size in sizes}
+    kept = {}
+    for path in sorted(WORK.glob("results-*.json")):  # a --size run measured separately
+        size = int(path.stem.split("-")[1])
+        if size not in results and size > max(sizes):
+            kept[size] = json.loads(path.read_text())
+    return section(results, kept, quick)
+
+
+def _mb(value: object) -> str:
+    return f"{int(value) / 2**20:,.0f}"  # type: ignore[call-overload]
+
+
+def section(
+    results: dict[int, dict[str, dict[str, object]]],
+    kept: dict[int, dict[str, dict[str, object]]],
+    quick: bool,
+) -> str:
+    lines = [
+        "## Re-indexing and full rebuilds (bench_reindex)",
+        "",
+        "`kho reindex` rebuilds the units index and the records index from the store "
+        "(repository.reindex, with a progress bar: counts, rate, time left). The records are read "
+        "500 at a time (repository.record_documents), so memory does not grow with the store. "
+        "Each figure is one child process; the baseline is the bare store scan in the same run — "
+        "every triple of every record and hồ sơ, read and nothing else — the floor for any "
+        "rebuild. The ratio is the rebuild's time over the scan's. Store: the harvested gazetteer "
+        "plus N generated metadata-only sheet rows (hồ sơ and documents).",
+        "",
+        "| records (sheet documents) | index documents | what | s | documents/s | × scan "
+        "| peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    every = {**results, **kept}
+    for size, got in sorted(every.items()):
+        scan = float(got["scan"]["seconds"])  # type: ignore[arg-type]
+        docs = int(got["documents"]["count"])  # type: ignore[call-overload]
+        for name, (what, _, _) in RUNS.items():
+            r = got[name]
+            s = float(r["seconds"])  # type: ignore[arg-type]
+            n = int(r["count"])  # type: ignore[call-overload]
+            rate = f"{n / s:,.0f}" if name not in ("memo",) else "–"
+            lines.append(
+                f"| {size:,}{' (separate --size run)' if size in kept else ''} | {docs:,} | "
+                f"{what} | {s:,.1f} | {rate} | {s / scan:.2f}× | {_mb(r['peak_rss'])} |"
+            )
+    lines += ["", *_notes(every, quick)]
+    return "\n".join(lines)
+
+
+def _notes(every: dict[int, dict[str, dict[str, object]]], quick: bool) -> list[str]:
+    sizes = sorted(every)
+    small, big = sizes[0], sizes[-1]
+    out = []
+
+    def rss(size: int, name: str) -> float:
+        return int(every[size][name]["peak_rss"]) / 2**20  # type: ignore[call-overload]
+
+    def secs(size: int, name: str) -> float:
+        return float(every[size][name]["seconds"])  # type: ignore[arg-type]
+
+    if small != big:
+        out.append(
+            f"- Memory: peak RSS of the document producer {rss(small, 'documents'):,.0f} MB at "
+            f"{small:,} and {rss(big, 'documents'):,.0f} MB at {big:,} rows; the whole records "
+            f"rebuild {rss(small, 'tantivy'):,.0f} → {rss(big, 'tantivy'):,.0f} MB (tantivy), "
+            f"{rss(small, 'whoosh'):,.0f} → {rss(big, 'whoosh'):,.0f} MB (Whoosh)."
+        )
+    if 1_000_000 not in every:
+        factor = 1_000_000 / big
+        out.append(
+            f"- 1M records, extrapolated linearly from {big:,} (not measured in this run; "
+            "`python -m tests.bench.bench_reindex --size 1000000` measures it): records index "
+            f"≈ {secs(big, 'tantivy') * factor / 60:,.0f} min on tantivy, "
+            f"≈ {secs(big, 'whoosh') * factor / 60:,.0f} min on Whoosh; the bare scan "
+            f"≈ {secs(big, 'scan') * factor / 60:,.0f} min."
+        )
+    out.append(
+        "- The units index (all of Vietnam's unit versions) does not grow with the records; the "
+        "home counts and dashboard are kept per store generation (repository.memo), so their "
+        "time is paid once after each write."
+    )
+    if quick:
+        out.append("- Quick sizes: a smoke run, not figures to quote.")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--child", nargs=2, metavar=("MODE", "DATA_DIR"))
+    p.add_argument("--search", default="whoosh")
+    p.add_argument("--size", type=int, help="measure this many records and keep the figures")
+    args = p.parse_args(argv)
+    if args.child:
+        mode, data = args.child
+        print(json.dumps(child(mode, Path(data), args.search)))
+        return 0
+    if args.size:
+        got = measure_size(args.size)
+        print(section({args.size: got}, {}, quick=False))
+        return 0
+    print(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
