@@ -23,7 +23,7 @@ from types import ModuleType
 from whoosh import columns
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser
-from whoosh.query import Query
+from whoosh.query import And, Phrase, Query, Term
 
 from repository.access import mask_personal
 from repository.config import Settings
@@ -260,13 +260,27 @@ def check_filters(filters: dict[str, str]) -> dict[str, str]:
 
 
 @cache
+def schema_cached() -> Schema:
+    return schema()
+
+
+@cache
 def _parser() -> MultifieldParser:
     return MultifieldParser(SEARCH_FIELDS, schema=schema())
 
 
 def parse(text: str) -> Query:
-    """The query both engines run: every word must match, in one of the search fields."""
-    return _parser().parse(text)
+    """The query both engines run: every word must match, in one of the search fields.
+
+    A quoted phrase is asked of the text fields as a phrase and of the link keys word by word:
+    that field keeps no positions, and Whoosh would fail the whole search on it."""
+    return _parser().parse(text).accept(_no_phrase_without_positions)
+
+
+def _no_phrase_without_positions(q: Query) -> Query:
+    if isinstance(q, Phrase) and not schema_cached()[q.fieldname].format.supports("positions"):
+        return And([Term(q.fieldname, w, boost=q.boost) for w in q.words])
+    return q
 
 
 def search(
