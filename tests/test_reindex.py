@@ -9,6 +9,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from repository import record_documents, record_index
@@ -127,3 +128,40 @@ def test_progress_bar_in_a_log() -> None:
     assert len(lines) == 2
     assert lines[0].startswith("Chỉ mục tài liệu / records index: 0/2,000")
     assert "2,000/2,000" in lines[1] and "(100%)" in lines[1] and "/s" in lines[1]
+
+
+def test_the_same_documents_from_a_server(
+    own_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a SPARQL server (Oxigraph server) the documents are those of the embedded store holding
+    the same quads: the records' graphs and what they name, two hops out."""
+    from tests.servers import oxigraph_server
+
+    demo = open_store(own_settings.store_path)
+    keep = ("vocabulary", "gazetteer", "agencies", "registries")
+    quads = [q for g in demo.named_graphs() if "/graph/records/" in g for q in demo.graph_quads(g)]
+    frontier = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}
+    seen: set[str] = set()
+    for _hop in range(3):
+        found: set[str] = set()
+        for iri in frontier - seen:
+            seen.add(iri)
+            for quad in demo.quads(iri):
+                if quad.graph_name.value.rsplit("/", 1)[-1] in keep:  # type: ignore[union-attr]
+                    quads.append(quad)
+                    if isinstance(quad.object, ox.NamedNode):
+                        found.add(quad.object.value)
+        frontier = found
+    dump = tmp_path / "slice.nq"
+    dump.write_bytes(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+    embedded = Store(tmp_path / "embedded")
+    embedded.load_dump(dump)
+    monkeypatch.setattr(record_documents, "PAGE", 11)
+    expected = _docs(embedded, own_settings)
+    assert len(expected) == record_documents.count_documents(demo)
+    with oxigraph_server(tmp_path / "server") as server:
+        settings = replace(own_settings, store=server.spec, **server.settings())
+        remote = open_store(settings)
+        remote.load_dump(dump)
+        assert record_documents.count_documents(remote) == len(expected)
+        assert _docs(remote, settings) == expected
