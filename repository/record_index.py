@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 
@@ -269,6 +269,7 @@ def _parser() -> MultifieldParser:
     return MultifieldParser(SEARCH_FIELDS, schema=schema())
 
 
+@lru_cache(maxsize=512)
 def parse(text: str) -> Query:
     """The query both engines run: every word must match, in one of the search fields.
 

@@ -155,7 +155,7 @@ def search(
         hit = hit_from(fields, 0.0 if sortedby else float(score))
         if snippets and in_text and fields.get("sha"):
             hit.snippet = snippet(masked_text(settings, str(fields["sha"])), in_text) or None
-        if link_words or link_keys:
+        if (link_words or link_keys) and fields.get("link_labels"):
             hit.via_links = via_links(
                 list(fields.get("link_labels") or []),  # type: ignore[call-overload]
                 _matched(link_words, words(str(fields.get("links") or ""))),

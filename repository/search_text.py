@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from pathlib import Path
 
 from whoosh import highlight
@@ -62,8 +63,14 @@ def folding_analyzer() -> Analyzer:
     return NfcTokenizer(WORD) | LowercaseFilter() | CharsetFilter(FOLDING_MAP)
 
 
+@cache
+def _analyzer() -> Analyzer:
+    return folding_analyzer()
+
+
 def words(text: str) -> list[str]:
-    return [t.text for t in folding_analyzer()(text)]
+    """The index words of `text`."""
+    return [t.text for t in _analyzer()(text)]
 
 
 def clean_query(q: str) -> str:
