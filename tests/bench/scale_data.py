@@ -108,21 +108,13 @@ def prepare(size: int, reuse: bool = True) -> dict:
     modes = set_modes(batch / "bang-ke.csv")
     cmd = [str(ROOT / ".venv/bin/kho"), "ingest", "--metadata-only", "--no-ocr", "--json"]
     report = home / "ingest.json"
-    with report.open("wb") as fh:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            [*cmd, "--jobs", "2", str(batch)],
-            cwd=ROOT,
-            env={**os.environ, **kho_env(size)},
-            stdout=fh,
-            stderr=subprocess.PIPE,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-    rc = os.waitstatus_to_exitcode(status)
+    got_run = run_child(
+        [*cmd, "--jobs", "2", str(batch)], env=kho_env(size), log=home / "ingest.log", stdout=report
+    )
+    seconds, rc = got_run["seconds"], got_run["rc"]
     text = report.read_text(encoding="utf-8")
     if rc not in (0, 3):
-        err = proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+        err = (home / "ingest.log").read_text(errors="replace")[-3000:]
         raise RuntimeError(f"kho ingest of {size} records failed (exit {rc}):\n{err}")
     got = json.loads(text[text.index("{") :])
     records = int(got.get("hoso_added", 0)) + int(got.get("docs_committed", 0))
@@ -144,7 +136,7 @@ def prepare(size: int, reuse: bool = True) -> dict:
         "ingest_s": round(seconds, 1),
         "rate": round(records / seconds, 1),
         "timings": got.get("timings", {}),
-        "peak_rss": usage.ru_maxrss * 1024,
+        "peak_rss": got_run["peak_rss"],
         "harvested_bytes": harvested,
         "store_bytes": store_bytes,
         "index_bytes": disk_bytes(Path(settings.data_dir) / "records-index"),  # type: ignore[arg-type]

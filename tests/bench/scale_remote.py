@@ -26,8 +26,8 @@ from tests.bench.scale_data import (
 KHO = "https://w3id.org/kho/ns#"
 
 
-def kho_series(server: object, graphs: list[str], texts: dict, timed: Callable) -> dict:
-    """The query set through Kho's Store on KHO_STORE=sparql:… (the server's own settings)."""
+def kho_caller(server: object, graphs: list[str]) -> Callable[[str], int]:
+    """A query through Kho's Store on KHO_STORE=sparql:… (the server's own settings): rows."""
     from repository.config import Settings
     from repository.store import open_store
 
@@ -38,13 +38,7 @@ def kho_series(server: object, graphs: list[str], texts: dict, timed: Callable) 
         **server.settings(),  # type: ignore[attr-defined]
     )
     store = open_store(settings)
-    out = {}
-    for name in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6"):
-        try:
-            out[name] = timed(lambda t: len(store.select(t, graphs=graphs)), texts[name])
-        except Exception as exc:  # reported in the table, not fatal
-            out[name] = {"ms": [], "rows": [], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return out
+    return lambda sparql: len(store.select(sparql, graphs=graphs))
 
 
 def mark_graphs(server: object, graphs: list[str]) -> None:

@@ -198,7 +198,54 @@ def section(r: dict) -> list[str]:
         f"Embedded p95 over {GOAL_MS:.0f} ms: {', '.join(slow) if slow else 'none'}. "
         f"Embedded child peak RSS {_mb(emb['peak_rss'])} (Kho's Store + the search index).",
     ]
+    missed = _missed(r)
+    if missed:
+        lines += ["", "Goals missed at this size, and why:", "", *missed]
     return lines
+
+
+# Why a query misses a goal, from trials on the 10k store (tests/bench/scale_queries.py shapes).
+WHY = {
+    "Q3": "Oxigraph joins by looking up each hồ sơ's other triples one binding at a time (an "
+    "index seek per binding and pattern) in every graph of the reader's dataset — four graphs for "
+    "the anonymous reader, one of them the agencies' 1.5 M triples — so the count costs "
+    "(hồ sơ × patterns × graphs) seeks and grows with the archive; Virtuoso hash-joins its "
+    "column-wise indexes. Trial at 10k: the same counts with the record patterns inside "
+    "`GRAPH ?g { … }` (a hồ sơ's triples all live in its level's graph, docs/model.md) took "
+    "123 ms instead of 513 ms, same rows. Kho's query layer could write record patterns so "
+    "(repository/, not changed here), and counts shown on pages should be cached per store "
+    "generation as `Site.counts` does.",
+    "Q5": "a property path (`rico:isOrWasContainedBy+`) from every unit that ended on "
+    "2025-06-30 nationwide, then lookups per row in each of the dataset's four graphs: in a "
+    "trial at 10k, the gazetteer alone as the dataset answered Hà Nội's 794 rows 3.8× faster "
+    "(381 ms against 1,458 ms on the busy machine).",
+    "Q6": "`CONTAINS` over every title is a scan of all records' text: what the search index "
+    "is for (the two rows below); the SPARQL form is only what a user would type.",
+}
+
+
+def _missed(r: dict) -> list[str]:
+    emb = r["embedded"]["queries"]
+    out = []
+    for name in NAMES:
+        e = emb.get(name)
+        if not e or not e.get("p95"):
+            continue
+        why = []
+        if e["p95"] > GOAL_MS:
+            why.append(f"p95 {_ms(e['p95'])} ms > {GOAL_MS:.0f} ms")
+        servers = [
+            (r.get(k) or {}).get("queries", {}).get(name, {}).get("p95") or None for k in SERVERS
+        ]
+        servers = [v for v in servers if v]
+        if servers and e["p95"] > 1.5 * min(servers):
+            why.append(f"{e['p95'] / min(servers):.1f}× the fastest server")
+        nq = ((r.get("rdflib") or {}).get("queries") or {}).get(name)
+        if nq and nq.get("p95") and not nq.get("over_cap") and nq["p95"] < 10 * e["p95"]:
+            why.append(f"only {nq['p95'] / e['p95']:.1f}× faster than rdflib")
+        if why:
+            out.append(f"- {name} ({'; '.join(why)}): {WHY.get(name, 'not profiled.')}")
+    return out
 
 
 def _agree_words(idx: dict, sparql: dict | None) -> str:
