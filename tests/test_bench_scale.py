@@ -91,6 +91,6 @@ def test_report_names_the_goals_missed() -> None:
     }
     text = report([result], quick=False)
     assert "### 10,000 records" in text
-    assert "**150.00×** (goal ≤ 1.5×)" in text  # Q3: 300 ms against a 2 ms server
+    assert "**200.00×** (goal ≤ 1.5×)" in text  # Q3: a 200 ms median against 1 ms
     assert "Q3 (p95 300 ms)" in text  # over 50 ms
     assert "virtuoso differs in 1/2 runs" in text  # Q1's row counts disagree

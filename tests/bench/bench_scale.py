@@ -273,7 +273,7 @@ def measure(
             r = fn(size, graphs, texts)
             for part in ("queries", "kho"):
                 r[part] = {k: summary(v) | {"error": v.get("error")} for k, v in r[part].items()}
-            if remote_ingest:
+            if remote_ingest or (SCALE / str(size) / f"ingest-{name}" / "ingest.json").exists():
                 try:
                     r["ingest"] = ingest_into(name, size)
                 except Exception as exc:  # reported beside the other figures

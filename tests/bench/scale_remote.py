@@ -109,8 +109,11 @@ def ingest_into(name: str, size: int) -> dict:
         got = run_child([*cmd, "--jobs", "2", str(batch)], env=env, log=log, stdout=out)
         text = out.read_text(encoding="utf-8", errors="replace")
         if got["rc"] not in (0, 3) or "{" not in text:
-            tail = log.read_text(errors="replace")[-1500:]
-            raise RuntimeError(f"kho ingest into {name} failed (exit {got['rc']}): {tail}")
+            lines = log.read_text(errors="replace").splitlines()
+            said = next((x for x in lines if x.startswith("kho ingest:")), lines[-1:])
+            error = f"kho ingest into {name} failed (exit {got['rc']}): {said}"
+            done.write_text(json.dumps({"error": error[:600]}))  # kept: not retried
+            return {"error": error[:600]}
         report = json.loads(text[text.index("{") :])
         records = int(report.get("hoso_added", 0)) + int(report.get("docs_committed", 0))
         result = {
