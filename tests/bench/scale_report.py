@@ -277,6 +277,16 @@ def report(results: list[dict], quick: bool) -> str:
         "",
     ]
     for r in results:
+        if r.get("pending"):
+            lines += [
+                f"### {r['size']:,} records: not measured yet",
+                "",
+                f"Its data was still being prepared in /tmp/scale/{r['size']}/ when this section "
+                f"was written; `python -m tests.bench.bench_scale --size {r['size']} --reuse` "
+                "measures it, then `python -m tests.bench.run --only bench_scale`.",
+                "",
+            ]
+            continue
         lines += section(r) + [""]
     if quick:
         lines.append("(Quick sizes: 1k records.)")
