@@ -78,6 +78,7 @@ def test_report_names_the_goals_missed() -> None:
     fast = {n: _q(1.0, 2.0, [1, 2]) for n in NAMES}
     slow = {n: _q(1.0, 2.0, [1, 2]) for n in NAMES} | {"Q3": _q(200.0, 300.0, [4, 4])}
     server = {"load": {"seconds": 10.0}, "disk": 3e8, "peak_rss": 1e9, "queries": fast}
+    server["embedded"] = slow  # the embedded store in the same rounds as this server
     other = {"load": {"seconds": 10.0}, "disk": 3e8, "peak_rss": 1e9}
     other["queries"] = fast | {"Q1": _q(1.0, 2.0, [1, 3])}
     rdflib = {"triples": 10, "load_s": 1.0, "peak_rss": 1e9, "queries": fast}
@@ -91,6 +92,6 @@ def test_report_names_the_goals_missed() -> None:
     }
     text = report([result], quick=False)
     assert "### 10,000 records" in text
-    assert "**200.00×** (goal ≤ 1.5×)" in text  # Q3: a 200 ms median against 1 ms
+    assert "**200.00× (oxigraph-server)** (goal ≤ 1.5×)" in text  # Q3: 200 ms against 1 ms
     assert "Q3 (p95 300 ms)" in text  # over 50 ms
     assert "virtuoso differs in 1/2 runs" in text  # Q1's row counts disagree

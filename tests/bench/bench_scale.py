@@ -125,8 +125,13 @@ def embedded_child(size: int) -> dict:
 
 
 def http_series(server: object, graphs: list[str], texts: dict) -> dict[str, dict]:
-    """The query set over plain HTTP ("queries") and through Kho's Store on KHO_STORE=sparql:…
-    ("kho"), interleaved run by run."""
+    """The query set over plain HTTP ("queries"), on the embedded store ("embedded", Kho's
+    Store.select on the same data, so the ratio to the server is of runs side by side) and
+    through Kho's Store on KHO_STORE=sparql:… ("kho"), interleaved run by run."""
+    from repository.store import open_store_read_only
+
+    size = int(texts.get("size", [0])[0])
+    embedded = open_store_read_only(settings_for(size).store_path)  # type: ignore[attr-defined]
     session = requests.Session()
     url = server.query_url  # type: ignore[attr-defined]
 
@@ -141,8 +146,11 @@ def http_series(server: object, graphs: list[str], texts: dict) -> dict[str, dic
             raise RuntimeError(f"{url}: HTTP {r.status_code}: {r.text[:600]}")
         return len(r.json()["results"]["bindings"])
 
-    callers: dict[str, Callable[[str], int]] = {"queries": call}
-    if int(texts.get("size", [0])[0]) <= KHO_SERIES_UP_TO:
+    callers: dict[str, Callable[[str], int]] = {
+        "queries": call,
+        "embedded": lambda t: len(embedded.select(t, graphs=graphs)),
+    }
+    if size <= KHO_SERIES_UP_TO:
         callers["kho"] = kho_caller(server, graphs)
     out: dict[str, dict] = {k: {} for k in callers}
     for name in QUERIES:
@@ -172,6 +180,7 @@ def measure_oxigraph(size: int, graphs: list[str], texts: dict) -> dict:
         series = http_series(server, graphs, texts)
         return {
             "kho": series.get("kho", {}),
+            "embedded": series["embedded"],
             "load": load,
             "disk": disk_bytes(home / "store"),
             "peak_rss": server.peak_rss_bytes(),
@@ -198,6 +207,7 @@ def measure_virtuoso(size: int, graphs: list[str], texts: dict) -> dict:
         series = http_series(server, graphs, texts)
         return {
             "kho": series.get("kho", {}),
+            "embedded": series["embedded"],
             "load": load,
             "disk": sum(disk_bytes(f) for f in home.glob("virtuoso*.db")),
             "peak_rss": max(server.peak_rss_bytes(), int(load.get("peak_rss", 0))),
@@ -274,7 +284,7 @@ def measure(
             continue
         try:
             r = fn(size, graphs, texts)
-            for part in ("queries", "kho"):
+            for part in ("queries", "kho", "embedded"):
                 r[part] = {k: summary(v) | {"error": v.get("error")} for k, v in r[part].items()}
             if remote_ingest or (SCALE / str(size) / f"ingest-{name}" / "ingest.json").exists():
                 try:
