@@ -183,6 +183,11 @@ class Store:
         self._checked = 0.0
 
     @property
+    def in_memory(self) -> bool:
+        """A scratch store in this process's memory (Store(None))."""
+        return self._engine.kind == "oxigraph" and self.path is None
+
+    @property
     def backend(self) -> str:
         """Which store this is, for people: oxigraph:PATH or sparql:QUERY_URL (dialect)."""
         return self._engine.describe()
