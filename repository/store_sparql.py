@@ -75,6 +75,7 @@ _TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _NOTHING = "urn:kho:no-graph"  # an empty dataset: the protocol has no other way to say it
 CHUNK = 50_000  # quads per Graph Store Protocol POST of a bulk load
 VIRTUOSO_CHUNK = 800  # quads per update request to Virtuoso (see _write_in_chunks)
+STAMPS_KEPT = 10_000  # write stamps before they are folded into one
 LONG = 4_000  # characters: longer literals go to Virtuoso by SPARQL (see _post_graph)
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
@@ -305,10 +306,18 @@ class SparqlEngine:
         return 0
 
     def stamp(self) -> str | None:
-        """How many writes the store has seen (every write adds one stamp)."""
+        """Changes with every write: how many stamps the writes added, and the greatest."""
         self._graphs = None  # another process may have added graphs too
-        n = self._count(f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {_STAMP} ?x }}", [STORE_GRAPH.value])
-        return str(n)
+        pattern = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {_STAMP} ?x }}"
+        sparql = f"SELECT (COUNT(?x) AS ?n) (MAX(STR(?x)) AS ?m) WHERE {{ {pattern} }}"
+        row = next(iter(self.select(sparql, [STORE_GRAPH.value])), None)
+        n = int(row["n"].value) if row is not None and row["n"] is not None else 0  # type: ignore[union-attr]
+        if n > STAMPS_KEPT:  # folded into a new one, in one operation: readers still notice
+            fresh = ox.Literal(uuid.uuid4().hex)
+            new = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {_STAMP} {fresh} }}"
+            self.update(f"DELETE {{ {pattern} }} INSERT {{ {new} }} WHERE {{ {pattern} }}")
+            return f"1 {fresh.value}"
+        return f"{n} {row['m'].value if row is not None and row['m'] is not None else ''}"  # type: ignore[union-attr]
 
     # -- writing ---------------------------------------------------------------------------
     def _bookkeeping(self, graphs: Iterable[str]) -> list[ox.Quad]:
