@@ -26,7 +26,7 @@ def on_engine(settings: Settings, engine: str) -> Settings:
     if settings.search == engine:
         return settings
     chosen = dataclasses.replace(settings, search=engine)
-    store = open_store(chosen.store_path)  # type: ignore[arg-type]
+    store = open_store(chosen)  # the store KHO_STORE names (embedded or a server)
     record_index.ensure_current(store, chosen)  # builds this engine's index beside the other's
     if not search_index.index_exists(chosen):
         search_index.build_index(store, chosen)
