@@ -42,7 +42,9 @@ def fonds_and_holder(store: Store, match: IssuerMatch) -> tuple[str | None, str 
 def _query_fonds(store: Store, match: IssuerMatch) -> tuple[str | None, str | None]:
     rows = store.select(
         "SELECT ?f ?h WHERE { ?f a rico:RecordSet ; rico:hasOrganicProvenance ?a . "
-        "OPTIONAL { ?f rico:hasOrHadHolder ?h } }",
+        # Ordered, so every engine picks the same row: a fonds's archives (a holder other than
+        # the agency itself) before the agency, then by IRI.
+        "OPTIONAL { ?f rico:hasOrHadHolder ?h } } ORDER BY (?h = ?a) ?f ?h",
         substitutions={"a": ox.NamedNode(match.agency_iri)},
     )
     if not rows:

@@ -68,6 +68,14 @@ from repository.store_wire import (
     parse_answer,
 )
 
+# Virtuoso's JSON results write xsd:boolean values as "1"/"0" (valid lexical forms, but not the
+# canonical ones every other engine gives, which Kho compares and converts): made canonical here.
+_BOOLEAN = b'"datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": '
+VIRTUOSO_REPAIRS = [
+    (DURATION_ALIAS.encode(), XSD_DURATION.encode()),
+    (_BOOLEAN + b'"1"', _BOOLEAN + b'"true"'),
+    (_BOOLEAN + b'"0"', _BOOLEAN + b'"false"'),
+]
 STORE_GRAPH = ox.NamedNode("https://w3id.org/kho/ns#storeGraph")
 _STAMP = ox.NamedNode("https://w3id.org/kho/ns#writeStamp")
 _NAMED_GRAPH = ox.NamedNode("https://w3id.org/kho/ns#NamedGraph")
@@ -185,17 +193,23 @@ class SparqlEngine:
         return escape_non_ascii(duration_aliased(sparql))
 
     def body(self, response: requests.Response) -> bytes:
-        """A whole answer, with the dialect's aliases undone."""
+        """A whole answer, with the dialect's aliases and quirks undone."""
         if self.dialect != "virtuoso":
             return response.content
-        return response.content.replace(DURATION_ALIAS.encode(), XSD_DURATION.encode())
+        data = response.content
+        for old, new in VIRTUOSO_REPAIRS:
+            data = data.replace(old, new)
+        return data
 
     def stream(self, response: requests.Response) -> IO[bytes]:
-        """An answer to read as it comes, with the dialect's aliases undone."""
+        """An answer to read as it comes, with the dialect's aliases and quirks undone."""
         response.raw.decode_content = True
         if self.dialect != "virtuoso":
             return response.raw  # type: ignore[no-any-return]
-        return Unaliased(response.raw, DURATION_ALIAS.encode(), XSD_DURATION.encode())
+        raw: IO[bytes] = response.raw
+        for old, new in VIRTUOSO_REPAIRS:
+            raw = Unaliased(raw, old, new)  # type: ignore[assignment]
+        return raw
 
     def post_query(
         self,
@@ -293,6 +307,28 @@ class SparqlEngine:
             )
             self._graphs = sorted(row["g"].value for row in rows)  # type: ignore[union-attr]
         return list(self._graphs)
+
+    def adopt_graphs(self, under: str) -> list[str]:
+        """Register the server's graphs under a prefix (and Kho's meta graph) as Kho's."""
+        # Without dataset parameters: every graph the server holds, not only Kho's.
+        response = self._send(
+            "POST",
+            self.query_url,
+            data=[("query", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")],
+            headers={"Accept": ACCEPT_RESULTS},
+            timeout=self.timeout,
+        )
+        rows = parse_answer(self.body(response), response.headers.get("Content-Type", ""), "SELECT")
+        meta = "https://w3id.org/kho/ns#metaGraph"
+        found = sorted(
+            r["g"].value  # type: ignore[union-attr]
+            for r in rows
+            if r["g"] is not None and (r["g"].value.startswith(under) or r["g"].value == meta)
+        )
+        if found:
+            self.update(update_body([], self._bookkeeping(found)))
+        self._graphs = None
+        return self.named_graphs()
 
     def size(self) -> int:
         return self._count("GRAPH ?g { ?s ?p ?o }", None)

@@ -152,7 +152,7 @@ def validate_store(
     checks the simple constraints in Python; "auto" picks "python" for an in-memory store.
     """
     if engine == "auto":
-        engine = "python" if store.path is None else "sparql"
+        engine = "python" if store.in_memory else "sparql"
     if engine == "sparql":
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(run_constraint, store, c, graphs) for c in shapes.constraints]

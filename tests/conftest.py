@@ -1,9 +1,19 @@
-"""Shared fixtures: one real, fully harvested on-disk store for the whole session."""
+"""Shared fixtures: one real, fully harvested on-disk store for the whole session.
+
+KHO_TEST_STORE=oxigraph-server or virtuoso runs the suites that read and write through the store
+(web surfaces, access, SPARQL, OAI, search, curation: SERVER_SUITES) with the harvested and the
+demo repositories on a real server started for the session (tests/servers.py): each is built on
+the embedded store as usual, dumped, and loaded into a server of its own, and the tests then go
+through KHO_STORE=sparql:... — the same tests, another back-end. The store's own contract runs on
+every back-end in tests/test_store_backends.py; `make test` runs all three passes.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -14,9 +24,88 @@ from repository.store import Store, open_store
 
 TODAY = "2026-11-26"  # fixed so that "valid today" answers do not drift
 
+STORE_BACKEND = os.environ.get("KHO_TEST_STORE", "embedded")
+# The suites that also run on the servers: everything that reads or writes repository data
+# through the store with the session's harvested or demo repository. Suites of their own data
+# (ingest into module copies, OCR, sheets, the registries' HTTP clients, the browser journeys)
+# and the store contract itself (already on every back-end) run on the embedded store only.
+SERVER_SUITES = {
+    "test_access_matrix.py",
+    "test_api.py",
+    "test_auth.py",
+    "test_browse_records.py",
+    "test_curation_ui.py",
+    "test_dashboard.py",
+    "test_dedup.py",
+    "test_gazetteer.py",
+    "test_oai.py",
+    "test_oai_paging.py",
+    "test_personal_data.py",
+    "test_record_pages.py",
+    "test_registry_jsonld.py",
+    "test_registry_pages.py",
+    "test_registry_recheck.py",
+    "test_resolve.py",
+    "test_retention.py",
+    "test_search_links.py",
+    "test_sparql.py",
+    "test_sparql_limits.py",
+    "test_webapp.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a server back-end, run only SERVER_SUITES (see the module docstring)."""
+    if STORE_BACKEND == "embedded":
+        return
+    if STORE_BACKEND not in ("oxigraph-server", "virtuoso"):
+        raise pytest.UsageError(
+            f"KHO_TEST_STORE={STORE_BACKEND!r}: use embedded, oxigraph-server or virtuoso."
+        )
+    kept = [i for i in items if i.path.name in SERVER_SUITES]
+    config.hook.pytest_deselected(items=[i for i in items if i.path.name not in SERVER_SUITES])
+    items[:] = kept
+
 
 @pytest.fixture(scope="session")
-def harvested_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def on_server() -> Iterator[Callable[[Settings, str], Settings]]:
+    """Copy an embedded repository's store into a server of its own (KHO_TEST_STORE) and return
+    Settings that use it; the identity on the embedded store. Servers stop with the session."""
+    if STORE_BACKEND == "embedded":
+        yield lambda settings, name: settings
+        return
+    from tests.servers import oxigraph_server, virtuoso_server
+
+    with ExitStack() as stack:
+
+        def copy(settings: Settings, name: str) -> Settings:
+            """The repository's quads in a fresh server, by the server's own bulk loader (the
+            protocol path is what the tests then use; tests/test_store_backends.py times both)."""
+            base = Path(settings.data_dir)
+            dump = base.parent / f"{base.name}-{name}.nq"
+            open_store(settings).dump(dump)
+            if STORE_BACKEND == "oxigraph-server":
+                server = stack.enter_context(oxigraph_server(preload=dump, timeout_s=30))
+            else:
+                server = stack.enter_context(virtuoso_server())
+                server.bulk_load(dump)
+            dump.unlink()
+            remote = Settings(
+                data_dir=base,
+                today=TODAY,
+                store=server.spec,
+                # Anything still opening the embedded store by path finds nothing there.
+                store_path=base / "no-embedded-store-in-server-runs",
+                **server.settings(),  # type: ignore[arg-type]
+            )
+            open_store(remote).adopt_graphs(settings.base_iri)
+            return remote
+
+        yield copy
+
+
+@pytest.fixture(scope="session")
+def embedded_harvest(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of a data directory holding all of Vietnam's units and agencies, and the index.
 
     KHO_TEST_DATA_DIR reuses a directory harvested by an earlier run (the harvest is idempotent).
@@ -24,7 +113,7 @@ def harvested_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     reuse = os.environ.get("KHO_TEST_DATA_DIR")
     data_dir = Path(reuse) if reuse else tmp_path_factory.mktemp("kho-data")
     settings = Settings(data_dir=data_dir, today=TODAY)
-    store = open_store(settings.store_path)
+    store = open_store(settings)
     report = harvest_units(store, settings)
     settings.__dict__["_first_harvest"] = report  # frozen dataclass: keep the report for tests
     try:
@@ -38,8 +127,19 @@ def harvested_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def harvested_settings(
+    embedded_harvest: Settings, on_server: Callable[[Settings, str], Settings]
+) -> Settings:
+    """The harvested repository on the back-end under test (KHO_TEST_STORE)."""
+    settings = on_server(embedded_harvest, "harvested")
+    if settings is not embedded_harvest:
+        settings.__dict__["_first_harvest"] = embedded_harvest.__dict__.get("_first_harvest")
+    return settings
+
+
+@pytest.fixture(scope="session")
 def store(harvested_settings: Settings) -> Store:
-    return open_store(harvested_settings.store_path)
+    return open_store(harvested_settings)
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +149,11 @@ def first_harvest(harvested_settings: Settings) -> HarvestReport:
 
 @pytest.fixture(scope="module")
 def records_settings(
-    harvested_settings: Settings, store: Store, tmp_path_factory: pytest.TempPathFactory
+    embedded_harvest: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     """A data directory of its own (a cheap backup of the harvested store) for ingest tests."""
     data_dir = tmp_path_factory.mktemp("kho-records")
-    store.backup(data_dir / "store")
+    open_store(embedded_harvest).backup(data_dir / "store")
     return Settings(data_dir=data_dir, today=TODAY)
 
 
@@ -71,7 +171,9 @@ PASSWORD = "mat-khau-thu-2026"
 
 @pytest.fixture(scope="session")
 def demo_settings(
-    harvested_settings: Settings, store: Store, tmp_path_factory: pytest.TempPathFactory
+    embedded_harvest: Settings,
+    on_server: Callable[[Settings, str], Settings],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     """The demo batches ingested (public, conditional and secret hồ sơ; flags; scans with OCR;
     citizens' numbers) into a copy of the harvested store, and one user per role (DEMO_USERS).
@@ -89,9 +191,9 @@ def demo_settings(
         if (data_dir / "store").exists():
             shutil.rmtree(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        store.backup(data_dir / "store")
-        shutil.copytree(harvested_settings.index_path, settings.index_path)  # units index
-        demo_store = open_store(settings.store_path)
+        open_store(embedded_harvest).backup(data_dir / "store")
+        shutil.copytree(embedded_harvest.index_path, settings.index_path)  # units index
+        demo_store = open_store(settings)
         folders = write_demo(data_dir / "demo-batches", documents=30, seed=2025, scanned_ratio=0.15)
         for folder in folders:
             ingest_batch(folder, demo_store, settings, jobs=2)
@@ -102,8 +204,8 @@ def demo_settings(
         stamp.touch()
     from repository import record_index
 
-    record_index.ensure_current(open_store(settings.store_path), settings)  # kept from older runs
-    return settings
+    record_index.ensure_current(open_store(settings), settings)  # kept from older runs
+    return on_server(settings, "demo")
 
 
 def verify_demo_links(store: Store, data_dir: Path) -> None:
