@@ -39,7 +39,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[str
 
 @pytest.fixture(scope="module")
 def landed(batch: tuple[Path, str, list[str]], records_settings: Settings) -> Store:
-    store = open_store(records_settings.store_path)
+    store = open_store(records_settings)
     report = ingest_batch(batch[0], store, records_settings, ocr=False)
     assert report.docs_committed > 0, report.text()
     return store

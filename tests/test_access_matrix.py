@@ -51,7 +51,7 @@ def app(demo_settings: Settings) -> Flask:
 @pytest.fixture(scope="module")
 def samples(demo_settings: Settings) -> list[Sample]:
     """Two documents and one hồ sơ of each access level, read from the store directly."""
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     minter = Minter(demo_settings.base_iri)
     found: list[Sample] = []
     for family, level in LEVEL_OF_GRAPH.items():
@@ -67,7 +67,7 @@ def samples(demo_settings: Settings) -> list[Sample]:
 
 @pytest.fixture(scope="module")
 def citizen_numbers(demo_settings: Settings) -> set[str]:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     rows = store.select(
         'SELECT DISTINCT ?n WHERE { GRAPH ?g { ?ref kho:refKind "citizen" ; kho:registryId ?n } }'
     )
@@ -240,7 +240,7 @@ def test_a_citizen_number_anywhere_in_an_answer_leaves_masked(
 
     from repository.dedup import flag_triples
 
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     minter = Minter(demo_settings.base_iri)
     record = next(s.iri for s in samples if s.level == "01" and s.kind == "record")
     graph = ox.NamedNode(minter.records_graph("public", "curation"))

@@ -43,7 +43,7 @@ def clients(app: Flask) -> dict[str, FlaskClient]:
 
 
 def _iris(demo_settings: Settings, level: str, kind: str = "Record") -> list[str]:
-    rows = open_store(demo_settings.store_path).select(
+    rows = open_store(demo_settings).select(
         f"SELECT ?r WHERE {{ GRAPH <{BASE}graph/records/{level}> {{ ?r a rico:{kind} }} }} "
         "ORDER BY ?r"
     )
@@ -205,7 +205,7 @@ def test_next_links_visit_every_visible_record_once(
 
 def test_pages_from_remembered_starts_match_one_sorted_listing(demo_settings: Settings) -> None:
     """Without keeping whole listings, pages are cut between remembered first IRIs."""
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     minter = Minter(demo_settings.base_iri)
     cleared = access.Reader("c", "researcher", frozenset({"secret"}))
     graphs = access.visible_graphs(store.named_graphs(), minter, cleared)
@@ -231,7 +231,7 @@ def test_a_write_changes_the_total_on_the_next_request(
     client = clients["anonymous"]
     before = get_json(client, "/api/records?per_page=3")["totalItems"]
     assert get_json(client, "/api/records?per_page=3")["totalItems"] == before  # remembered
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     record = ox.NamedNode(BASE + "id/record/H10-PAGING-TEST.0000001")
     graph = ox.NamedNode(BASE + "graph/records/public")
     quads = [
@@ -370,7 +370,7 @@ def test_secret_record_jsonld_only_for_cleared(
 def test_no_citizen_number_without_the_personal_grant(
     clients: dict[str, FlaskClient], demo_settings: Settings
 ) -> None:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     numbers = {
         str(r["n"])
         for r in store.select("SELECT ?n WHERE { GRAPH ?g { ?x kho:registryId ?n } }")

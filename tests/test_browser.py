@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 def own_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A copy of the demo repository (the archivist's journey writes a review into it)."""
     data = tmp_path_factory.mktemp("kho-browser")
-    open_store(demo_settings.store_path).backup(data / "store")
+    open_store(demo_settings).backup(data / "store")
     for name in ("users.sqlite3", "secret-key"):
         shutil.copy(Path(demo_settings.data_dir) / name, data / name)
     for index in ("index", "records-index"):  # units, records

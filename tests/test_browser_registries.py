@@ -30,7 +30,7 @@ def own_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFacto
     """A copy of the demo repository for this module's server (the keys only when they exist)."""
     data = tmp_path_factory.mktemp("kho-browser-registries")
     demo = Path(demo_settings.data_dir)
-    open_store(demo_settings.store_path).backup(data / "store")
+    open_store(demo_settings).backup(data / "store")
     for name in ("users.sqlite3", "secret-key", "pseudonym-key"):
         if (demo / name).exists():
             shutil.copy(demo / name, data / name)
@@ -40,7 +40,7 @@ def own_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFacto
 
 
 def first(settings: Settings, sparql: str) -> dict[str, str]:
-    rows = open_store(settings.store_path).select(sparql)
+    rows = open_store(settings).select(sparql)
     assert rows, f"the demo data has nothing for {sparql}"
     return {k: str(v) for k, v in rows[0].items() if v is not None}
 

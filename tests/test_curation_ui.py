@@ -33,12 +33,12 @@ CONDITIONAL_HOSO = M.hoso("H01.005.CCB.2016.06")
 @pytest.fixture(scope="module")
 def copy_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("kho-curation")
-    open_store(demo_settings.store_path).backup(data / "store")
+    open_store(demo_settings).backup(data / "store")
     for name in ("users.sqlite3", "secret-key"):
         shutil.copy(Path(demo_settings.data_dir) / name, data / name)
     settings = Settings(data_dir=data, files_path=demo_settings.files_path, today=TODAY)
     # a flag on a secret record: it lives only in the secret curation graph
-    store = open_store(settings.store_path)
+    store = open_store(settings)
     graph = ox.NamedNode(M.records_graph("secret", "curation"))
     triples = flag_triples(
         SECRET_RECORD,
@@ -59,7 +59,7 @@ def app(copy_settings: Settings) -> Flask:
 
 @pytest.fixture(scope="module")
 def copy_store(copy_settings: Settings) -> Store:
-    return open_store(copy_settings.store_path)
+    return open_store(copy_settings)
 
 
 def post(client, url: str, data: dict[str, str], token: bool = True):  # type: ignore[no-untyped-def]

@@ -92,7 +92,7 @@ def test_page_has_progress_bars_and_no_inline_styles(app: Flask) -> None:
 
 
 def test_core_query_over_the_visible_graphs(demo_settings: Settings) -> None:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     minter = Minter(demo_settings.base_iri)
     graphs = access.visible_graphs(store.named_graphs(), minter, access.PUBLIC)
     public = progress.dashboard(store, graphs, date(2026, 11, 26), with_flags=False)
@@ -104,7 +104,7 @@ def test_core_query_over_the_visible_graphs(demo_settings: Settings) -> None:
 def test_a_write_to_the_store_refreshes_dashboard_and_home_counts(
     app: Flask, demo_settings: Settings
 ) -> None:
-    store = open_store(demo_settings.store_path)  # the app's own store object
+    store = open_store(demo_settings)  # the app's own store object
     minter = Minter(demo_settings.base_iri)
     graphs = access.visible_graphs(store.named_graphs(), minter, access.PUBLIC)
     today = date(2026, 11, 26)

@@ -179,7 +179,7 @@ def test_cli_fixity_exit_codes(
 ) -> None:
     settings = Settings(data_dir=tmp_path)
     monkeypatch.setenv("KHO_DATA_DIR", str(tmp_path))
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)  # type: ignore[arg-type]
     files = FileStore(settings.files_path)  # type: ignore[arg-type]
     _, sha_b = _ingest(store, files)
     assert main(["fixity"]) == 0

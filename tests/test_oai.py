@@ -48,7 +48,7 @@ def anonymous(app: Flask) -> FlaskClient:
 
 
 def level_items(settings: Settings, *levels: str) -> set[str]:
-    store = open_store(settings.store_path)
+    store = open_store(settings)
     graphs = " ".join(f"<{M.records_graph(level)}>" for level in levels)
     return {str(r["s"]) for r in store.select(ITEMS % graphs)}
 
@@ -165,7 +165,7 @@ def test_full_harvest_follows_tokens_to_exactly_the_public_items(
 def test_set_filtering_by_block_and_lineage_aware_unit(
     anonymous: FlaskClient, demo_settings: Settings
 ) -> None:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     public = f"<{M.records_graph('public')}>"
     party = store.select(
         f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH {public} {{ "
@@ -329,7 +329,7 @@ def test_anonymous_never_sees_conditional_or_secret_items(
             root = ask(anonymous, verb=verb, identifier=ident(iri), **extra)
             assert errors(root) == ["idDoesNotExist"]
     # nor the sets that only restricted items fall in, nor any citizen's number
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     numbers = [
         str(r["n"])
         for r in store.select(
@@ -372,7 +372,7 @@ def test_cleared_reader_sees_secret_items_but_never_citizen_numbers(
     app: Flask, demo_settings: Settings
 ) -> None:
     cleared = client_as(app, "cleared")
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     secret = M.records_graph("secret", "personal")
     row = store.select(
         "SELECT ?r ?n WHERE { GRAPH ?g { ?r dct:references ?ref . ?ref kho:registryId ?n } "

@@ -142,7 +142,7 @@ def _graph(settings: Settings, level: str) -> list[str]:
 def test_harvest_from_kho_lands_the_same_public_records(
     kho_oai: str, demo_settings: Settings, store: Store, tmp_path: Path
 ) -> None:
-    demo = open_store(demo_settings.store_path)
+    demo = open_store(demo_settings)
     public = _items(demo, _graph(demo_settings, "public"))
     hidden = set(_items(demo, _graph(demo_settings, "conditional")))
     hidden |= set(_items(demo, _graph(demo_settings, "secret")))
@@ -164,9 +164,9 @@ def test_harvest_from_kho_lands_the_same_public_records(
     target = tmp_path / "kho"
     store.backup(target / "store")
     settings = Settings(data_dir=target, today=TODAY)
-    result = ingest_batch(batch, open_store(settings.store_path), settings, metadata_only=True)
+    result = ingest_batch(batch, open_store(settings), settings, metadata_only=True)
     assert not result.rejected, [p.message_en for p in result.rejected]
-    landed = _items(open_store(settings.store_path))
+    landed = _items(open_store(settings))
     assert landed == public  # titles, dates and creating agencies, item for item
 
 
@@ -236,7 +236,7 @@ def test_static_repository_file(recorded: str, store: Store, tmp_path: Path) -> 
     target = tmp_path / "kho"
     store.backup(target / "store")
     settings = Settings(data_dir=target, today=TODAY)
-    result = ingest_batch(batch, open_store(settings.store_path), settings, metadata_only=True)
+    result = ingest_batch(batch, open_store(settings), settings, metadata_only=True)
     assert not result.rejected, [p.message_en for p in result.rejected]
     assert result.docs_committed == 3 and result.hoso_added == 2
 

@@ -229,7 +229,7 @@ def test_provenance_core_chain(demo_settings: Settings) -> None:
     from repository.namespaces import Minter
     from repository.store import open_store
 
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     minter = Minter(demo_settings.base_iri)
     graphs = [g for g in store.named_graphs() if "/graph/records/" in g]
     today = date.fromisoformat(demo_settings.today or "2026-11-26")

@@ -159,7 +159,7 @@ def test_report_masks_numbers_wherever_they_come_from(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def rstore(records_settings: Settings) -> Store:
-    return open_store(records_settings.store_path)
+    return open_store(records_settings)
 
 
 @pytest.fixture(scope="module")

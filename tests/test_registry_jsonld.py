@@ -35,7 +35,7 @@ def app(demo_settings: Settings) -> Flask:
 
 @pytest.fixture(scope="module")
 def db(demo_settings: Settings) -> Store:
-    return open_store(demo_settings.store_path)
+    return open_store(demo_settings)
 
 
 @pytest.fixture(scope="module")

@@ -154,7 +154,7 @@ def lstore(
     data_dir = tmp_path_factory.mktemp("registry-links")
     store.backup(data_dir / "store")
     settings = Settings(data_dir=data_dir, today=TODAY, pseudonym_key="a-test-key")
-    copy = open_store(settings.store_path)
+    copy = open_store(settings)
     truc_bach = resolve_issuer(copy, "Ủy ban nhân dân phường Trúc Bạch", date(2019, 3, 5))
     assert truc_bach is not None
     g = ox.NamedNode(M.records_graph("public"))

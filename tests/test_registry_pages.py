@@ -39,7 +39,7 @@ VERIFIED = "https://w3id.org/kho/code/verification/verified"
 def linked(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A copy of the demo repository whose links are all checked against the simulator."""
     data_dir = tmp_path_factory.mktemp("kho-registry-pages")
-    open_store(demo_settings.store_path).backup(data_dir / "store")
+    open_store(demo_settings).backup(data_dir / "store")
     for name in ("index", "records-index", "files"):
         shutil.copytree(demo_settings.data_dir / name, data_dir / name)
     for name in ("users.sqlite3", "secret-key", "pseudonym-key"):
@@ -74,7 +74,7 @@ ENTERPRISE_TO_FAIL = """SELECT ?code WHERE { GRAPH <https://kho.example.org/grap
 
 @pytest.fixture(scope="module")
 def db(linked: Settings) -> Store:
-    return open_store(linked.store_path)
+    return open_store(linked)
 
 
 def public_link(store: Store, where: str) -> dict[str, str]:

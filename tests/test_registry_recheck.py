@@ -56,7 +56,7 @@ def rsettings(
     """A copy of the verified demo repository; its registries are the simulator; one more
     archivist holds the secret grant."""
     data_dir = tmp_path_factory.mktemp("kho-recheck")
-    open_store(demo_settings.store_path).backup(data_dir / "store")
+    open_store(demo_settings).backup(data_dir / "store")
     for name in ("index", "records-index", "files"):
         shutil.copytree(demo_settings.data_dir / name, data_dir / name)
     for name in ("users.sqlite3", "secret-key", "pseudonym-key"):
@@ -74,7 +74,7 @@ def app(rsettings: Settings) -> Flask:
 
 @pytest.fixture(scope="module")
 def db(app: Flask, rsettings: Settings) -> Store:
-    return open_store(rsettings.store_path)
+    return open_store(rsettings)
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def vsettings(sim: str, store: Store, tmp_path_factory: pytest.TempPathFactory) 
     with (folder / "bang-ke.csv").open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
     report = ingest_batch(
-        folder, open_store(settings.store_path), settings, ocr=False, metadata_only=True
+        folder, open_store(settings), settings, ocr=False, metadata_only=True
     )
     assert not report.rejected, report.text()
     return settings
@@ -200,7 +200,7 @@ def names_on_links(store: Store) -> dict[str, tuple[str | None, str | None]]:
 
 
 def test_verify_writes_them_and_an_outage_keeps_them(sim: str, vsettings: Settings) -> None:
-    vstore = open_store(vsettings.store_path)
+    vstore = open_store(vsettings)
     with Registries(vsettings, backoff=0.01) as registries:
         first = verify(vstore, vsettings, registries, registry="enterprise")
         assert first.counts["enterprise"]["verified"] == 3 and not first.errors
@@ -255,7 +255,7 @@ def shapes_accept_them(store: Store) -> None:
 
 @pytest.fixture(scope="module")
 def demo_store(demo_settings: Settings) -> Store:
-    return open_store(demo_settings.store_path)
+    return open_store(demo_settings)
 
 
 @pytest.fixture(scope="module")

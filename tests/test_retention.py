@@ -319,7 +319,7 @@ def test_cli_retention_due(
 ) -> None:
     settings = Settings(data_dir=tmp_path)
     monkeypatch.setenv("KHO_DATA_DIR", str(tmp_path))
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)  # type: ignore[arg-type]
     store.add_quads(
         _hoso(H1, "Hồ sơ công văn trao đổi năm 2021", "2021-12-28", 2, 58)
         + _decision(H1, "06", date(2021, 12, 28))
