@@ -51,11 +51,11 @@ def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings, store: Store | None = None) -> int:
-    from repository.search_index import build_index
+    from repository.search_index import build_index, unit_index_path
 
     store = store or open_for_reading(settings)
     count = build_index(store, settings, progress=_progress)
-    print(f"Chỉ mục tìm kiếm / search index: {count:,} units at {settings.index_path}")
+    print(f"Chỉ mục tìm kiếm / search index: {count:,} units at {unit_index_path(settings)}")
     return EXIT_OK
 
 
@@ -288,7 +288,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_for_reading(settings)
+    if args.adopt_under:
+        store = open_store(settings)
+        adopted = store.adopt_graphs(args.adopt_under)
+        print(f"Kho nhận {len(adopted)} đồ thị / Kho now sees {len(adopted)} graphs")
+    else:
+        store = open_for_reading(settings)
     print(f"Kho lưu trữ / triple store: {store.backend}")
     for graph in store.named_graphs():
         print(f"{store.count(graph):>12,}  {graph}")
@@ -338,7 +343,13 @@ def parser() -> argparse.ArgumentParser:
     va = add("validate", cmd_validate, "SHACL-validate the store; exit 3 on violations.")
     va.add_argument("--json", action="store_true")
     va.add_argument("--lang", choices=["vi", "en"], default="vi")
-    add("store", cmd_store, "Which triple store is in use, its named graphs and their sizes.")
+    st = add("store", cmd_store, "Which triple store is in use, its named graphs and their sizes.")
+    st.add_argument(
+        "--adopt-under",
+        metavar="PREFIX",
+        help="on a server: make graphs loaded by its own bulk loader Kho's (those under PREFIX, "
+        "usually KHO_BASE_IRI)",
+    )
     du = add("dump", cmd_dump, "Write the whole store as N-Quads.")
     du.add_argument("path")
     lo = add("load", cmd_load, "Load an N-Quads dump into the store (all or nothing).")

@@ -67,7 +67,10 @@ class Settings:
     )
     index_path: Path | None = field(
         default=None,
-        metadata={"help": "Whoosh search index (default: DATA_DIR/index)."},
+        metadata={
+            "help": "Units search index (default: DATA_DIR/index; with KHO_SEARCH=tantivy, "
+            "beside it: DATA_DIR/index-tantivy)."
+        },
     )
     files_path: Path | None = field(
         default=None,

@@ -42,11 +42,15 @@ def check_read_only(sparql: str) -> str:
     return form.group(1).upper()
 
 
-def bind_values(sparql: str, values: dict[str, ox.NamedNode | ox.Literal]) -> str:
+def bind_values(
+    sparql: str, values: dict[str, ox.NamedNode | ox.Literal], *, in_place: bool = False
+) -> str:
     """Bind variables to terms with a VALUES block at the start of the WHERE clause.
 
     (pyoxigraph's own `substitutions` only accepts projected variables.) Terms are written in
-    N-Triples syntax by pyoxigraph, so a value can never inject query text.
+    N-Triples syntax by pyoxigraph, so a value can never inject query text. `in_place` also
+    writes each term where its variable stands in the WHERE body: Virtuoso refuses a property
+    path (`?me kho:defaultSuccessor+ ?d`) whose start only a VALUES block binds.
     """
     where = re.search(r"\bWHERE\s*\{", sparql, re.IGNORECASE)
     if where is None:
@@ -54,7 +58,28 @@ def bind_values(sparql: str, values: dict[str, ox.NamedNode | ox.Literal]) -> st
     names = " ".join(f"?{k}" for k in values)
     terms = " ".join(str(v) for v in values.values())
     block = f" VALUES ({names}) {{ ({terms}) }} "
-    return sparql[: where.end()] + block + sparql[where.end() :]
+    body = sparql[where.end() :]
+    if in_place:
+        body = _written_in(body, values)
+    return sparql[: where.end()] + block + body
+
+
+# Where a term cannot stand in for a variable: projections, GROUP BY and ORDER BY.
+_PROJECTION = re.compile(r"\b(?:SELECT|GROUP\s+BY|ORDER\s+BY)\b[^{}]*", re.IGNORECASE)
+
+
+def _written_in(body: str, values: dict[str, ox.NamedNode | ox.Literal]) -> str:
+    """The terms written in place of their variables in a WHERE body, except in a subquery's
+    projection, GROUP BY and ORDER BY, where a term cannot stand."""
+    keep = [m.span() for m in _PROJECTION.finditer(body)]
+    pattern = re.compile(r"[?$](" + "|".join(re.escape(k) for k in values) + r")\b")
+
+    def term(m: re.Match[str]) -> str:
+        if any(a <= m.start() < b for a, b in keep):
+            return m.group(0)
+        return str(values[m.group(1)])
+
+    return pattern.sub(term, body)
 
 
 def to_python(term: object) -> object:

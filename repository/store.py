@@ -218,7 +218,7 @@ class Store:
         """Run a read-only query; `graphs` limits what it sees (all graphs by default)."""
         form = check_read_only(sparql)
         if substitutions:
-            sparql = bind_values(sparql, substitutions)
+            sparql = bind_values(sparql, substitutions, in_place=self._engine.binds_in_place)
         result = self._engine.query(sparql, None if graphs is None else list(graphs))
         return QueryResult(form, result)
 
@@ -402,6 +402,8 @@ class Engine(Protocol):
     """What an engine does for Store (repository.store_oxigraph, repository.store_sparql)."""
 
     kind: str
+
+    binds_in_place: bool  # write bound terms into the query text too (bind_values)
 
     def describe(self) -> str: ...
     def query(self, sparql: str, graphs: list[str] | None) -> object: ...

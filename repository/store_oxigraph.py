@@ -19,6 +19,7 @@ class EmbeddedEngine:
     """pyoxigraph's Store: one read-write opener per directory (or read-only snapshots)."""
 
     kind = "oxigraph"
+    binds_in_place = False
 
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path

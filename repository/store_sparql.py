@@ -114,6 +114,8 @@ class SparqlEngine:
                 "virtuoso."
             )
         self.dialect = dialect
+        # Virtuoso refuses a property path whose start only a VALUES block binds.
+        self.binds_in_place = dialect == "virtuoso"
         self.timeout = timeout
         self.path = None
         self.session = requests.Session()

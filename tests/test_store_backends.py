@@ -137,6 +137,36 @@ def test_graph_variable_ranges_only_over_the_given_graphs(any_store: Store) -> N
     assert store.select(outside, graphs=[SECRET]) == [{"o": "mật"}]
 
 
+def test_bound_values_start_a_property_path(any_store: Store) -> None:
+    """Kho binds values (substitutions) that start property paths, as record_documents does
+    with `?me kho:defaultSuccessor+ ?d`; Virtuoso refuses a path started only by VALUES."""
+    store = any_store
+    nxt = ox.NamedNode(f"{BASE}next")
+    store.add_quads([q("u1", ox.NamedNode(f"{BASE}id/u2"), GAZ, nxt)])
+    store.add_quads([q("u2", ox.NamedNode(f"{BASE}id/u3"), GAZ, nxt)])
+    rows = store.select(
+        f"SELECT ?me ?d WHERE {{ ?me <{nxt.value}>+ ?d }} ORDER BY ?d",
+        substitutions={"me": ox.NamedNode(f"{BASE}id/u1")},
+    )
+    assert rows == [
+        {"me": f"{BASE}id/u1", "d": f"{BASE}id/u2"},
+        {"me": f"{BASE}id/u1", "d": f"{BASE}id/u3"},
+    ]
+    counted = store.select(
+        f"SELECT (COUNT(?d) AS ?n) WHERE {{ ?me <{nxt.value}>+ ?d }} GROUP BY ?me ORDER BY ?me",
+        substitutions={"me": ox.NamedNode(f"{BASE}id/u1")},
+    )
+    assert counted == [{"n": 2}]
+
+
+def test_graphs_a_bulk_loader_brought_in_are_adopted(any_store: Store) -> None:
+    store = any_store
+    seed(store)
+    adopted = store.adopt_graphs(BASE)
+    assert {PUBLIC, SECRET, GAZ} <= set(adopted)
+    assert not [g for g in adopted if not g.startswith(BASE)]
+
+
 def test_named_graphs_and_counts(any_store: Store) -> None:
     store = any_store
     seed(store)
