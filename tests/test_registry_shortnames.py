@@ -180,9 +180,7 @@ def vsettings(sim: str, store: Store, tmp_path_factory: pytest.TempPathFactory) 
     folder.mkdir()
     with (folder / "bang-ke.csv").open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
-    report = ingest_batch(
-        folder, open_store(settings), settings, ocr=False, metadata_only=True
-    )
+    report = ingest_batch(folder, open_store(settings), settings, ocr=False, metadata_only=True)
     assert not report.rejected, report.text()
     return settings
 
