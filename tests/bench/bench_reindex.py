@@ -29,6 +29,7 @@ WORK = Path(os.environ.get("KHO_REINDEX_DIR", "/tmp/reindex/bench"))
 TODAY = "2026-11-26"
 SIZES = (10_000, 100_000)
 QUICK_SIZES = (2_000,)
+ROUNDS = int(os.environ.get("KHO_REINDEX_ROUNDS", "2"))  # each figure: the fastest of these
 # name: (what, child mode, search engine)
 RUNS = {
     "scan": ("bare store scan: every record's and hồ sơ's triples (baseline)", "scan", ""),
@@ -45,7 +46,17 @@ _DERIVED = ("home-public", "home-curator", "dashboard")  # answers kept per stor
 
 
 def data_dir(size: int) -> Path:
-    """The data directory of `size` generated records (sheet rows), built once."""
+    """The data directory of `size` generated records (sheet rows), built once (by a child
+    process: the store must be free for the measuring children)."""
+    data = WORK / str(size) / "data"
+    if not (data.parent / "ready.json").exists():
+        cmd = [sys.executable, "-m", "tests.bench.bench_reindex", "--build", str(size)]
+        subprocess.run(cmd, cwd=ROOT, check=True)
+    return data
+
+
+def build(size: int) -> Path:
+    """Build the data directory of `size` records here (see data_dir)."""
     from repository.config import Settings
     from repository.ingest import ingest_batch
     from repository.store import open_store, open_store_read_only
@@ -202,9 +213,12 @@ def measure_size(size: int) -> dict[str, dict[str, object]]:
     data = data_dir(size)
     facts = json.loads((data.parent / "ready.json").read_text())
     got: dict[str, dict[str, object]] = {"facts": facts}
-    for name in RUNS:
-        print(f"   {size:,}: {name}", file=sys.stderr, flush=True)
-        got[name] = measure(name, data)
+    for round_ in range(ROUNDS):  # round-robin: a busy spell of the machine hits every figure
+        for name in RUNS:
+            print(f"   {size:,}: {name} (round {round_ + 1})", file=sys.stderr, flush=True)
+            r = measure(name, data)
+            if name not in got or float(r["seconds"]) < float(got[name]["seconds"]):  # type: ignore[arg-type]
+                got[name] = r  # the fastest round: the least disturbed by other processes
     (WORK / f"results-{size}.json").write_text(json.dumps(got, indent=1))
     return got
 
@@ -216,7 +230,7 @@ def run(quick: bool = False) -> str:
     sizes = QUICK_SIZES if quick else SIZES
     results = {size: measure_size(size) for size in sizes}
     kept = {}
-    for path in sorted(WORK.glob("results-*.json")):  # a --size run measured separately
+    for path in [] if quick else sorted(WORK.glob("results-*.json")):  # a --size run (1M)
         size = int(path.stem.split("-")[1])
         if size not in results and size > max(sizes):
             kept[size] = json.loads(path.read_text())
@@ -238,7 +252,8 @@ def section(
         "`kho reindex` rebuilds the units index and the records index from the store "
         "(repository.reindex, with a progress bar: counts, rate, time left). The records are read "
         "500 at a time (repository.record_documents), so memory does not grow with the store. "
-        "Each figure is one child process; the baseline is the bare store scan in the same run — "
+        f"Each figure is the fastest of {ROUNDS} child processes, run round-robin (the machine "
+        "is shared); the baseline is the bare store scan in the same run — "
         "every triple of every record and hồ sơ, read and nothing else — the floor for any "
         "rebuild. The ratio is the rebuild's time over the scan's. Store: the harvested gazetteer "
         "plus N generated metadata-only sheet rows (hồ sơ and documents).",
@@ -316,7 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", nargs=2, metavar=("MODE", "DATA_DIR"))
     p.add_argument("--search", default="whoosh")
     p.add_argument("--size", type=int, help="measure this many records and keep the figures")
+    p.add_argument("--build", type=int, metavar="SIZE", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.build:
+        print(build(args.build))
+        return 0
     if args.child:
         mode, data = args.child
         print(json.dumps(child(mode, Path(data), args.search)))
