@@ -249,12 +249,20 @@ def cmd_demo_batches(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from repository import record_index
+    from repository.reindex import progress_bar, reindex
 
     store = open_for_reading(settings)
-    cmd_index(args, settings, store)
-    count = record_index.rebuild(store, settings, progress=lambda n: _progress(f"{n:,} records"))
-    print(f"Chỉ mục tài liệu / records index: {count:,} hồ sơ + documents")
+    report = reindex(
+        store,
+        settings,
+        units=not args.records_only,
+        records=not args.units_only,
+        progress=progress_bar(),
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.text())
     return EXIT_OK
 
 
@@ -402,7 +410,15 @@ def parser() -> argparse.ArgumentParser:
     de.add_argument("folder", metavar="FOLDER")
     de.add_argument("--documents", type=int, default=48)
     de.add_argument("--seed", type=int, default=2025)
-    add("reindex", cmd_reindex, "Rebuild the search indexes (units, records) from the store.")
+    ri = add(
+        "reindex",
+        cmd_reindex,
+        "Rebuild the search indexes (units, records) from the store, with progress.",
+    )
+    only = ri.add_mutually_exclusive_group()
+    only.add_argument("--records-only", action="store_true", help="only the records index")
+    only.add_argument("--units-only", action="store_true", help="only the units index")
+    ri.add_argument("--json", action="store_true", help="print the report as JSON")
     ex = add(
         "extract",
         cmd_extract,
