@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 export KHO_DATA_DIR ?= $(abspath $(DATA))
 
-.PHONY: run test setup system browser servers demo serve lint format bench clean
+.PHONY: run test setup system browser servers demo serve lint format bench bench-1m clean
 
 run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000 (waitress)
 	@cat $(KHO_DATA_DIR)/demo-users.txt 2>/dev/null | sed 's/^/  demo account: /' || true
@@ -69,11 +69,22 @@ servers:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	  --no-install-recommends virtuoso-opensource >/dev/null; }
 
-test: setup browser servers  ## run the whole test suite
-	$(BIN)/python -m pytest -q
+# The whole suite on the embedded store, then the suites that go through the store again on an
+# Oxigraph server and on Virtuoso (tests/conftest.py, SERVER_SUITES). The harvested and demo
+# repositories are built once, in a temporary directory the three passes share.
+test: setup browser servers  ## run the whole test suite (embedded store, Oxigraph server, Virtuoso)
+	@d=$$(mktemp -d /tmp/kho-test-XXXXXX); trap 'rm -rf "$$d"' EXIT; \
+	export KHO_TEST_DATA_DIR=$$d/data KHO_TEST_DEMO_DIR=$$d/demo; \
+	echo "== embedded Oxigraph store"; $(BIN)/python -m pytest -q && \
+	echo "== Oxigraph server" && KHO_TEST_STORE=oxigraph-server $(BIN)/python -m pytest -q && \
+	echo "== Virtuoso 7" && KHO_TEST_STORE=virtuoso $(BIN)/python -m pytest -q
 
 bench: setup servers  ## run the benchmarks and write docs/benchmarks.md (BENCH_ARGS=--quick for a smoke run)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+bench-1m: setup servers  ## the scale benchmark at 1M records (hours; data kept in /tmp/scale/1000000), merged into docs/benchmarks.md
+	KHO_SEARCH=tantivy nice -n 10 $(BIN)/python -m tests.bench.bench_scale --size 1000000 --reuse --no-remote-ingest
+	$(BIN)/python -m tests.bench.run --only bench_scale
 
 lint: setup
 	$(BIN)/ruff check .

@@ -88,6 +88,19 @@ LONG = 4_000  # characters: longer literals go to Virtuoso by SPARQL (see _post_
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
 
+_PARSER = ox.Store()  # empty: only parses
+
+
+def check_syntax(sparql: str) -> None:
+    """Parse the query as the embedded store would, so a mistake reads the same on every back-end
+    (with the line and column the user wrote, not the server's) and a server's own extensions
+    of SPARQL are not accepted by one back-end and refused by another."""
+    try:
+        _PARSER.query(sparql, prefixes=PREFIXES)
+    except SyntaxError as exc:
+        raise QueryError(f"SPARQL syntax error: {exc}") from exc
+
+
 class SparqlEngine:
     """A store on a SPARQL 1.1 server (the three endpoints of KHO_STORE=sparql:Q,U,G)."""
 
@@ -224,6 +237,7 @@ class SparqlEngine:
         timeout: float | None = None,
         server_timeout_ms: int | None = None,
     ) -> requests.Response:
+        check_syntax(sparql)
         form = [("query", self.text(_PROLOGUE + sparql)), *self.dataset(graphs, named)]
         if server_timeout_ms and self.dialect == "virtuoso":
             form.append(("timeout", str(server_timeout_ms)))

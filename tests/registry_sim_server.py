@@ -50,11 +50,29 @@ def running_simulator(**config: object) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+STORE_FIELDS = (
+    "store",
+    "store_path",
+    "store_user",
+    "store_password",
+    "store_auth",
+    "store_dialect",
+)
+
+
 def sim_settings(
-    url: str, data_dir: Path | str | None = None, **settings_kwargs: object
+    url: str,
+    data_dir: Path | str | None = None,
+    *,
+    like: Settings | None = None,
+    **settings_kwargs: object,
 ) -> Settings:
     """Settings pointing all four registries at the simulator at `url`, today=TODAY; data_dir
-    (keys, registry cache) defaults to a new temporary directory."""
+    (keys, registry cache) defaults to `like`'s or a new temporary directory. `like` also gives
+    the store (KHO_STORE and friends: the tests may run on a server)."""
+    if like is not None:
+        data_dir = data_dir or like.data_dir
+        settings_kwargs = {**{f: getattr(like, f) for f in STORE_FIELDS}, **settings_kwargs}
     values: dict[str, object] = {
         "data_dir": Path(data_dir or tempfile.mkdtemp(prefix="kho-sim-")),
         "today": TODAY,

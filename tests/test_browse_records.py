@@ -54,7 +54,7 @@ def demo_settings(demo_settings: Settings, search_engine: str) -> Settings:
 @pytest.fixture(scope="module")
 def app(demo_settings: Settings) -> Flask:
     # A demo directory kept from an earlier run may hold an index of an older schema.
-    record_index.ensure_current(open_store(demo_settings.store_path), demo_settings)
+    record_index.ensure_current(open_store(demo_settings), demo_settings)
     app = create_app(demo_settings)
     app.testing = True
     return app
@@ -99,7 +99,7 @@ def test_records_totals_and_facets_only_over_what_the_reader_may_see(app: Flask)
 
 
 def test_no_restricted_record_reaches_anonymous_pages(app: Flask, demo_settings: Settings) -> None:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     public_titles = {str(r["title"]) for r in store.select(_PUBLIC_TITLES)}
     rows = store.select(_RESTRICTED)
     iris = {str(r["r"]) for r in rows}
@@ -163,7 +163,7 @@ def test_search_ignores_accents_and_tone_mark_placement(app: Flask) -> None:
 
 
 def test_citizen_numbers_are_not_searchable(app: Flask, demo_settings: Settings) -> None:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     numbers = {str(r["id"]) for r in store.select(_CITIZEN_NUMBERS)}
     assert numbers
     cleared = client_as(app, "cleared")  # even with the personal grant
@@ -243,7 +243,7 @@ def test_browse_lists_are_kept_per_reader(app: Flask) -> None:
 
 
 def test_index_generation_grows_with_each_commit(demo_settings: Settings) -> None:
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     before = record_index.generation(demo_settings)
     some = sorted(record_index.indexed_iris(demo_settings))[:1]
     record_index.update(store, demo_settings, some)

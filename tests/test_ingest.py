@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def rstore(records_settings: Settings) -> Store:
-    return open_store(records_settings.store_path)
+    return open_store(records_settings)
 
 
 @pytest.fixture(scope="module")

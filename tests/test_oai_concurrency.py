@@ -41,7 +41,7 @@ def _identifiers(app: Flask) -> list[str]:
 def test_threads_harvest_while_the_store_takes_writes(app: Flask, demo_settings: Settings) -> None:
     identifiers = _identifiers(app)
     assert identifiers
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     source = store.select(
         f"SELECT ?r WHERE {{ GRAPH <{M.records_graph('public')}> {{ ?r a rico:Record }} }} LIMIT 1"
     )[0]["r"]
@@ -120,7 +120,7 @@ def test_a_page_of_restricted_items_is_audited_item_by_item(
         for i in shown
         if any(
             M.records_graph("conditional") == str(r["g"])
-            for r in open_store(demo_settings.store_path).select(
+            for r in open_store(demo_settings).select(
                 "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?i a ?c } }",
                 substitutions={"i": ox.NamedNode(M.from_path(str(i).split(":", 2)[2]))},
             )

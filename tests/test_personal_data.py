@@ -62,7 +62,7 @@ def sim() -> Iterator[str]:
 
 def checked_settings(demo_settings: Settings, url: str) -> Settings:
     """The demo's settings with the registries at the simulator (same data dir and keys)."""
-    return sim_settings(url, demo_settings.data_dir)
+    return sim_settings(url, like=demo_settings)
 
 
 def run_verify(store: Store, settings: Settings, status: str | None = None) -> object:
@@ -76,7 +76,7 @@ def run_verify(store: Store, settings: Settings, status: str | None = None) -> o
 @pytest.fixture(scope="module")
 def verified(demo_settings: Settings, sim: str) -> Store:
     """The demo store with its links checked (once; the demo fixture may have done it)."""
-    store = open_store(demo_settings.store_path)
+    store = open_store(demo_settings)
     unchecked = verification_concept("unchecked")
     if not store.ask(
         "ASK WHERE { GRAPH ?g { ?l kho:verificationStatus ?s FILTER(?s != ?u) } }",

@@ -69,16 +69,14 @@ def vsettings(sim: str, store: Store, tmp_path_factory: pytest.TempPathFactory) 
     folder.mkdir()
     with (folder / "bang-ke.csv").open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
-    report = ingest_batch(
-        folder, open_store(settings.store_path), settings, ocr=False, metadata_only=True
-    )
+    report = ingest_batch(folder, open_store(settings), settings, ocr=False, metadata_only=True)
     assert not report.rejected, report.text()
     return settings
 
 
 @pytest.fixture(scope="module")
 def vstore(vsettings: Settings) -> Store:
-    return open_store(vsettings.store_path)
+    return open_store(vsettings)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ def own_settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFacto
     """A copy of the demo repository (the tests remove a record from it), with the demo's
     indexes as ingest left them."""
     data = tmp_path_factory.mktemp("kho-reindex")
-    open_store(demo_settings.store_path).backup(data / "store")
+    open_store(demo_settings).backup(data / "store")
     for index in ("index", "records-index"):  # units, records
         shutil.copytree(Path(demo_settings.data_dir) / index, data / index)
     return Settings(data_dir=data, files_path=demo_settings.files_path, today=TODAY)
@@ -51,7 +51,7 @@ def _docs(store: Store, settings: Settings, **kwargs: object) -> list[dict[str, 
 
 
 def test_reindex_reports_progress_and_keeps_search_answers(own_settings: Settings) -> None:
-    store = open_store(own_settings.store_path)
+    store = open_store(own_settings)
     before = _answers(own_settings)
     assert before[""][0] > 0  # type: ignore[index]
     seen: list[tuple[str, int, int]] = []
@@ -72,7 +72,7 @@ def test_reindex_reports_progress_and_keeps_search_answers(own_settings: Setting
 @pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
 def test_reindex_is_idempotent(own_settings: Settings, engine: str) -> None:
     settings = replace(own_settings, search=engine)
-    store = open_store(settings.store_path)
+    store = open_store(settings)
     first = reindex(store, settings, units=False)
     answers = _answers(settings)
     iris = record_index.indexed_iris(settings)
@@ -88,7 +88,7 @@ def test_documents_do_not_depend_on_the_page_size(
 ) -> None:
     """Read a page of records at a time (bounded memory), the documents are those of one pass,
     and of the same records named one by one (the path ingest uses)."""
-    store = open_store(own_settings.store_path)
+    store = open_store(own_settings)
     whole = _docs(store, own_settings)
     assert len(whole) == record_documents.count_documents(store)
     monkeypatch.setattr(record_documents, "PAGE", 7)
@@ -104,7 +104,7 @@ def test_documents_do_not_depend_on_the_page_size(
 
 
 def test_a_removed_record_leaves_the_index(own_settings: Settings) -> None:
-    store = open_store(own_settings.store_path)
+    store = open_store(own_settings)
     found = record_index.search(own_settings, "khen thưởng", filters={"kind": "record"})
     gone = found.hits[0]
     quads = list(store.quads(gone.iri))  # the record's own description, in every graph
@@ -137,7 +137,7 @@ def test_the_same_documents_from_a_server(
     the same quads: the records' graphs and what they name, two hops out."""
     from tests.servers import oxigraph_server
 
-    demo = open_store(own_settings.store_path)
+    demo = open_store(own_settings)
     keep = ("vocabulary", "gazetteer", "agencies", "registries")
     quads = [q for g in demo.named_graphs() if "/graph/records/" in g for q in demo.graph_quads(g)]
     frontier = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}

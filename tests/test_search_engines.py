@@ -105,7 +105,7 @@ def test_units_search_alike(engines: tuple[Settings, Settings]) -> None:
 def test_switching_engines_rebuilds_or_says_what_to_do(demo_store: Store, tmp_path: Path) -> None:
     demo_store.backup(tmp_path / "store")
     whoosh = Settings(data_dir=tmp_path, today=TODAY)
-    store = open_store(whoosh.store_path)  # type: ignore[arg-type]
+    store = open_store(whoosh)  # type: ignore[arg-type]
     count = record_index.rebuild(store, whoosh)
     tantivy = dataclasses.replace(whoosh, search="tantivy")
     with pytest.raises(search_index.IndexMissing, match=r"built by whoosh.*kho reindex"):
@@ -131,7 +131,7 @@ def test_a_fresh_directory_gets_an_index_from_the_first_update(
     """As ingest does on a new data directory: update() creates the index it adds to."""
     demo_store.backup(tmp_path / "store")
     settings = Settings(data_dir=tmp_path, today=TODAY, search="tantivy")
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
+    store = open_store(settings)  # type: ignore[arg-type]
     iris = [str(r["r"]) for r in store.select("SELECT ?r WHERE { GRAPH ?g { ?r a rico:Record } }")]
     assert iris and record_index.update(store, settings, iris[:3], new=iris[:3]) == 3
     assert record_index.indexed_iris(settings) == set(iris[:3])
@@ -141,4 +141,4 @@ def test_a_fresh_directory_gets_an_index_from_the_first_update(
 
 @pytest.fixture(scope="module")
 def demo_store(demo_settings: Settings) -> Store:
-    return open_store(demo_settings.store_path)  # type: ignore[arg-type]
+    return open_store(demo_settings)  # type: ignore[arg-type]

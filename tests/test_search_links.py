@@ -64,7 +64,7 @@ def demo_settings(demo_settings: Settings, search_engine: str) -> Settings:
 
 @pytest.fixture(scope="module")
 def demo_store(demo_settings: Settings) -> Store:
-    return open_store(demo_settings.store_path)
+    return open_store(demo_settings)
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +237,7 @@ def test_update_reindexes_what_a_check_changed(
     a link's facts as they are now: a link whose names were dropped is found by code only."""
     demo_store.backup(tmp_path / "store")
     settings = Settings(data_dir=tmp_path, today=TODAY, search=demo_settings.search)
-    copy = open_store(settings.store_path)
+    copy = open_store(settings)
     record_index.rebuild(copy, settings)
     link = next(lk for lk in links(copy, "enterprise") if lk.get("name"))
     named = ox.Quad(
@@ -270,7 +270,7 @@ def test_an_index_without_link_fields_is_rebuilt(
 ) -> None:
     demo_store.backup(tmp_path / "store")
     settings = Settings(data_dir=tmp_path, today=TODAY, search=demo_settings.search)
-    copy = open_store(settings.store_path)
+    copy = open_store(settings)
     current = record_index.schema()
     old = Schema(
         **{
