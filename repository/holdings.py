@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from repository.memo import Memo, store_key
-from repository.record_counts import table
+from repository.record_counts import hash_joins, table
 from repository.store import Store
 
 BLOCKS = ("dang", "chinh-quyen", "doan-the")
@@ -45,6 +45,22 @@ SELECT ?kind ?block ?level ?group (COUNT(?r) AS ?n) (SUM(?pg) AS ?pages) WHERE {
            (MAX(COALESCE(?np, 0)) AS ?pg) WHERE {{ {_RECORD_FIELDS}
     }} GROUP BY ?r ?kind }}
 }} GROUP BY ?kind ?block ?level ?group"""
+# The same counts in plain patterns, for servers that plan joins themselves (Virtuoso).
+_PLAIN = """
+SELECT ?kind ?block ?level ?group (COUNT(?r) AS ?n) (SUM(?pg) AS ?pages) WHERE {
+  { SELECT ?r ?kind (SAMPLE(?b) AS ?block) (SAMPLE(?l) AS ?level) (SAMPLE(?p) AS ?group)
+           (MAX(COALESCE(?np, 0)) AS ?pg) WHERE {
+      { ?r rico:hasRecordSetType ric-rst:File . BIND("hoso" AS ?kind)
+        OPTIONAL { ?r kho:priorityGroup ?p } }
+      UNION
+      { ?r a rico:Record . BIND("record" AS ?kind)
+        OPTIONAL { ?r rico:isOrWasIncludedIn ?h . ?h kho:priorityGroup ?p } }
+      OPTIONAL { ?r kho:block ?b }
+      OPTIONAL { ?r kho:adminUnit ?u . ?u kho:level ?l }
+      OPTIONAL { ?r kho:numberOfPage ?np }
+    } GROUP BY ?r ?kind }
+} GROUP BY ?kind ?block ?level ?group"""
+
 _TOTALS = """
 SELECT (COUNT(DISTINCT ?h) AS ?hoso) (COUNT(DISTINCT ?r) AS ?records) WHERE {
   { ?h rico:hasRecordSetType ric-rst:File } UNION { ?r a rico:Record } }"""
@@ -132,6 +148,8 @@ def _holdings(store: Store, graphs: list[str]) -> Holdings:
 
 def _rows(store: Store, graphs: list[str]) -> list[dict[str, object]]:
     """The rows of _FAST, or of _EXACT when some record has two values of one field."""
+    if not hash_joins(store):
+        return store.select(_PLAIN, graphs=graphs)
     rows = store.select(_FAST, graphs=graphs)
     totals = store.select(_TOTALS, graphs=graphs)[0]
     expected = {"hoso": totals["hoso"], "record": totals["records"]}

@@ -5,13 +5,18 @@ repeated fields or triples stored in two graphs."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 
 from repository import access, holdings, progress
 from repository.config import Settings
 from repository.namespaces import KHO, KHOC, RIC_RST, RICO, Minter
+from repository.record_counts import hash_joins
 from repository.store import Store, open_store
+from tests.servers import virtuoso_server
 
 # The queries as they were before the rewrite (holdings._COUNTS, progress._PROGRESS), kept here
 # as the reference: plain patterns, every binding looked up in every graph of the dataset.
@@ -98,7 +103,10 @@ def old_holdings(store: Store, graphs: list[str]) -> holdings.Holdings:
 
 @pytest.fixture(scope="module")
 def demo(demo_settings: Settings) -> tuple[Store, Minter]:
-    return open_store(demo_settings), Minter(demo_settings.base_iri)
+    store = open_store(demo_settings)
+    if not hash_joins(store):
+        pytest.skip(f"{store.backend} gets the plain queries themselves")
+    return store, Minter(demo_settings.base_iri)
 
 
 @pytest.mark.parametrize("who", sorted(READERS))
@@ -136,7 +144,7 @@ def test_flagged_as_before_for_curators(demo: tuple[Store, Minter], who: str) ->
     assert old and new == old
 
 
-def scratch() -> tuple[Store, list[str]]:
+def scratch(twice: bool = True) -> tuple[Store, list[str]]:
     """Two hồ sơ in two graphs: one document with two page counts, one whose
     triples sit in both graphs (the plain queries count such triples twice), PDFs, a derived
     PDF/A, a text layer and an OCR event."""
@@ -181,7 +189,7 @@ def scratch() -> tuple[Store, list[str]]:
         q("f2", RICO + "isDerivedFromInstantiation", n(base + "f1"), g1),
         q("f2", KHO + "hasTextLayer", lit(True), g1),
     ]
-    for g in (g1, g2):  # the same hồ sơ and document stated in both graphs
+    for g in (g1, g2) if twice else (g2,):  # the same hồ sơ and document in both graphs
         quads += [
             q("h2", RICO + "hasRecordSetType", file_, g),
             q("h2", KHO + "priorityGroup", n(KHOC + "priority-2"), g),
@@ -208,3 +216,20 @@ def test_repeated_fields_and_triples_in_two_graphs_count_as_before() -> None:
         assert holdings._holdings(store, seen) == old_holdings(store, seen)
     # the one-row-per-record shape is not right here, and _rows knows it
     assert rows(store, holdings._FAST, graphs) != rows(store, OLD_HOLDINGS, graphs)
+
+
+def test_virtuoso_gets_the_plain_queries_and_the_same_answers(tmp_path: Path) -> None:
+    """Virtuoso answers no rows when an OPTIONAL sub-select is empty: Kho sends it the plain
+    queries. (Virtuoso and Oxigraph differ on a triple stored in two graphs: none here.)"""
+    embedded, graphs = scratch(twice=False)
+    with virtuoso_server(buffers=2_000) as server:
+        settings = Settings(data_dir=tmp_path, store=server.spec, **server.settings())
+        store = open_store(settings)
+        assert not hash_joins(store) and hash_joins(embedded)
+        store.add_quads(list(embedded.quads()))
+        today = date(2026, 11, 26)
+        for seen in ([graphs[0]], graphs):
+            assert holdings._holdings(store, seen) == holdings._holdings(embedded, seen)
+            on_server = progress._dashboard(store, seen, today, with_flags=True)
+            assert on_server == progress._dashboard(embedded, seen, today, with_flags=True)
+            assert on_server.total.hoso_ocr
