@@ -44,19 +44,26 @@ _PER_DOCUMENT = f"""
                 GROUP BY ?r }}
     OPTIONAL {{ SELECT DISTINCT ?r (1 AS ?text) WHERE {{ {_TEXT} }} }}
   }} LIMIT {EVERY}"""
+_DOCUMENTS_OF_HOSO = f"""
+  SELECT ?h (COUNT(?r) AS ?d_docs) (SUM(?dig) AS ?d_dig) (SUM(?ocr) AS ?d_ocr)
+         (SUM(?dig * ?pc) AS ?d_pdig) (SUM(?ocr * ?pc) AS ?d_pocr)
+  WHERE {{ {_PER_DOCUMENT} }} GROUP BY ?h"""
+# The documents are summed per hồ sơ before the join with the hồ sơ's own fields (one row per
+# hồ sơ, not per document, goes into it); a field stated twice still counts the documents twice,
+# as the plain query does.
 _PROGRESS = f"""
 SELECT ?group ?unit (COUNT(?h) AS ?hoso) (SUM(?declared) AS ?pages)
        (SUM(?docs) AS ?records) (SUM(?isdig) AS ?hoso_digitised) (SUM(?pdig) AS ?pages_digitised)
        (SUM(?isocr) AS ?hoso_ocr) (SUM(?pocr) AS ?pages_ocr)
 WHERE {{
   {{ SELECT ?h (SAMPLE(?g0) AS ?group) (SAMPLE(?u0) AS ?unit) (MAX(COALESCE(?np, 0)) AS ?declared)
-           (COUNT(?r) AS ?docs) (SUM(?dig) AS ?ndig) (SUM(?ocr) AS ?nocr)
-           (SUM(?dig * ?pc) AS ?pdig) (SUM(?ocr * ?pc) AS ?pocr) WHERE {{
+           (SUM(COALESCE(?d_docs, 0)) AS ?docs) (SUM(?d_dig) AS ?ndig) (SUM(?d_ocr) AS ?nocr)
+           (SUM(?d_pdig) AS ?pdig) (SUM(?d_pocr) AS ?pocr) WHERE {{
       {table("?h", "?h rico:hasRecordSetType ric-rst:File")}
       OPTIONAL {table("?h ?g0", "?h kho:priorityGroup ?g0")}
       OPTIONAL {table("?h ?u0", "?h kho:adminUnit ?u0")}
       OPTIONAL {table("?h ?np", "?h kho:numberOfPage ?np")}
-      OPTIONAL {{ {_PER_DOCUMENT} }}
+      OPTIONAL {{ {_DOCUMENTS_OF_HOSO} }}
     }} GROUP BY ?h }}
   BIND(IF(?docs > 0 && ?ndig = ?docs, 1, 0) AS ?isdig)
   BIND(IF(?docs > 0 && ?nocr = ?docs, 1, 0) AS ?isocr)
