@@ -23,12 +23,19 @@ SELECT ?r ?title ?issued WHERE {
 Q2_TEMPLATE = example("records-of-predecessors").query  # type: ignore[union-attr]
 Q2 = Q2_TEMPLATE.replace('"09988"', '"{code}"')
 
+# Q3 as Kho writes whole-archive counts (repository/record_counts.py): each pattern a sub-select
+# with a LIMIT no store reaches, so Oxigraph reads it once and joins in memory instead of looking
+# up every binding in every graph of the reader's dataset (100k: 870 ms -> 60 ms, same rows).
 Q3 = """\
-SELECT ?period ?label (COUNT(?hoso) AS ?hoSo) WHERE {
-  ?hoso a rico:RecordSet ; kho:maintenance ?period ; rico:beginningDate ?start .
-  FILTER(?start >= "{year}-01-01"^^xsd:date)
+SELECT ?period ?label ?hoSo WHERE {
+  { SELECT ?period (COUNT(?hoso) AS ?hoSo) WHERE {
+      { SELECT ?hoso ?period WHERE { ?hoso kho:maintenance ?period } LIMIT 1000000000000000 }
+      { SELECT ?hoso ?start WHERE { ?hoso rico:beginningDate ?start
+          FILTER(?start >= "{year}-01-01"^^xsd:date) } LIMIT 1000000000000000 }
+      { SELECT ?hoso WHERE { ?hoso a rico:RecordSet } LIMIT 1000000000000000 }
+    } GROUP BY ?period }
   OPTIONAL { ?period skos:prefLabel ?label FILTER(lang(?label) = "vi") }
-} GROUP BY ?period ?label ORDER BY ?period"""
+} ORDER BY ?period"""
 
 Q4 = example("provenance").query.replace(  # type: ignore[union-attr]
     '"H01.04936.DTN.2021.51"', '"{id}"'
