@@ -76,7 +76,7 @@ _BOOSTS = {
 }
 MULTI = ("unit", "unit_now", "registry")  # a document has several values: counted once each
 # The tantivy engine's format (its marker file): a change of the documents' fields bumps it.
-FORMAT = "2026-11-registry-links"
+FORMAT = "2026-11-stored-link-keys"
 __all__ = ["IndexMissing", "RecordHit", "RecordResults"]
 
 
@@ -116,12 +116,13 @@ def schema() -> Schema:
         # pseudonym): words (names, positions, communes), exact keys ("0100109106",
         # "10369/8/434", "cb01-004512"), the kinds cited (facet), one label per link.
         links=TEXT(analyzer=text, field_boost=_BOOSTS["links"]),
-        link_keys=KEYWORD(lowercase=True, field_boost=_BOOSTS["link_keys"]),
+        # Stored, so each engine tells which of a hit's own keys the query named (via_links).
+        link_keys=KEYWORD(lowercase=True, stored=True, field_boost=_BOOSTS["link_keys"]),
         registry=Keywords(stored=True),  # enterprise, land, official, citizen
         link_labels=STORED(),
-        # Format marker: an index without it predates registry links (or facet columns, or
-        # access-by-graph) and is rebuilt by ensure_current.
-        format_2026_11_registry_links=STORED(),
+        # Format marker: an index without it predates stored link keys (or registry links, facet
+        # columns, access-by-graph) and is rebuilt by ensure_current.
+        format_2026_11_stored_link_keys=STORED(),
         hoso=ID(stored=True, sortable=True),
         issued=STORED(),
         priority=ID(stored=True, sortable=True),  # programme priority group 1–5 (the hồ sơ's)

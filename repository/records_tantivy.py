@@ -8,7 +8,6 @@ from functools import cache
 from pathlib import Path
 
 import tantivy
-from whoosh.query import Phrase, Query, Term
 
 from repository.config import Settings
 from repository.record_documents import record_documents
@@ -30,7 +29,14 @@ from repository.search_tantivy import (
     generation,
     open_index,
 )
-from repository.search_text import marked_format, snippet, via_links, words
+from repository.search_text import (
+    link_sequences,
+    marked_format,
+    matched_words,
+    snippet,
+    via_links,
+    words,
+)
 from repository.store import Store
 
 __all__ = ["exists", "generation"]
@@ -147,7 +153,7 @@ def search(
         found = searcher.search(query, per_page, count=True, offset=offset, **order)
     terms = parsed.all_terms() if parsed is not None else set()
     in_text = {str(t) for f, t in terms if f == "text"}
-    link_words = _sequences(parsed, "links") if parsed is not None else []
+    link_words = link_sequences(parsed, "links") if parsed is not None else []
     link_keys = {str(t) for f, t in terms if f == "link_keys"}
     hits = []
     for score, address in found.hits:
@@ -158,28 +164,8 @@ def search(
         if (link_words or link_keys) and fields.get("link_labels"):
             hit.via_links = via_links(
                 list(fields.get("link_labels") or []),  # type: ignore[call-overload]
-                _matched(link_words, words(str(fields.get("links") or ""))),
+                matched_words(link_words, words(str(fields.get("links") or ""))),
                 link_keys & set(str(fields.get("link_keys") or "").lower().split()),
             )
         hits.append(hit)
     return RecordResults(total=total, hits=hits, facets=counts)
-
-
-def _sequences(q: Query, field: str) -> list[tuple[str, ...]]:
-    """The words `q` asks of `field`: one per term, a phrase's words together."""
-    if isinstance(q, Phrase):
-        return [tuple(q.words)] if q.fieldname == field else []
-    if isinstance(q, Term):
-        return [(str(q.text),)] if q.fieldname == field else []
-    return [s for child in q.children() for s in _sequences(child, field)]
-
-
-def _matched(wanted: list[tuple[str, ...]], tokens: list[str]) -> set[str]:
-    """The words of `wanted` found in `tokens` (a phrase only where its words follow each other),
-    as Whoosh's matched terms."""
-    found: set[str] = set()
-    for seq in wanted:
-        n = len(seq)
-        if any(tuple(tokens[i : i + n]) == seq for i in range(len(tokens) - n + 1)):
-            found.update(seq)
-    return found

@@ -21,7 +21,14 @@ from repository.record_index import (
     schema,
 )
 from repository.search_index import write_index
-from repository.search_text import mark, snippet, via_links
+from repository.search_text import (
+    link_sequences,
+    mark,
+    matched_words,
+    snippet,
+    via_links,
+    words,
+)
 from repository.store import Store
 
 
@@ -97,6 +104,10 @@ def indexed_iris(path: Path) -> set[str]:
         return {str(f["iri"]) for f in s.all_stored_fields()}
 
 
+def _str(term: object) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else str(term)
+
+
 def _filter(filters: dict[str, str], access: set[str] | None) -> Query | None:
     terms: list[Query] = [Term(n, v) for n, v in check_filters(filters).items()]
     if access is not None:
@@ -146,6 +157,12 @@ def search(
             )
             for name in names
         }
+        # The words and keys the query asks of the links, checked against each hit's own link
+        # labels as the tantivy engine does: Whoosh's matched terms leave out what an OR matched
+        # in another field of the same document.
+        asked = query.all_terms() if text else set()
+        link_words = link_sequences(query, "links") if text else []
+        link_keys = {_str(t) for f, t in asked if f == "link_keys"}
         hits = []
         for r in results:
             hit = hit_from(r.fields(), r.score or 0.0)
@@ -153,11 +170,12 @@ def search(
             in_text = {t.decode("utf-8") for f, t in matched if f == "text"}
             if snippets and in_text and r.get("sha"):
                 hit.snippet = snippet(masked_text(settings, str(r["sha"])), in_text) or None
-            if text:
+            labels = list(r.get("link_labels") or [])
+            if (link_words or link_keys) and labels:
                 hit.via_links = via_links(
-                    list(r.get("link_labels") or []),
-                    {t.decode("utf-8") for f, t in matched if f == "links"},
-                    {t.decode("utf-8") for f, t in matched if f == "link_keys"},
+                    labels,
+                    matched_words(link_words, words(" ; ".join(labels))),
+                    link_keys & set(str(r.get("link_keys") or "").lower().split()),
                 )
             hits.append(hit)
         return RecordResults(total=results.total, hits=hits, facets=counts)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from whoosh import highlight
 from whoosh.analysis import Analyzer, CharsetFilter, LowercaseFilter, RegexTokenizer, Token
+from whoosh.query import Phrase, Query, Term
 from whoosh.support.charset import accent_map
 
 from repository.errors import KhoError
@@ -161,3 +162,23 @@ def via_links(labels: list[str], matched_words: set[str], matched_keys: set[str]
             scored.append((score, label))
     best = max((n for n, _ in scored), default=0)
     return [label for n, label in scored if n == best][:3]
+
+
+def link_sequences(q: Query, field: str) -> list[tuple[str, ...]]:
+    """The words `q` asks of `field`: one per term, a phrase's words together."""
+    if isinstance(q, Phrase):
+        return [tuple(q.words)] if q.fieldname == field else []
+    if isinstance(q, Term):
+        return [(str(q.text),)] if q.fieldname == field else []
+    return [s for child in q.children() for s in link_sequences(child, field)]
+
+
+def matched_words(wanted: list[tuple[str, ...]], tokens: list[str]) -> set[str]:
+    """The words of `wanted` found in `tokens` (a phrase only where its words follow each other),
+    as Whoosh's matched terms."""
+    found: set[str] = set()
+    for seq in wanted:
+        n = len(seq)
+        if any(tuple(tokens[i : i + n]) == seq for i in range(len(tokens) - n + 1)):
+            found.update(seq)
+    return found

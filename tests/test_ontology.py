@@ -131,6 +131,7 @@ KHO_CLASSES = (
     "PreservationEvent",
     "QualityFlag",
     "RegistryReference",
+    "NamedGraph",  # a graph Kho wrote on a SPARQL server (issue 6)
 )
 KHO_PROPERTIES = (
     "level",
@@ -159,8 +160,11 @@ KHO_PROPERTIES = (
     lastVerifiedAt verificationNote enterpriseName enterpriseShortName enterpriseForeignName
     enterpriseStatus enterpriseStatusLabel parcelId parcelArea landUse parcelUnitThen
     parcelUnitNow officialPosition officialAgency officialAgencyName registryName""".split(),
+    "writeStamp",  # server stores (issue 6)
 )
-KHO_INDIVIDUALS = ("metaGraph",)  # the store's bookkeeping graph (repository/store.py)
+# The store's bookkeeping graphs (repository/store.py; storeGraph on a SPARQL server).
+KHO_INDIVIDUALS = ("metaGraph", "storeGraph")
+KHO_DATATYPES = ("virtuosoDuration",)  # xsd:duration as kept on Virtuoso (store_sparql.py)
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +258,9 @@ def test_expected_kho_terms_are_declared(graph: Graph) -> None:
         assert set(graph.objects(KHO[name], RDF.type)) & prop_types, name
     for name in KHO_INDIVIDUALS:
         assert (KHO[name], RDF.type, OWL.NamedIndividual) in graph, name
-    expected = KHO_CLASSES + KHO_PROPERTIES + KHO_INDIVIDUALS
+    for name in KHO_DATATYPES:
+        assert (KHO[name], RDF.type, RDFS.Datatype) in graph, name
+    expected = KHO_CLASSES + KHO_PROPERTIES + KHO_INDIVIDUALS + KHO_DATATYPES
     assert _kho_terms(graph) == {KHO[n] for n in expected}
 
 
