@@ -8,18 +8,14 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-import requests
 
 from tests.bench.scale_data import (
     ROOT,
     SCALE,
     SOURCE,
     TODAY,
-    isql,
     run_child,
 )
 
@@ -42,19 +38,21 @@ def kho_caller(server: object, graphs: list[str]) -> Callable[[str], int]:
 
 
 def mark_graphs(server: object, graphs: list[str]) -> None:
-    """Kho's bookkeeping for graphs loaded behind its back (a bulk load): `<g> a kho:NamedGraph`
-    in kho:storeGraph and a write stamp, as repository/store_sparql.py writes them."""
-    marks = " ".join(f"<{g}> a <{KHO}NamedGraph> ." for g in graphs)
-    stamp = f'<{KHO}storeGraph> <{KHO}writeStamp> "{uuid.uuid4().hex}" .'
-    body = f"INSERT DATA {{ GRAPH <{KHO}storeGraph> {{ {marks} {stamp} }} }}"
-    r = requests.post(
-        server.update_url,  # type: ignore[attr-defined]
-        data={"update": body},
-        auth=server.requests_auth(),  # type: ignore[attr-defined]
-        timeout=120,
+    """Make the graphs a bulk load brought in Kho's (Store.adopt_graphs: Kho's bookkeeping on
+    the server, as `kho store --adopt-under` does)."""
+    from repository.config import Settings
+    from repository.store import open_store
+
+    settings = Settings(
+        data_dir=SCALE / "kho-client",
+        today=TODAY,
+        store=server.spec,  # type: ignore[attr-defined]
+        **server.settings(),  # type: ignore[attr-defined]
     )
-    if r.status_code not in (200, 204):
-        raise RuntimeError(f"marking the graphs failed: HTTP {r.status_code} {r.text[:300]}")
+    adopted = set(open_store(settings).adopt_graphs(settings.base_iri))
+    missing = set(graphs) - adopted
+    if missing:
+        raise RuntimeError(f"graphs not found on the server after the bulk load: {sorted(missing)}")
 
 
 def harvested_dump() -> tuple[Path, list[str]]:
@@ -94,11 +92,7 @@ def ingest_into(name: str, size: int) -> dict:
         shutil.copytree(SOURCE / "index", data / "index")
     with context as server:
         if name == "virtuoso":
-            isql(
-                server,
-                f"ld_dir('{dump.parent}', '{dump.name}', 'urn:kho:virtuoso-default');\n"
-                "rdf_loader_run();\ncheckpoint;\n",
-            )
+            server.bulk_load(dump)
         mark_graphs(server, graphs)
         env = {"KHO_DATA_DIR": str(data), "KHO_TODAY": TODAY, **server.env()}
         if server.password:
