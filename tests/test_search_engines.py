@@ -50,7 +50,12 @@ def test_both_engines_see_the_same_words() -> None:
 
 @pytest.fixture(scope="module")
 def engines(demo_settings: Settings) -> tuple[Settings, Settings]:
-    return on_engine(demo_settings, "whoosh"), on_engine(demo_settings, "tantivy")
+    """Both engines' records indexes rebuilt now from the same store: earlier tests of the
+    session change the demo (curation, registry re-checks) and update only one engine's index."""
+    pair = on_engine(demo_settings, "whoosh"), on_engine(demo_settings, "tantivy")
+    for settings in pair:
+        record_index.rebuild(open_store(settings), settings)
+    return pair
 
 
 @pytest.mark.parametrize("access", [None, {"01"}, set()])
