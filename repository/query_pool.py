@@ -34,7 +34,7 @@ import pyoxigraph as ox
 
 from repository.errors import KhoError, QueryError
 from repository.sparql_answer import QueryAnswer, QueryJob, answer, answer_remote
-from repository.store_wire import PartialAnswer
+from repository.store_wire import PartialAnswer, StoreTimeout
 
 if TYPE_CHECKING:
     from repository.config import Settings
@@ -359,7 +359,8 @@ class RemoteQueryPool:
                 self._busy -= 1
             self._slots.release()
         error = hold.get("error")
-        if isinstance(error, PartialAnswer):
+        if isinstance(error, (PartialAnswer, StoreTimeout)):
+            # The request's own time limit may end it just before the wait above does.
             raise QueryTimeout(self.timeout) from error
         if isinstance(error, KhoError):
             raise error

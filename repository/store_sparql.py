@@ -61,6 +61,7 @@ from repository.store_wire import (
     DURATION_ALIAS,
     XSD_DURATION,
     PartialAnswer,
+    StoreTimeout,
     Unaliased,
     duration_aliased,
     escape_non_ascii,
@@ -168,8 +169,8 @@ class SparqlEngine:
         try:
             response = self.session.request(method, url, **kwargs)  # type: ignore[arg-type]
         except requests.Timeout as exc:
-            raise KhoError(
-                f"The triple store at {url} did not answer within {self.timeout:g} s. Check the "
+            raise StoreTimeout(
+                f"The triple store at {url} did not answer within {kwargs['timeout']} s. Check the "
                 "server's load, or raise KHO_STORE_TIMEOUT."
             ) from exc
         except requests.RequestException as exc:

@@ -83,6 +83,12 @@ class PartialAnswer(KhoError):
     status = 503
 
 
+class StoreTimeout(KhoError):
+    """The server did not answer within the time Kho gave the request."""
+
+    status = 503
+
+
 def content_type(header: str) -> str:
     return header.split(";")[0].strip().lower()
 
