@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from repository.access import mask_personal
 from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
+from repository.sparql_text import _STRIP
 from repository.store import GRAPH_FORMATS, RESULT_FORMATS
 
 if TYPE_CHECKING:
@@ -131,6 +132,9 @@ def answer(store: ox.Store, job: QueryJob) -> QueryAnswer:
     return answer_result(result, job, started)
 
 
+_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
+
+
 def answer_remote(
     engine: SparqlEngine, job: QueryJob, timeout: float, hold: dict[str, object] | None = None
 ) -> QueryAnswer:
@@ -141,6 +145,16 @@ def answer_remote(
 
     started = time.perf_counter()
     form = check_read_only(job.query)
+    if engine.dialect == "virtuoso" and _FROM.search(_STRIP.sub(" ", job.query)):
+        # Virtuoso answers over a query's own FROM / FROM NAMED graphs even when the protocol's
+        # dataset (the reader's visible graphs) says otherwise: such a query could read graphs
+        # the reader may not see, so it is refused on this back-end.
+        raise QueryError(
+            "FROM và FROM NAMED không dùng được trên máy chủ này; hãy bỏ chúng (truy vấn đã chạy "
+            "trên các đồ thị bạn được xem). / FROM and FROM NAMED are not accepted on this "
+            "server: leave them out (queries already run over the graphs you may see), or use "
+            "the default-graph-uri / named-graph-uri parameters."
+        )
     response = engine.post_query(
         job.query,
         list(job.default_graphs),

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from repository.config import Settings
-from repository.errors import KhoError
+from repository.errors import KhoError, QueryError
 from repository.store import CommitUnit, Store, open_store
 from repository.store_sparql import STORE_GRAPH, SparqlEngine
 from tests.servers import Server, oxigraph_server, virtuoso_server
@@ -380,6 +380,13 @@ def test_remote_pool_caps_masks_and_stops(
     assert hidden.rows == 0
     ask = pool.run(QueryJob("ASK { ?s ?p ?o }", (SECRET,), (), "json", 1))
     assert b"false" in ask.body
+    named = f"SELECT ?s FROM <{SECRET}> WHERE {{ ?s ?p ?o }}"
+    if kind == "virtuoso":  # it would answer over the query's FROM, not the reader's graphs
+        with pytest.raises(QueryError, match="FROM"):
+            pool.run(QueryJob(named, (PUBLIC,), (PUBLIC,), "json", 10))
+    else:  # the protocol's dataset (the reader's graphs) replaces the query's FROM
+        answered = pool.run(QueryJob(named, (PUBLIC,), (PUBLIC,), "json", 10))
+        assert answered.form == "SELECT" and answered.rows == 10
     endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with pytest.raises(QueryTimeout):
         pool.run(QueryJob(endless, (PUBLIC,), (), "json", 10))
