@@ -94,6 +94,8 @@ def prepare(size: int, reuse: bool = True) -> dict:
     facts_path = home / "facts.json"
     if reuse and facts_path.exists():
         return json.loads(facts_path.read_text())
+    if size > CHUNK and size % CHUNK == 0:
+        return prepare_chunked(size)
     if home.exists():
         shutil.rmtree(home)
     data = home / "data"
@@ -118,15 +120,6 @@ def prepare(size: int, reuse: bool = True) -> dict:
         raise RuntimeError(f"kho ingest of {size} records failed (exit {rc}):\n{err}")
     got = json.loads(text[text.index("{") :])
     records = int(got.get("hoso_added", 0)) + int(got.get("docs_committed", 0))
-    store_bytes = disk_bytes(Path(settings.store_path))  # type: ignore[arg-type]
-    from repository.store import open_store
-
-    store = open_store(settings.store_path)  # type: ignore[arg-type]
-    triples = store.count()
-    start = time.perf_counter()
-    store.dump(home / "dump.nq")
-    dump_s = time.perf_counter() - start
-    del store
     facts = {
         "size": size,
         "rows": rows,
@@ -138,14 +131,136 @@ def prepare(size: int, reuse: bool = True) -> dict:
         "timings": got.get("timings", {}),
         "peak_rss": got_run["peak_rss"],
         "harvested_bytes": harvested,
-        "store_bytes": store_bytes,
         "index_bytes": disk_bytes(Path(settings.data_dir) / "records-index"),  # type: ignore[arg-type]
-        "triples": triples,
-        "dump_bytes": disk_bytes(home / "dump.nq"),
-        "dump_s": round(dump_s, 1),
     }
-    facts_path.write_text(json.dumps(facts, indent=1))
+    return finish(size, facts)
+
+
+def finish(size: int, facts: dict) -> dict:
+    """The store's size and triples and its N-Quads dump: facts.json complete."""
+    from repository.store import open_store
+
+    home = SCALE / str(size)
+    store_path = Path(settings_for(size).store_path)  # type: ignore[attr-defined]
+    facts["store_bytes"] = disk_bytes(store_path)
+    store = open_store(store_path)
+    facts["triples"] = store.count()
+    start = time.perf_counter()
+    store.dump(home / "dump.nq")
+    facts["dump_s"] = round(time.perf_counter() - start, 1)
+    facts["dump_bytes"] = disk_bytes(home / "dump.nq")
+    del store
+    (home / "facts.json").write_text(json.dumps(facts, indent=1))
     return facts
+
+
+# -- sizes past CHUNK: batches of CHUNK records, one `kho ingest` each, resumable -----------------
+
+CHUNK = 100_000
+
+
+def prepare_chunked(size: int) -> dict:
+    """`size` records as size/CHUNK batches ingested one after another into one store (tantivy
+    search, as recommended past 100k), each batch's ingest measured apart: the rate as the store
+    grows. Batch 0 is the CHUNK store itself (same seed, same rows), copied with its tantivy index.
+    A stopped run goes on from the first batch without chunks/<i>/facts.json; a batch cut short
+    is ingested again (its committed units come back unchanged) and marked `resumed`."""
+    from repository.store import open_store_read_only
+
+    home, chunks = SCALE / str(size), SCALE / str(size) / "chunks"
+    settings = settings_for(size, search="tantivy")
+    first = chunks / "0" / "facts.json"
+    if not first.exists():
+        base = prepare(CHUNK, reuse=True)
+        tantivy_reindex(CHUNK)
+        if home.exists():
+            shutil.rmtree(home)
+        (chunks / "0").mkdir(parents=True)
+        src = SCALE / str(CHUNK) / "data"
+        open_store_read_only(src / "store").backup(Path(settings.store_path))  # type: ignore[arg-type]
+        for name in ("index", "index-tantivy", "records-index-tantivy"):
+            if (src / name).is_dir():
+                shutil.copytree(src / name, home / "data" / name)
+        keep = ("rows", "modes", "records", "rejected", "ingest_s", "rate", "timings", "peak_rss")
+        copied = {k: base[k] for k in keep} | {"copied_from": CHUNK, "search": "whoosh"}
+        first.write_text(json.dumps(copied, indent=1))
+    done: list[dict] = []
+    for i in range(size // CHUNK):
+        got_path = chunks / str(i) / "facts.json"
+        if got_path.exists():
+            done.append(json.loads(got_path.read_text()))
+            continue
+        done.append(ingest_chunk(size, i))
+    records = sum(c["records"] for c in done)
+    seconds = sum(c["ingest_s"] for c in done)
+    facts = {
+        "size": size,
+        "rows": sum(c["rows"] for c in done),
+        "modes": {m: sum(c["modes"].get(m, 0) for c in done) for m in done[0]["modes"]},
+        "records": records,
+        "rejected": sum(c["rejected"] for c in done),
+        "ingest_s": round(seconds, 1),
+        "rate": round(records / seconds, 1),
+        "timings": {
+            k: round(sum(c["timings"].get(k, 0) for c in done), 1) for k in done[-1]["timings"]
+        },
+        "peak_rss": max(c["peak_rss"] for c in done),
+        "harvested_bytes": prepare(CHUNK, reuse=True)["harvested_bytes"],
+        "index_bytes": disk_bytes(home / "data" / "records-index-tantivy"),
+        "chunks": done,
+    }
+    return finish(size, facts)
+
+
+def ingest_chunk(size: int, i: int) -> dict:
+    """Batch i (seed 11 + i) of a chunked size: written, ingested by `kho ingest` in a child."""
+    here = SCALE / str(size) / "chunks" / str(i)
+    batch, report, log = here / "batch", here / "ingest.json", here / "ingest.log"
+    resumed = report.exists()
+    if not (batch / "bang-ke.csv").exists():
+        shutil.rmtree(batch, ignore_errors=True)
+        write_sheet(batch, CHUNK, seed=11 + i)
+        set_modes(batch / "bang-ke.csv")
+    rows = sum(1 for _ in (batch / "bang-ke.csv").open(encoding="utf-8")) - 1
+    modes = count_modes(batch / "bang-ke.csv")
+    cmd = [str(ROOT / ".venv/bin/kho"), "ingest", "--metadata-only", "--no-ocr", "--json"]
+    env = kho_env(size, KHO_SEARCH="tantivy")
+    got_run = run_child([*cmd, "--jobs", "2", str(batch)], env=env, log=log, stdout=report)
+    text = report.read_text(encoding="utf-8")
+    if got_run["rc"] not in (0, 3):
+        err = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"kho ingest of batch {i} of {size} failed:\n{err}")
+    got = json.loads(text[text.index("{") :])
+    records = int(got.get("hoso_added", 0)) + int(got.get("docs_committed", 0))
+    records += int(got.get("hoso_unchanged", 0)) if resumed else 0
+    facts = {
+        "batch": i,
+        "before": i * CHUNK,
+        "rows": rows,
+        "modes": modes,
+        "records": records,
+        "rejected": int(got.get("hoso_rejected", 0)) + int(got.get("docs_rejected", 0)),
+        "ingest_s": round(got_run["seconds"], 1),
+        "rate": round(records / got_run["seconds"], 1),
+        "timings": got.get("timings", {}),
+        "peak_rss": got_run["peak_rss"],
+        "search": "tantivy",
+        "resumed": resumed,
+        "store_bytes": disk_bytes(SCALE / str(size) / "data" / "store"),
+    }
+    (here / "facts.json").write_text(json.dumps(facts, indent=1))
+    return facts
+
+
+def count_modes(sheet: Path) -> dict[str, int]:
+    import csv
+
+    counts: dict[str, int] = {}
+    with sheet.open(newline="", encoding="utf-8") as fh:
+        for row in list(csv.reader(fh))[1:]:
+            if row[0]:
+                counts[row[3]] = counts.get(row[3], 0) + 1
+    return counts
 
 
 # -- the servers: fast-path loads of the dump -----------------------------------------------------
