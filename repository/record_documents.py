@@ -26,6 +26,7 @@ from repository.access import mask_personal
 from repository.config import Settings
 from repository.link_documents import LinkFields, link_fields
 from repository.namespaces import MODE_GRAPH
+from repository.search_counts import sample_of
 from repository.store import Store
 from repository.text import nfc
 
@@ -277,5 +278,6 @@ def _document(
         "unit_default": default or "",
         "pages": int(row.get("pages") or 0),  # type: ignore[call-overload]
         "sha": str(row.get("sha") or ""),
+        "sample": sample_of(iri),
         **(links or LinkFields()).document(),
     }

@@ -25,9 +25,11 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Phrase, Query, Term
 
+from repository import search_counts
 from repository.access import mask_personal
 from repository.config import Settings
 from repository.errors import BadRequest
+from repository.search_counts import Counts
 from repository.search_index import IndexMissing
 from repository.search_text import (
     ENGINES,
@@ -76,7 +78,7 @@ _BOOSTS = {
 }
 MULTI = ("unit", "unit_now", "registry")  # a document has several values: counted once each
 # The tantivy engine's format (its marker file): a change of the documents' fields bumps it.
-FORMAT = "2026-11-stored-link-keys"
+FORMAT = "2026-11-sample"
 __all__ = ["IndexMissing", "RecordHit", "RecordResults"]
 
 
@@ -120,9 +122,10 @@ def schema() -> Schema:
         link_keys=KEYWORD(lowercase=True, stored=True, field_boost=_BOOSTS["link_keys"]),
         registry=Keywords(stored=True),  # enterprise, land, official, citizen
         link_labels=STORED(),
-        # Format marker: an index without it predates stored link keys (or registry links, facet
-        # columns, access-by-graph) and is rebuilt by ensure_current.
-        format_2026_11_stored_link_keys=STORED(),
+        sample=ID(),  # sample_of(iri): the slice broad queries are counted on
+        # Format marker: an index without it predates the sample slices (or stored link keys,
+        # registry links, facet columns, access-by-graph) and is rebuilt by ensure_current.
+        format_2026_11_sample=STORED(),
         hoso=ID(stored=True, sortable=True),
         issued=STORED(),
         priority=ID(stored=True, sortable=True),  # programme priority group 1–5 (the hồ sơ's)
@@ -166,10 +169,12 @@ class RecordResults:
     total: int
     hits: list[RecordHit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    approximate: bool = False  # total and facet counts estimated on a sample (about N)
 
     def to_json(self) -> dict[str, object]:
         return {
             "total": self.total,
+            "approximate": self.approximate,
             "hits": [h.to_json() for h in self.hits],
             "facets": {
                 k: [{"value": v, "count": n} for v, n in vs] for k, vs in self.facets.items()
@@ -296,6 +301,8 @@ def search(
     facets: Iterable[str] = FACETS,
     snippets: bool = False,
     sortedby: str | None = None,
+    exact: bool = False,
+    exact_up_to: int | None = None,
 ) -> RecordResults:
     """Records and hồ sơ matching `q` (every word, accents ignored), with facet counts.
 
@@ -303,19 +310,42 @@ def search(
     filter applies before anything is counted. `snippets` adds a highlighted passage of each
     hit's text, masked as the index is. A hit found through its registry links names them
     (`via_links`).
+
+    Counts past `exact_up_to` hits (default search_counts.EXACT_UP_TO) may be estimated on a
+    sample of the index (tantivy; repository.search_counts), then `approximate` says so; `exact`
+    counts every hit. The counts are kept per index state: the next page does not count again.
     """
+    threshold = None if exact else search_counts.EXACT_UP_TO if exact_up_to is None else exact_up_to
     path = index_path(settings)
-    results = _engine(settings).search(
+    eng = _engine(settings)
+    text = clean_query(q)
+    chosen = check_filters(filters or {})
+    names = list(facets)
+    stamp = eng.stamp(path)
+    key = (
+        engine(settings),
+        str(path),
+        stamp,
+        text,
+        tuple(sorted(chosen.items())),
+        None if access is None else tuple(sorted(access)),
+        tuple(names),
+        threshold,
+    )
+    known = search_counts.kept(key) if stamp is not None else None
+    results = eng.search(
         path,
         settings,
-        clean_query(q),
-        filters or {},
+        text,
+        chosen,
         access,
         page,
         per_page,
-        list(facets),
+        names,
         snippets,
         sortedby,
+        known,
+        threshold,
     )
     if results is None:
         other = _switched(settings)
@@ -328,6 +358,8 @@ def search(
             f"The records index at {path} has not been built yet{switched}. "
             "Run `kho reindex` to build it from the store."
         )
+    if known is None and stamp is not None:
+        search_counts.keep(key, Counts(results.total, results.facets, results.approximate))
     return results  # type: ignore[no-any-return]
 
 

@@ -14,12 +14,12 @@ from repository.record_documents import record_documents
 from repository.record_index import (
     FORMAT,
     RecordResults,
-    check_filters,
     hit_from,
     masked_text,
     parse,
     schema,
 )
+from repository.search_counts import SAMPLE_FIELD, SAMPLED, SAMPLES, Counts
 from repository.search_tantivy import (
     Layout,
     any_of,
@@ -28,6 +28,7 @@ from repository.search_tantivy import (
     filtered,
     generation,
     open_index,
+    opstamp,
 )
 from repository.search_text import (
     link_sequences,
@@ -93,6 +94,14 @@ def update(
     return count
 
 
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    """The index's state: its directory (a rebuild swaps in another), last commit and opstamp."""
+    try:
+        return path.stat().st_ino, (path / "meta.json").stat().st_mtime_ns, opstamp(path)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def indexed_iris(path: Path) -> set[str]:
     ix = open_index(path)
     if ix is None:
@@ -106,10 +115,45 @@ def indexed_iris(path: Path) -> set[str]:
 
 def _filters(filters: dict[str, str], access: set[str] | None) -> list[tantivy.Query]:
     lay = layout()
-    out = [lay.term(n, v) for n, v in check_filters(filters).items()]
+    out = [lay.term(n, v) for n, v in filters.items()]
     if access is not None:
         out.append(any_of(lay, "access", sorted(access) or ["-"]))
     return out
+
+
+def _aggregate(
+    searcher: tantivy.Searcher, query: tantivy.Query, names: list[str]
+) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    """The hits of `query` and the counts of its facets, in one pass over them: every document
+    has one `sample` value, so the sample buckets add up to the hits."""
+    aggs = {n: {"terms": {"field": n, "size": _BUCKETS}} for n in names}
+    aggs["_hits"] = {"terms": {"field": SAMPLE_FIELD, "size": SAMPLES}}
+    result = searcher.aggregate(query, aggs)
+    hits = sum(int(b["doc_count"]) for b in result.get("_hits", {}).get("buckets", []))
+    counts = {}
+    for name in names:
+        buckets = result.get(name, {}).get("buckets", [])
+        counts[name] = sorted(
+            ((str(b["key"]), int(b["doc_count"])) for b in buckets if b["key"]),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+    return hits, counts
+
+
+def _counts(
+    searcher: tantivy.Searcher,
+    query: tantivy.Query,
+    sampled: tantivy.Query,
+    names: list[str],
+    exact_up_to: int | None,
+) -> Counts:
+    """Exact counts, or past `exact_up_to` hits those of slice 0 scaled up (approximate)."""
+    if exact_up_to is not None:
+        seen, counts = _aggregate(searcher, sampled, names)
+        if seen * SAMPLES >= exact_up_to:
+            return Counts.scaled(seen, counts)
+    total, counts = _aggregate(searcher, query, names)
+    return Counts(total, counts)
 
 
 def search(
@@ -123,6 +167,8 @@ def search(
     facets: list[str],
     snippets: bool,
     sortedby: str | None,
+    known: Counts | None = None,
+    exact_up_to: int | None = None,
 ) -> RecordResults | None:
     ix = open_index(path)
     if ix is None:
@@ -130,27 +176,25 @@ def search(
     lay = layout()
     parsed = parse(text) if text else None
     main = lay.translate(parsed) if parsed is not None else tantivy.Query.all_query()
-    query = filtered(main, _filters(filters, access))
+    restrict = _filters(filters, access)
+    query = filtered(main, restrict)
     searcher = ix.searcher()
-    names = [n for n in facets if n in lay.kinds]
-    counts: dict[str, list[tuple[str, int]]] = {}
-    if names:
-        aggs = {n: {"terms": {"field": n, "size": _BUCKETS}} for n in names}
-        result = searcher.aggregate(query, aggs)
-        for name in names:
-            buckets = result.get(name, {}).get("buckets", [])
-            counts[name] = sorted(
-                ((str(b["key"]), int(b["doc_count"])) for b in buckets if b["key"]),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
+    if known is None:
+        names = [n for n in facets if n in lay.kinds]
+        sampled = filtered(main, [*restrict, lay.term(SAMPLE_FIELD, SAMPLED)])
+        known = _counts(searcher, query, sampled, names, exact_up_to)
+    total = known.total
     per_page = max(1, per_page)
     order = {"order_by_field": sortedby, "order": tantivy.Order.Asc} if sortedby else {}
     offset = (max(1, page) - 1) * per_page
-    found = searcher.search(query, per_page, count=True, offset=offset, **order)
-    total = int(found.count or 0)
-    if offset and offset >= total and total:  # past the last page: the last page, as Whoosh does
-        offset = (total - 1) // per_page * per_page
-        found = searcher.search(query, per_page, count=True, offset=offset, **order)
+    if offset and offset >= total and total and not known.approximate:
+        offset = (total - 1) // per_page * per_page  # past the last page: the last page
+    found = searcher.search(query, per_page, count=False, offset=offset, **order)
+    if offset and not found.hits:  # past the end of an estimate: count them, the last page
+        exact = int(searcher.search(query, 1, count=True).count or 0)
+        if exact:
+            offset = (exact - 1) // per_page * per_page
+            found = searcher.search(query, per_page, count=False, offset=offset, **order)
     terms = parsed.all_terms() if parsed is not None else set()
     in_text = {str(t) for f, t in terms if f == "text"}
     link_words = link_sequences(parsed, "links") if parsed is not None else []
@@ -168,4 +212,4 @@ def search(
                 link_keys & set(str(fields.get("link_keys") or "").lower().split()),
             )
         hits.append(hit)
-    return RecordResults(total=total, hits=hits, facets=counts)
+    return RecordResults(total, hits, known.facets, known.approximate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -14,12 +15,12 @@ from repository.record_documents import record_documents
 from repository.record_index import (
     MULTI,
     RecordResults,
-    check_filters,
     hit_from,
     masked_text,
     parse,
     schema,
 )
+from repository.search_counts import Counts
 from repository.search_index import write_index
 from repository.search_text import (
     link_sequences,
@@ -108,8 +109,21 @@ def _str(term: object) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else str(term)
 
 
+def stamp(path: Path) -> tuple[int, str, int] | None:
+    """The index's state: its directory (a rebuild swaps in another) and its latest table of
+    contents (one per commit), read from the directory listing without opening the index."""
+    try:
+        tocs = [e for e in os.scandir(path) if e.name.endswith(".toc")]
+        if not tocs:
+            return None
+        last = max(tocs, key=lambda e: (len(e.name), e.name))
+        return path.stat().st_ino, last.name, last.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def _filter(filters: dict[str, str], access: set[str] | None) -> Query | None:
-    terms: list[Query] = [Term(n, v) for n, v in check_filters(filters).items()]
+    terms: list[Query] = [Term(n, v) for n, v in filters.items()]
     if access is not None:
         terms.append(
             Or([Term("access", a) for a in sorted(access)]) if access else Term("access", "-")
@@ -130,12 +144,16 @@ def search(
     facets: list[str],
     snippets: bool,
     sortedby: str | None,
+    known: Counts | None = None,
+    exact_up_to: int | None = None,
 ) -> RecordResults | None:
+    """Every count exact (`exact_up_to` is the tantivy engine's): Whoosh serves small archives.
+    Counts `known` from an earlier page are not counted again."""
     ix = _open(path)
     if ix is None:
         return None
     query = parse(text) if text else Every()
-    names = [n for n in facets if n in ix.schema.names()]
+    names = [n for n in facets if n in ix.schema.names()] if known is None else []
     groups = sorting.Facets()
     for name in names:
         groups.add_field(name, allow_overlap=name in MULTI)
@@ -145,18 +163,17 @@ def search(
             max(1, page),
             pagelen=per_page,
             filter=_filter(filters, access),
-            groupedby=groups,
-            maptype=sorting.Count,
+            groupedby=groups if names else None,
+            maptype=sorting.Count if names else None,
             sortedby=sortedby,
             terms=bool(text),
         )
-        counts = {
-            name: sorted(
+        counts = known.facets if known else {}
+        for name in names:
+            counts[name] = sorted(
                 ((_text(k), int(n)) for k, n in results.results.groups(name).items() if k),
                 key=lambda kv: (-kv[1], kv[0]),
             )
-            for name in names
-        }
         # The words and keys the query asks of the links, checked against each hit's own link
         # labels as the tantivy engine does: Whoosh's matched terms leave out what an OR matched
         # in another field of the same document.

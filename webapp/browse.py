@@ -202,10 +202,14 @@ def records() -> Response | str:
         page = max(1, int(request.args.get("page") or 1))
     except ValueError:
         raise BadRequest("page must be a whole number, e.g. page=2.") from None
+    # exact=1: every hit counted, never estimated on a sample (broad queries of a big archive)
+    exact = (request.args.get("exact") or "").strip().lower() in ("1", "true", "yes", "on")
     missing = not record_index.index_path(s.settings).is_dir()
     results = record_index.RecordResults(0, [])
     if not missing:
-        results = _search(q, filters=filters, page=page, per_page=PER_PAGE, snippets=bool(q))
+        results = _search(
+            q, filters=filters, page=page, per_page=PER_PAGE, snippets=bool(q), exact=exact
+        )
     _audit_restricted(results.hits)
     notes = lineage_notes(s.store, results.hits)
     if not wants_html():
@@ -213,7 +217,7 @@ def records() -> Response | str:
         for hit in body["hits"]:  # type: ignore[attr-defined]
             note = notes.get(hit["iri"])
             hit["lineage"] = note.to_json() if note else None
-        return jsonify({"ok": True, "q": q, "page": page, **body})
+        return jsonify({"ok": True, "q": q, "page": page, "exact": exact, **body})
     active = {k: v for k, v in filters.items() if v}
     names = _names(results, list(active.values()))
     return render_template(
@@ -226,6 +230,7 @@ def records() -> Response | str:
         missing=missing,
         page=page,
         per_page=PER_PAGE,
+        linked=dict(active, exact="1") if exact else active,  # what links to other pages keep
         FACET_NAMES=FACET_NAMES,
         FACET_VALUES=FACET_VALUES,
         SIDEBAR=record_index.FACETS,
@@ -273,7 +278,7 @@ def _sections(names: list[str], limit: int | None) -> dict[str, list[dict[str, o
 
 def _count_sections(names: list[str], limit: int | None) -> dict[str, list[dict[str, object]]]:
     facets = sorted({SECTIONS[n][0] for n in names} | {"kind"})
-    results = _search("", per_page=1, facets=facets)
+    results = _search("", per_page=1, facets=facets, exact=True)  # lists need every value
     units = unit_facts(site().store, [v for v, _ in results.facets.get("unit", [])])
     label = _labeller(_names(results, []))
     out: dict[str, list[dict[str, object]]] = {}
@@ -338,7 +343,9 @@ def agency_extras(iri: str) -> dict[str, object]:
     out: dict[str, object] = {}
     for role, facet in (("created", "agency"), ("held", "holder")):
         counts = dict(
-            _search("", filters={facet: iri}, per_page=1, facets=("kind",)).facets["kind"]
+            _search("", filters={facet: iri}, per_page=1, facets=("kind",), exact=True).facets[
+                "kind"
+            ]
         )
         out[role] = {
             "hoso": counts.get("hoso", 0),
@@ -353,7 +360,7 @@ def unit_extras(iri: str) -> dict[str, object]:
     s = site()
     if not record_index.index_path(s.settings).is_dir():
         return {}
-    results = _search("", filters={"unit": iri}, per_page=10, facets=("kind", "unit"))
+    results = _search("", filters={"unit": iri}, per_page=10, facets=("kind", "unit"), exact=True)
     _audit_restricted(results.hits)
     kinds = dict(results.facets.get("kind", []))
     units = unit_facts(s.store, [v for v, _ in results.facets.get("unit", [])] + [iri])
