@@ -13,6 +13,7 @@ from repository.config import Settings
 from repository.record_documents import record_documents
 from repository.record_index import (
     FORMAT,
+    IndexMissing,
     RecordResults,
     hit_from,
     masked_text,
@@ -173,6 +174,12 @@ def search(
     ix = open_index(path)
     if ix is None:
         return None
+    if (found_format := marked_format(path)) != FORMAT:  # its fields are not today's
+        raise IndexMissing(
+            f"The records index at {path} was written by an older Kho (format "
+            f"{found_format or 'unmarked'}; this one reads {FORMAT}). "
+            "Run `kho reindex` to rebuild it from the store."
+        )
     lay = layout()
     parsed = parse(text) if text else None
     main = lay.translate(parsed) if parsed is not None else tantivy.Query.all_query()

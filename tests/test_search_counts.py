@@ -8,12 +8,16 @@ EXACT_UP_TO, or the `exact_up_to` parameter) instead of building a huge index.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 
 from repository import record_index, search_counts
 from repository.config import Settings
 from repository.search_counts import SAMPLED, SAMPLES, about, sample_of
+from repository.search_index import IndexMissing
+from repository.search_text import mark
 from repository.store import open_store
 from tests.search_engines import ENGINES, on_engine, stored
 from tests.web import client_as
@@ -129,3 +133,21 @@ def test_records_page_says_about_and_links_exact_counts(
     exact_page = client.get("/records?exact=1&page=1", headers={"Accept": "text/html"})
     html = exact_page.get_data(as_text=True)
     assert "Đếm chính xác" not in html and f"{exact['total']} kết quả" in html
+
+
+def test_an_index_of_the_older_format_says_to_reindex(tmp_path: Path) -> None:
+    """The sample field is new: a tantivy index written before it is not searched (its fields
+    would not be today's) but named, with what to run; ensure_current would rebuild it."""
+    from repository.records_tantivy import layout
+    from repository.search_tantivy import build
+    from tests.bench.bench_search import documents
+
+    settings = Settings(data_dir=tmp_path, search="tantivy")
+    path = record_index.index_path(settings)
+    path.mkdir(parents=True)
+    build(path, layout(), documents(40), record_index.FORMAT)
+    assert record_index.search(settings, "").total == 40
+    mark(path, "tantivy", "2026-11-stored-link-keys")  # as the Kho before sampling left it
+    assert not record_index.is_current(settings)
+    with pytest.raises(IndexMissing, match="older Kho.*kho reindex"):
+        record_index.search(settings, "")
