@@ -6,10 +6,11 @@ group — the home page's figures (issue 4).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from repository.memo import Memo, store_key
+from repository.memo import Memo, as_of_json, family_key
 from repository.record_counts import hash_joins, table
 from repository.store import Store
 
@@ -88,6 +89,8 @@ class Holdings:
     by_block: dict[str, Tally] = field(default_factory=dict)
     by_level: dict[str, Tally] = field(default_factory=dict)
     by_group: dict[str, Tally] = field(default_factory=dict)
+    as_of: float = field(default_factory=time.time, compare=False)  # when counted (epoch s)
+    current: bool = field(default=True, compare=False)  # False: last counts, new ones coming
 
     def to_json(self) -> dict[str, object]:
         def tallies(d: dict[str, Tally]) -> dict[str, dict[str, int]]:
@@ -98,6 +101,7 @@ class Holdings:
             "by_block": tallies(self.by_block),
             "by_level": tallies(self.by_level),
             "by_group": tallies(self.by_group),
+            **as_of_json(self.as_of, self.current),
         }
 
 
@@ -115,15 +119,20 @@ def _tail(iri: object, prefix: str) -> str:
     return local[len(prefix) :] if local.startswith(prefix) else ""
 
 
-# Home counts by (store, generation, visible graphs): a write to the store makes them unreachable.
+# Home counts by (store, visible graphs), each answer for one store generation (Memo.recent): on
+# a big archive a write lets readers see the last counts, marked, while the new ones are counted.
 _MEMO: Memo[Holdings] = Memo(size=8)
 
 
 def holdings(store: Store, graphs: Iterable[str]) -> Holdings:
-    """Counts over the records in `graphs` only (pass the reader's visible graphs). Kept until
-    the store is written to: the answer is shared, do not change it."""
+    """Counts over the records in `graphs` only (pass the reader's visible graphs), as the store
+    is now — or, on an archive where counting takes seconds, the last counts (`current` False)
+    while the new ones are computed. The answer is shared: do not change it."""
     graphs = list(graphs)
-    return _MEMO.get(store_key(store, graphs), lambda: _holdings(store, graphs))
+    kept = _MEMO.recent(
+        family_key(store, graphs), store.generation, lambda: _holdings(store, graphs)
+    )
+    return kept.value if kept.current else replace(kept.value, current=False)
 
 
 def _holdings(store: Store, graphs: list[str]) -> Holdings:

@@ -8,14 +8,15 @@ counted when those are among the graphs (issue 4, the dashboard).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pyoxigraph as ox
 
 from repository import gazetteer
-from repository.memo import Memo, store_key
+from repository.memo import Memo, as_of_json, family_key
 from repository.record_counts import EVERY, hash_joins, table
 from repository.store import Store
 
@@ -161,6 +162,8 @@ class Dashboard:
     units: dict[str, Progress]  # by the IRI of a unit valid today (or an ended one, no successor)
     total: Progress
     flags_visible: bool
+    as_of: float = field(default_factory=time.time, compare=False)  # when counted (epoch s)
+    current: bool = field(default=True, compare=False)  # False: last one, new one coming
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -168,6 +171,7 @@ class Dashboard:
             "groups": {k: v.to_json() for k, v in self.groups.items()},
             "units": {k: v.to_json() for k, v in self.units.items()},
             "flags_visible": self.flags_visible,
+            **as_of_json(self.as_of, self.current),
         }
 
 
@@ -216,18 +220,22 @@ def _flagged(store: Store, graphs: list[str]) -> list[dict[str, object]]:
     return store.select(_FLAGGED % {"flags": values}, graphs=graphs)
 
 
-# Dashboards by (store, generation, visible graphs, day, flags): a write to the store makes the
-# kept ones unreachable. A handful of readers' views (anonymous, researcher, curator, cleared).
+# Dashboards by (store, visible graphs, day, flags), each for one store generation (Memo.recent):
+# a handful of readers' views (anonymous, researcher, curator, cleared).
 _MEMO: Memo[Dashboard] = Memo(size=8)
 
 
 def dashboard(store: Store, graphs: Iterable[str], today: date, with_flags: bool) -> Dashboard:
     """The dashboard over `graphs` (the reader's visible graphs); `with_flags` when the reader
-    may see flags (curators), else flagged counts are None. Kept until the store is written to:
-    the answer is shared, do not change it."""
+    may see flags (curators), else flagged counts are None. As the store is now — or, on an
+    archive where counting takes seconds, the last dashboard (`current` False) while the new one
+    is computed. The answer is shared: do not change it."""
     graphs = list(graphs)
-    key = store_key(store, graphs, today.isoformat(), with_flags)
-    return _MEMO.get(key, lambda: _dashboard(store, graphs, today, with_flags))
+    family = family_key(store, graphs, today.isoformat(), with_flags)
+    kept = _MEMO.recent(
+        family, store.generation, lambda: _dashboard(store, graphs, today, with_flags)
+    )
+    return kept.value if kept.current else replace(kept.value, current=False)
 
 
 def _dashboard(store: Store, graphs: list[str], today: date, with_flags: bool) -> Dashboard:

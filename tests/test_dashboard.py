@@ -162,3 +162,94 @@ def test_memo_computes_once_for_threads_asking_together_and_forgets_failures() -
     assert memo.get("bad", lambda: 1) == 1  # the failure was not kept
     memo.get("third", lambda: 3)
     assert len(memo) == 2 and memo.get("k", lambda: 0) == 0  # least recently used went first
+
+
+def test_slow_answers_are_served_stale_while_the_new_one_is_computed() -> None:
+    """Memo.recent: fast answers always belong to the present generation; once a family's answer
+    took slow_s or more, a newer generation gets the last answer (not current) at once, one
+    background computation per family, and the new answer once it is there."""
+    fast: Memo[str] = Memo(size=4, slow_s=60.0)
+    assert fast.recent("f", 1, lambda: "one").value == "one"
+    got = fast.recent("f", 2, lambda: "two")
+    assert got.value == "two" and got.current and got.generation == 2
+
+    slow: Memo[str] = Memo(size=4, slow_s=0.0)  # every answer counts as slow
+    first = slow.recent("f", 1, lambda: "one")
+    assert first.current and first.value == "one"  # nothing to serve yet: computed inline
+    release, calls = threading.Event(), []
+
+    def counting() -> str:
+        calls.append(1)
+        release.wait(10)
+        return "two"
+
+    stale = [slow.recent("f", 2, counting) for _ in range(5)]
+    assert all(k.value == "one" and not k.current and k.generation == 1 for k in stale)
+    release.set()
+    slow.settle(10)
+    fresh = slow.recent("f", 2, counting)
+    assert fresh.value == "two" and fresh.current and calls == [1]
+
+    def broken() -> str:
+        raise RuntimeError("store closed")
+
+    assert slow.recent("f", 3, broken).value == "two"  # the failure stays in the background
+    slow.settle(10)
+    assert slow.recent("f", 3, lambda: "three").value == "two"  # tried again, in the background
+    slow.settle(10)
+    assert slow.recent("f", 3, lambda: "never").value == "three"
+
+
+def test_home_and_dashboard_say_when_their_counts_are_being_updated(
+    app: Flask, demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an archive where counting is slow, a write shows the last counts, marked with their
+    time, until the new ones are there (the page never waits for a whole-archive count). The
+    real counts run, held back until the stale answers have been seen."""
+    store = open_store(demo_settings)
+    minter = Minter(demo_settings.base_iri)
+    graphs = access.visible_graphs(store.named_graphs(), minter, access.PUBLIC)
+    memos = (holdings._MEMO, progress._MEMO)
+    saved = [m.slow_s for m in memos]
+    hoso = ox.NamedNode(f"{BASE}id/hoso/stale-test-{uuid.uuid4().hex[:8]}")
+    kind = ox.NamedNode(RICO + "hasRecordSetType")
+    quads = [
+        ox.Quad(
+            hoso, kind, ox.NamedNode(RIC_RST + "File"), ox.NamedNode(minter.records_graph("public"))
+        )
+    ]
+    gate = threading.Event()
+    for module, name in ((holdings, "_holdings"), (progress, "_dashboard")):
+        real = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _real=real: (gate.wait(30) or True) and _real(*a)
+        )
+    try:
+        for m in memos:
+            m.slow_s = 0.0
+        gate.set()
+        holdings.holdings(store, graphs), board(app, "anonymous")  # answers of this generation
+        for m in memos:
+            m.settle(60)
+        before = holdings.holdings(store, graphs)
+        assert before.current and board(app, "anonymous")["current"] is True
+        gate.clear()
+        store.add_quads(quads)
+        stale = holdings.holdings(store, graphs)
+        assert not stale.current and stale.total.hoso == before.total.hoso
+        body = board(app, "anonymous")
+        assert body["current"] is False and body["as_of"].endswith("Z")
+        page = client_as(app, "anonymous").get("/").get_data(as_text=True)
+        assert "đang được cập nhật" in page and "being updated" in page
+        gate.set()
+        for m in memos:
+            m.settle(60)
+        fresh = holdings.holdings(store, graphs)
+        assert fresh.current and fresh.total.hoso == before.total.hoso + 1
+        assert board(app, "anonymous")["current"] is True
+    finally:
+        gate.set()
+        for m, s in zip(memos, saved, strict=True):
+            m.settle(60)
+            m.slow_s = s
+        store.update_quads(quads, [])

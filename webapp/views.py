@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from flask import Flask, Response, url_for
@@ -42,6 +43,12 @@ def resource_href(iri: str) -> str | None:
     return None
 
 
+def hanoi_time(epoch: float) -> str:
+    """A moment as Hanoi reads it (UTC+7, no daylight saving): 14:05:09 26/11/2026."""
+    moment = datetime.fromtimestamp(epoch, timezone(timedelta(hours=7)))
+    return moment.strftime("%H:%M:%S %d/%m/%Y")
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         href=local_href,
@@ -55,6 +62,7 @@ def register(app: Flask) -> None:
         curie=labels.curie,
     )
     app.jinja_env.filters["nfc"] = lambda s: nfc(str(s)) if s is not None else ""
+    app.jinja_env.filters["hanoi_time"] = hanoi_time
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
