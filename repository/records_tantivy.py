@@ -15,11 +15,10 @@ from repository.record_index import (
     FORMAT,
     IndexMissing,
     RecordResults,
-    hit_from,
-    masked_text,
     parse,
     schema,
 )
+from repository.records_hits import Asked, by_count, dress
 from repository.search_counts import SAMPLE_FIELD, SAMPLED, SAMPLES, Counts
 from repository.search_tantivy import (
     Layout,
@@ -32,12 +31,7 @@ from repository.search_tantivy import (
     opstamp,
 )
 from repository.search_text import (
-    link_sequences,
     marked_format,
-    matched_words,
-    snippet,
-    via_links,
-    words,
 )
 from repository.store import Store
 
@@ -134,10 +128,7 @@ def _aggregate(
     counts = {}
     for name in names:
         buckets = result.get(name, {}).get("buckets", [])
-        counts[name] = sorted(
-            ((str(b["key"]), int(b["doc_count"])) for b in buckets if b["key"]),
-            key=lambda kv: (-kv[1], kv[0]),
-        )
+        counts[name] = by_count((str(b["key"]), int(b["doc_count"])) for b in buckets)
     return hits, counts
 
 
@@ -202,21 +193,10 @@ def search(
         if exact:
             offset = (exact - 1) // per_page * per_page
             found = searcher.search(query, per_page, count=False, offset=offset, **order)
-    terms = parsed.all_terms() if parsed is not None else set()
-    in_text = {str(t) for f, t in terms if f == "text"}
-    link_words = link_sequences(parsed, "links") if parsed is not None else []
-    link_keys = {str(t) for f, t in terms if f == "link_keys"}
+    asked = Asked.of(parsed)
     hits = []
     for score, address in found.hits:
         fields = lay.fields(searcher.doc(address))
-        hit = hit_from(fields, 0.0 if sortedby else float(score))
-        if snippets and in_text and fields.get("sha"):
-            hit.snippet = snippet(masked_text(settings, str(fields["sha"])), in_text) or None
-        if (link_words or link_keys) and fields.get("link_labels"):
-            hit.via_links = via_links(
-                list(fields.get("link_labels") or []),  # type: ignore[call-overload]
-                matched_words(link_words, words(str(fields.get("links") or ""))),
-                link_keys & set(str(fields.get("link_keys") or "").lower().split()),
-            )
-        hits.append(hit)
+        score = 0.0 if sortedby else float(score)
+        hits.append(dress(settings, fields, score, asked, snippets, str(fields.get("links") or "")))
     return RecordResults(total, hits, known.facets, known.approximate)

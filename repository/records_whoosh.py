@@ -15,20 +15,14 @@ from repository.record_documents import record_documents
 from repository.record_index import (
     MULTI,
     RecordResults,
-    hit_from,
-    masked_text,
     parse,
     schema,
 )
+from repository.records_hits import Asked, by_count, dress
 from repository.search_counts import Counts
 from repository.search_index import write_index
 from repository.search_text import (
-    link_sequences,
     mark,
-    matched_words,
-    snippet,
-    via_links,
-    words,
 )
 from repository.store import Store
 
@@ -170,31 +164,21 @@ def search(
         )
         counts = known.facets if known else {}
         for name in names:
-            counts[name] = sorted(
-                ((_text(k), int(n)) for k, n in results.results.groups(name).items() if k),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
+            groups_of = results.results.groups(name).items()
+            counts[name] = by_count((_text(k), int(n)) for k, n in groups_of if k)
         # The words and keys the query asks of the links, checked against each hit's own link
         # labels as the tantivy engine does: Whoosh's matched terms leave out what an OR matched
         # in another field of the same document.
-        asked = query.all_terms() if text else set()
-        link_words = link_sequences(query, "links") if text else []
-        link_keys = {_str(t) for f, t in asked if f == "link_keys"}
+        asked = Asked.of(query if text else None)
         hits = []
         for r in results:
-            hit = hit_from(r.fields(), r.score or 0.0)
+            fields = r.fields()
             matched = r.matched_terms() if text else []
             in_text = {t.decode("utf-8") for f, t in matched if f == "text"}
-            if snippets and in_text and r.get("sha"):
-                hit.snippet = snippet(masked_text(settings, str(r["sha"])), in_text) or None
-            labels = list(r.get("link_labels") or [])
-            if (link_words or link_keys) and labels:
-                hit.via_links = via_links(
-                    labels,
-                    matched_words(link_words, words(" ; ".join(labels))),
-                    link_keys & set(str(r.get("link_keys") or "").lower().split()),
-                )
-            hits.append(hit)
+            link_text = " ; ".join(fields.get("link_labels") or [])
+            hits.append(
+                dress(settings, fields, r.score or 0.0, asked, snippets, link_text, in_text)
+            )
         return RecordResults(total=results.total, hits=hits, facets=counts)
 
 
