@@ -57,10 +57,41 @@ def set_filter(view: View, spec: str | None) -> str | None:
 
 def _predecessors(view: View, unit: str) -> list[str]:
     """Unit versions whose territory passed (wholly or partly) to `unit`, at any remove."""
-    rows = view.store.select(
-        f"SELECT DISTINCT ?p WHERE {{ ?p vl:successor+ {_iri(unit)} }}", graphs=view.graphs
-    )
-    return sorted(str(r["p"]) for r in rows)
+    return sorted(_lineage(view, {unit}, forward=False).get(unit, ()))
+
+
+def _lineage(view: View, units: set[str], *, forward: bool) -> dict[str, set[str]]:
+    """For each of `units`, the unit versions its territory passed to (forward) or came from, at
+    any remove: vl:successor followed one remove per query over the units just reached, then
+    closed in Python. Not a property path (`?own vl:successor+ ?u`): Virtuoso refuses one whose
+    start only a VALUES block binds ("transitive start not given"), and lineages are short."""
+    step: dict[str, set[str]] = {}  # a unit -> the units one remove away
+    frontier, seen = set(units), set(units)
+    here, there = ("?a", "?b") if forward else ("?b", "?a")
+    while frontier:
+        values = " ".join(map(_iri, sorted(frontier)))
+        sparql = (
+            f"SELECT DISTINCT ?a ?b WHERE {{ VALUES {here} {{ {values} }} ?a vl:successor ?b }}"
+        )
+        frontier = set()
+        for row in view.store.select(sparql, graphs=view.graphs):
+            near, far = str(row[here[1:]]), str(row[there[1:]])
+            step.setdefault(near, set()).add(far)
+            if far not in seen:
+                seen.add(far)
+                frontier.add(far)
+    found: dict[str, set[str]] = {}
+    for unit in units:
+        reached: set[str] = set()
+        todo = list(step.get(unit, ()))
+        while todo:
+            u = todo.pop()
+            if u not in reached:
+                reached.add(u)
+                todo.extend(step.get(u, ()))
+        if reached:
+            found[unit] = reached
+    return found
 
 
 # -- listing ------------------------------------------------------------------------------------
@@ -131,16 +162,7 @@ def memberships(view: View, items: Iterable[str]) -> dict[str, list[str]]:
 
 def _successors(view: View, units: set[str]) -> dict[str, set[str]]:
     """The unit versions each of `units` passed its territory to, at any remove."""
-    found: dict[str, set[str]] = {}
-    if not units:
-        return found
-    sparql = (
-        f"SELECT DISTINCT ?own ?u WHERE {{ VALUES ?own {{ {' '.join(map(_iri, sorted(units)))} }} "
-        "?own vl:successor+ ?u }"
-    )
-    for row in view.store.select(sparql, graphs=view.graphs):
-        found.setdefault(str(row["own"]), set()).add(str(row["u"]))
-    return found
+    return _lineage(view, units, forward=True)
 
 
 def sets(view: View) -> list[OaiSet]:

@@ -139,8 +139,10 @@ _AGENCY_FACTS = """
 SELECT ?a ?u ?from ?to WHERE { VALUES ?a { %s }
   OPTIONAL { ?a rico:hasOrHadJurisdiction ?u }
   OPTIONAL { ?a rico:beginningDate ?from } OPTIONAL { ?a rico:endDate ?to } }"""
+# The first remove is a plain pattern: Virtuoso refuses a property path whose start only a VALUES
+# block binds ("transitive start not given").
 _SUCCESSORS_NOW = """
-SELECT DISTINCT ?s WHERE { VALUES ?u { %s } ?u vl:successor+ ?s .
+SELECT DISTINCT ?s WHERE { VALUES ?u { %s } ?u vl:successor ?n . ?n vl:successor* ?s .
   OPTIONAL { ?s rico:beginningDate ?from } OPTIONAL { ?s rico:endDate ?to }
   FILTER(!BOUND(?from) || ?from <= ?today) FILTER(!BOUND(?to) || ?to >= ?today) }"""
 _UNIT_FACTS = """

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from repository.access import mask_personal
 from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
-from repository.sparql_text import _STRIP
+from repository.sparql_text import without_dataset_clauses
 from repository.store import GRAPH_FORMATS, RESULT_FORMATS
 
 if TYPE_CHECKING:
@@ -132,31 +132,26 @@ def answer(store: ox.Store, job: QueryJob) -> QueryAnswer:
     return answer_result(result, job, started)
 
 
-_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
-
-
 def answer_remote(
     engine: SparqlEngine, job: QueryJob, timeout: float, hold: dict[str, object] | None = None
 ) -> QueryAnswer:
     """Run one job on a server store, reading its answer as a stream: past `max_rows` results
     the rest is never read. `hold["response"]` lets another thread close it (a time limit)."""
     from repository.store import check_read_only  # noqa: PLC0415
+    from repository.store_sparql import check_syntax  # noqa: PLC0415
     from repository.store_wire import ACCEPT_GRAPH, ACCEPT_RESULTS, parse_answer  # noqa: PLC0415
 
     started = time.perf_counter()
     form = check_read_only(job.query)
-    if engine.dialect == "virtuoso" and _FROM.search(_STRIP.sub(" ", job.query)):
+    query = job.query
+    if engine.dialect == "virtuoso":
         # Virtuoso answers over a query's own FROM / FROM NAMED graphs even when the protocol's
-        # dataset (the reader's visible graphs) says otherwise: such a query could read graphs
-        # the reader may not see, so it is refused on this back-end.
-        raise QueryError(
-            "FROM và FROM NAMED không dùng được trên máy chủ này; hãy bỏ chúng (truy vấn đã chạy "
-            "trên các đồ thị bạn được xem). / FROM and FROM NAMED are not accepted on this "
-            "server: leave them out (queries already run over the graphs you may see), or use "
-            "the default-graph-uri / named-graph-uri parameters."
-        )
+        # dataset says otherwise. The job's dataset already holds what they name, cut down to the
+        # reader's graphs (repository.sparql_dataset): the clauses go, the protocol says it.
+        check_syntax(query)  # mistakes are reported at the user's own line and column
+        query = without_dataset_clauses(query)
     response = engine.post_query(
-        job.query,
+        query,
         list(job.default_graphs),
         named=list(job.named_graphs),
         accept=ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS,

@@ -42,6 +42,48 @@ def check_read_only(sparql: str) -> str:
     return form.group(1).upper()
 
 
+# Strings and comments blanked to spaces of the same length (IRIs kept: they may hold '#'), so
+# that positions in the blanked text are positions in the query.
+_LEXEME = re.compile(
+    r'(<[^<>"{}|^`\\\s]*>)|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*'
+)
+# A dataset clause: FROM or FROM NAMED and an IRI or a prefixed name (not a variable ?from).
+_FROM_CLAUSE = re.compile(
+    r"(?<![?$\w])FROM\s+(?:NAMED\s+)?(?:<[^<>\s]*>|(?:[^\W\d][\w.-]*)?:[^\s{}()<>,;]*)",
+    re.IGNORECASE,
+)
+_FROM_WORD = re.compile(r"(?<![?$\w])FROM\b", re.IGNORECASE)
+
+
+def without_dataset_clauses(sparql: str) -> str:
+    """The query without its FROM and FROM NAMED clauses, for a server that would otherwise read
+    them over the protocol's dataset (Virtuoso): the caller sends the dataset they name (cut down
+    to the reader's graphs) as default-graph-uri / named-graph-uri instead. Only clauses outside
+    braces count (a `?from` variable or a FROM in a string stays); a FROM left that could not be
+    read is refused."""
+    bare = _LEXEME.sub(lambda m: m.group(1) or " " * len(m.group(0)), sparql)
+    depth, outside = 0, []
+    for ch in bare:
+        depth += (ch == "{") - (ch == "}")
+        outside.append(depth == 0 and ch not in "{}")
+    cuts = [m.span() for m in _FROM_CLAUSE.finditer(bare) if outside[m.start()]]
+    if not cuts:
+        left = [m for m in _FROM_WORD.finditer(bare) if outside[m.start()]]
+        if left:
+            raise QueryError(
+                "FROM phải ghi tên đồ thị bằng IRI (<…>) hoặc tên có tiền tố. / FROM must "
+                "name a graph by its IRI (<…>) or a prefixed name."
+            )
+        return sparql
+    kept, at = [], 0
+    for start, end in cuts:
+        kept.append(sparql[at:start])
+        at = end
+    kept.append(sparql[at:])
+    return without_dataset_clauses("".join(kept))
+
+
 def bind_values(
     sparql: str, values: dict[str, ox.NamedNode | ox.Literal], *, in_place: bool = False
 ) -> str:

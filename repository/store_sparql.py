@@ -28,13 +28,23 @@ Dialects (`store_dialect`; auto: /sparql-auth → virtuoso; .../store → oxigra
   - xsd:duration: "P10Y" becomes "120" (months), or the insert fails: such literals are stored
     under DURATION_ALIAS and mapped back in queries and answers (store_wire);
   - ASK answers come as a table of one variable, __ASK_RETVAL; results say "typed-literal";
+  - a boolean a query computes (`BIND(!BOUND(?to) AS ?now)`, `(?a = ?b AS ?same)`) comes back
+    as xsd:integer 1/0: such expressions are sent cast to xsd:boolean (store_wire.booleans_cast;
+    one under IF or COALESCE still comes back as an integer);
   - its GSP calls a body whose first triples hold a long literal text/plain: literals over 4,000
     characters (OCR text) are inserted by SPARQL instead;
   - "anytime" partial answers past its `timeout` (X-SQL-State header) are refused as timeouts;
   - xsd:string literals come back as simple literals (the same term in RDF 1.1); language tags,
     dates, dateTimes, decimals (canonical), booleans, 300 KB literals and non-BMP characters
     round-trip; blank nodes are renamed by the server (Kho writes none);
-  - its system graphs are never listed: Kho's graphs are those it registered (above).
+  - its system graphs are never listed: Kho's graphs are those it registered (above);
+  - it answers over a query's own FROM / FROM NAMED even when the protocol's
+    default-graph-uri / named-graph-uri say otherwise (a reader would read graphs they may not
+    see): endpoint queries are sent without those clauses, the dataset they name (cut down to
+    the reader's graphs) going as the protocol's parameters (sparql_answer.answer_remote);
+  - it refuses a property path whose start only a VALUES block (or an earlier pattern) binds,
+    "transitive start not given": values bound into a query are also written in place
+    (sparql_text.bind_values), and the OAI sets follow vl:successor one remove per query.
 * oxigraph — GSP loads of a new graph use `no_transaction` (the graph is dropped on failure).
 * standard — the protocols as written (Fuseki, GraphDB).
 """
@@ -63,6 +73,7 @@ from repository.store_wire import (
     PartialAnswer,
     StoreTimeout,
     Unaliased,
+    booleans_cast,
     duration_aliased,
     escape_non_ascii,
     guess_dialect,
@@ -239,6 +250,8 @@ class SparqlEngine:
         server_timeout_ms: int | None = None,
     ) -> requests.Response:
         check_syntax(sparql)
+        if self.dialect == "virtuoso":
+            sparql = booleans_cast(sparql)
         form = [("query", self.text(_PROLOGUE + sparql)), *self.dataset(graphs, named)]
         if server_timeout_ms and self.dialect == "virtuoso":
             form.append(("timeout", str(server_timeout_ms)))

@@ -113,3 +113,72 @@ def parse_answer(body: bytes | IO[bytes], header: str, form: str) -> object:
             format=ox.QueryResultsFormat.JSON,
         )
     return result
+
+
+# -- booleans a query computes -----------------------------------------------------------------
+# Virtuoso answers a boolean a query computes (`BIND(!BOUND(?to) AS ?now)`, `(?a = ?b AS ?same)`,
+# even `(true AS ?t)`) as xsd:integer 1/0; cast to xsd:boolean it answers a boolean (then made
+# canonical, VIRTUOSO_REPAIRS). So such expressions are sent wrapped in xsd:boolean(...), when
+# their form says they are boolean: a comparison, && / || / ! / IN at their top, a boolean
+# function (BOUND, REGEX, CONTAINS...), EXISTS, true or false. Others (IF, COALESCE of booleans)
+# still come back as integers on Virtuoso.
+_LEXEMES = re.compile(
+    r'<[^<>"{}|^`\\\s]*>|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*'
+)
+_AS_VARIABLE = re.compile(r"\bAS\s+[?$]\w+\s*$", re.IGNORECASE)
+_BOOLEAN_TOP = re.compile(r"\|\||&&|[!<>]=|[=<>]|(?<![?$\w:])IN\b", re.IGNORECASE)
+_ARITHMETIC = re.compile(r"[-+*/]")
+_BOOLEAN_ALONE = re.compile(
+    r"(?:NOT\s+)?EXISTS|true|false|BOUND|isIRI|isURI|isBLANK|isLITERAL|isNUMERIC|REGEX|CONTAINS"
+    r"|STRSTARTS|STRENDS|LANGMATCHES|sameTerm",
+    re.IGNORECASE,
+)
+_XSD_BOOLEAN = "<http://www.w3.org/2001/XMLSchema#boolean>"
+
+
+def _flat(text: str) -> str:
+    """`text` with everything inside parentheses or braces blanked (the top level kept)."""
+    out, depth = [], 0
+    for ch in text:
+        if ch in "({":
+            depth += 1
+        out.append(ch if depth == 0 else " ")
+        if ch in ")}":
+            depth -= 1
+    return "".join(out)
+
+
+def booleans_cast(sparql: str) -> str:
+    """The query with each boolean expression bound to a variable (BIND, a projection, GROUP BY)
+    wrapped in xsd:boolean(...), for Virtuoso (see above)."""
+    bare = _LEXEMES.sub(lambda m: "§" * len(m.group(0)), sparql)
+    opened: list[int] = []
+    wraps: list[tuple[int, int]] = []
+    for at, ch in enumerate(bare):
+        if ch == "(":
+            opened.append(at)
+        elif ch == ")" and opened:
+            start = opened.pop()
+            inner = bare[start + 1 : at]
+            named = _AS_VARIABLE.search(_flat(inner))
+            if named is None:
+                continue
+            begin, end = start + 1, start + 1 + named.start()  # the expression's span
+            while True:
+                begin += len(bare[begin:end]) - len(bare[begin:end].lstrip())
+                end -= len(bare[begin:end]) - len(bare[begin:end].rstrip())
+                top = _flat(bare[begin:end]).strip()
+                if top or end - begin < 2 or not (bare[begin] == "(" and bare[end - 1] == ")"):
+                    break
+                begin, end = begin + 1, end - 1  # ((?a < 3) AS ?x): the inner expression
+            boolean = (
+                bool(_BOOLEAN_TOP.search(top))
+                or (top.startswith("!") and not _ARITHMETIC.search(top))
+                or bool(_BOOLEAN_ALONE.fullmatch(top))
+            )
+            if boolean:
+                wraps.append((begin, end))
+    for begin, end in sorted(wraps, reverse=True):
+        sparql = f"{sparql[:begin]}{_XSD_BOOLEAN}({sparql[begin:end]}){sparql[end:]}"
+    return sparql

@@ -187,6 +187,30 @@ def test_set_filtering_by_block_and_lineage_aware_unit(
     assert errors(root) == ["noRecordsMatch"]
 
 
+def test_set_lineage_is_the_transitive_closure_of_successor(demo_settings: Settings) -> None:
+    """Lineages are followed one remove per query (Virtuoso refuses `?own vl:successor+ ?u`
+    when only VALUES binds ?own): the same units as the property path from each unit in turn."""
+    from repository.oai_items import View
+    from repository.oai_sets import _predecessors, _successors
+
+    store = open_store(demo_settings)
+    view = View(store, M, store.named_graphs())
+    merged = (
+        "SELECT DISTINCT ?a WHERE { ?a vl:successor ?b ; skos:notation ?c } ORDER BY ?c LIMIT 40"
+    )
+    units = {str(r["a"]) for r in store.select(merged, graphs=view.graphs)}
+    later = _successors(view, units)
+    assert len(later) == len(units)
+    for unit in sorted(units):
+        path = f"SELECT ?u WHERE {{ <{unit}> vl:successor+ ?u }}"
+        assert later[unit] == {str(r["u"]) for r in store.select(path, graphs=view.graphs)}
+    new = M.unit("xa-hoa-lac-09988_2025-07-01")
+    path = f"SELECT ?p WHERE {{ ?p vl:successor+ <{new}> }}"
+    before = sorted({str(r["p"]) for r in store.select(path, graphs=view.graphs)})
+    assert M.unit("xa-tien-xuan-04936_until-2025-06-30") in before
+    assert _predecessors(view, new) == before
+
+
 def test_from_and_until(anonymous: FlaskClient) -> None:
     every = harvest(anonymous, metadataPrefix="oai_dc")
     stamps = sorted({h.findtext("o:datestamp", namespaces=NS) for h in every})

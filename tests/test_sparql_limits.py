@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from lxml import html as lxml_html
 
 from repository.config import Settings
+from repository.errors import QueryError
 from repository.sparql_dataset import dataset_of, query_dataset
+from repository.sparql_text import without_dataset_clauses
 from repository.store import open_store
 from tests.conftest import STORE_BACKEND
 from tests.web import client_as
@@ -364,6 +366,25 @@ def test_from_clauses_are_read_with_prefixes_and_never_from_strings() -> None:
         [G + "gazetteer"],
         [],
     )
+
+
+def test_from_clauses_can_be_left_out_for_the_protocol_to_say() -> None:
+    """Virtuoso reads a query's FROM over the protocol's dataset: it is sent the query without
+    them (the dataset they name, cut down to the reader's graphs, goes as parameters)."""
+    query = """PREFIX g: <https://kho.example.org/graph/>
+    # FROM <https://kho.example.org/graph/hidden> in a comment
+    SELECT ?from FROM g:gazetteer
+    from named <https://kho.example.org/graph/agencies#x> FROM NAMED g:
+    WHERE { ?from ?p "FROM <https://kho.example.org/graph/secret>" }"""
+    bare = without_dataset_clauses(query)
+    assert query_dataset(bare) == ([], [])
+    assert '?from ?p "FROM <https://kho.example.org/graph/secret>"' in bare
+    assert "# FROM <https://kho.example.org/graph/hidden>" in bare
+    construct = f"CONSTRUCT {{ ?s ?p ?o }} FROM <{SECRET}> WHERE {{ ?s ?p ?o }}"
+    assert without_dataset_clauses(construct) == "CONSTRUCT { ?s ?p ?o }  WHERE { ?s ?p ?o }"
+    assert without_dataset_clauses(QUICK) == QUICK
+    with pytest.raises(QueryError, match="FROM"):
+        without_dataset_clauses("SELECT * FROM ?g WHERE { ?s ?p ?o }")
 
 
 # -- service description and VoID -----------------------------------------------------------------
