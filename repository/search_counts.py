@@ -56,7 +56,7 @@ class Counts:
         """Counts of slice 0 as estimates of the whole: scaled up, rounded, re-ordered."""
         out = {
             name: sorted(
-                ((v, about(n * SAMPLES)) for v, n in values), key=lambda kv: (-kv[1], kv[0])
+                ((v, about(n * SAMPLES, 3)) for v, n in values), key=lambda kv: (-kv[1], kv[0])
             )
             for name, values in facets.items()
         }
