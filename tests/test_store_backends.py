@@ -187,6 +187,24 @@ def test_booleans_a_query_computes_are_booleans(any_store: Store) -> None:
     }
 
 
+def test_only_boolean_expressions_are_cast_for_virtuoso() -> None:
+    from repository.store_wire import booleans_cast
+
+    b = "<http://www.w3.org/2001/XMLSchema#boolean>"
+    kept = (
+        "SELECT (COUNT(*) AS ?n) (STR(?a) AS ?s) (?in AS ?w) (-?a AS ?m) "
+        "(IF(?a > 1, 'x', 'y') AS ?i) (MAX(COALESCE(IF(?o = 1, ?t, 0), 0)) AS ?x) "
+        "WHERE { ?a ?p 'BIND(?a = 1 AS ?b)' } GROUP BY ?a"
+    )
+    assert booleans_cast(kept) == kept
+    assert booleans_cast("SELECT * WHERE { BIND(!BOUND(?to) AS ?now) }") == (
+        f"SELECT * WHERE {{ BIND({b}(!BOUND(?to)) AS ?now) }}"
+    )
+    assert booleans_cast("SELECT ((?a < 3) AS ?x) (NOT EXISTS { ?a ?p ?o } AS ?e) WHERE {}") == (
+        f"SELECT (({b}(?a < 3)) AS ?x) ({b}(NOT EXISTS {{ ?a ?p ?o }}) AS ?e) WHERE {{}}"
+    )
+
+
 def test_graphs_a_bulk_loader_brought_in_are_adopted(any_store: Store) -> None:
     store = any_store
     seed(store)
