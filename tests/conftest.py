@@ -11,6 +11,8 @@ server passes, `make test-virtuoso` the Virtuoso one.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -74,15 +76,7 @@ def on_server() -> Iterator[Callable[[Settings, str], Settings]]:
             """The repository's quads in a fresh server, by the server's own bulk loader (the
             protocol path is what the tests then use; tests/test_store_backends.py times both)."""
             base = Path(settings.data_dir)
-            dump = base.parent / f"{base.name}-{name}.nq"
-            embedded = open_store(settings)
-            # Kept for the next server pass of the same `make test` (the embedded repository
-            # does not change between them): reused while the store holds as many quads.
-            size = base.parent / f"{base.name}-{name}.size"
-            if not (dump.exists() and size.exists() and size.read_text() == str(len(embedded))):
-                embedded.dump(dump.with_suffix(".tmp"))
-                dump.with_suffix(".tmp").rename(dump)
-                size.write_text(str(len(embedded)))
+            dump, _ = server_dump(settings, name)
             if STORE_BACKEND == "oxigraph-server":
                 server = stack.enter_context(oxigraph_server(preload=dump, timeout_s=30))
             else:
@@ -102,6 +96,36 @@ def on_server() -> Iterator[Callable[[Settings, str], Settings]]:
         yield copy
 
 
+def server_dump(settings: Settings, name: str) -> tuple[Path, Path]:
+    """The N-Quads dump of an embedded repository that a server pass bulk-loads, beside its data
+    directory ({dir}-{name}.nq, and .size: the quads it holds). Kept for later passes (the
+    repository does not change between them; `make test` copies it for each server pass):
+    written again only when the store holds another number of quads."""
+    base = Path(settings.data_dir)
+    dump = base.parent / f"{base.name}-{name}.nq"
+    size = base.parent / f"{base.name}-{name}.size"
+    embedded = open_store(settings)
+    if not (dump.exists() and size.exists() and size.read_text() == str(len(embedded))):
+        embedded.dump(dump.with_suffix(".tmp"))
+        dump.with_suffix(".tmp").rename(dump)
+        size.write_text(str(len(embedded)))
+    return dump, size
+
+
+def harvest_inputs() -> str:
+    """A fingerprint of what the harvest is made of: the units package's version and the code,
+    ontology and mappings (more than `make`'s .harvested stamp: any change harvests again)."""
+    import hashlib
+    from importlib.metadata import version
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(version("vietnamadminunits").encode())
+    for pattern in ("harvesters/*.py", "repository/*.py", "ontology/**/*.ttl", "mappings/*.csv"):
+        for path in sorted(root.glob(pattern)):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def embedded_harvest(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of a data directory holding all of Vietnam's units and agencies, and the index.
@@ -111,16 +135,23 @@ def embedded_harvest(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     reuse = os.environ.get("KHO_TEST_DATA_DIR")
     data_dir = Path(reuse) if reuse else tmp_path_factory.mktemp("kho-data")
     settings = Settings(data_dir=data_dir, today=TODAY)
+    # A directory harvested from the same inputs is not harvested again (the check alone reads
+    # every graph: a minute or more); its first harvest's report is kept beside it.
+    stamp, inputs = data_dir / ".harvested.json", harvest_inputs()
+    kept = json.loads(stamp.read_text()) if stamp.exists() else {}
+    if kept.get("inputs") == inputs and (Path(settings.index_path) / "_kho_built").exists():
+        report = HarvestReport(**{k: v for k, v in kept["report"].items()})
+        settings.__dict__["_first_harvest"] = report  # frozen dataclass: keep it for tests
+        return settings
     store = open_store(settings)
     report = harvest_units(store, settings)
-    settings.__dict__["_first_harvest"] = report  # frozen dataclass: keep the report for tests
-    try:
-        from repository.search_index import build_index
-    except ImportError:  # the search index arrives with the web app
-        return settings
+    settings.__dict__["_first_harvest"] = report
+    from repository.search_index import build_index
+
     if not (Path(settings.index_path) / "_kho_built").exists():
         build_index(store, settings)
         (Path(settings.index_path) / "_kho_built").touch()
+    stamp.write_text(json.dumps({"inputs": inputs, "report": dataclasses.asdict(report)}))
     return settings
 
 
