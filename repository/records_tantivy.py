@@ -140,7 +140,7 @@ def _counts(
     exact_up_to: int | None,
 ) -> Counts:
     """Exact counts, or past `exact_up_to` hits those of slice 0 scaled up (approximate)."""
-    if exact_up_to is not None and searcher.num_docs >= exact_up_to:  # else never past it
+    if exact_up_to is not None and searcher.num_docs > exact_up_to:  # else never past it
         seen, counts = _aggregate(searcher, sampled, names)
         if seen * SAMPLES >= exact_up_to:
             return Counts.scaled(seen, counts)
