@@ -65,6 +65,13 @@ class Settings:
             "(faster at 100k+ records; README, Search at scale)."
         },
     )
+    search_exact_up_to: int = field(
+        default=100_000,
+        metadata={
+            "help": "Records search: hits counted exactly; past this, tantivy estimates the "
+            "total and facet counts on a 1/16 sample, marked 'about' (exact=1 counts all)."
+        },
+    )
     index_path: Path | None = field(
         default=None,
         metadata={

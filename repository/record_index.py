@@ -311,11 +311,13 @@ def search(
     hit's text, masked as the index is. A hit found through its registry links names them
     (`via_links`).
 
-    Counts past `exact_up_to` hits (default search_counts.EXACT_UP_TO) may be estimated on a
+    Counts past `exact_up_to` hits (default: settings.search_exact_up_to) may be estimated on a
     sample of the index (tantivy; repository.search_counts), then `approximate` says so; `exact`
     counts every hit. The counts are kept per index state: the next page does not count again.
     """
-    threshold = None if exact else search_counts.EXACT_UP_TO if exact_up_to is None else exact_up_to
+    if exact_up_to is None:
+        exact_up_to = settings.search_exact_up_to
+    threshold = None if exact else exact_up_to
     path = index_path(settings)
     eng = _engine(settings)
     text = clean_query(q)

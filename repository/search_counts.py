@@ -20,7 +20,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 SAMPLES = 16  # slices of the index; the counts of a broad query run on slice 0
-# Below this many hits (as slice 0 estimates them) every count is exact. Measured at 1M records
+# Below this many hits (as slice 0 estimates them) every count is exact: the default of the setting
+# KHO_SEARCH_EXACT_UP_TO (repository.config keeps the same number). Measured at 1M records
 # (tests/bench/bench_search.py, every facet): exact counts of 35k hits take ~10 ms, of 400k-800k
 # hits 30-45 ms on a quiet machine and two to three times that on a busy one. At 100k exact
 # counting stays ~15 ms, and past it the slice holds >= 6,000 hits: the total within ~1.3 %.

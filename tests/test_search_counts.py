@@ -3,11 +3,12 @@ engine estimates the total and the facets on a sample slice of the index, says s
 exactly on request; Whoosh stays exact; counts are kept per index state, and the access limits
 apply to sampled counts as to exact ones.
 
-The demo holds a few dozen documents, so these tests lower the threshold (search_counts.
-EXACT_UP_TO, or the `exact_up_to` parameter) instead of building a huge index."""
+The demo holds a few dozen documents, so these tests lower the threshold (the setting
+search_exact_up_to, or the `exact_up_to` parameter) instead of building a huge index."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -113,10 +114,10 @@ def app(settings: Settings) -> Flask:
     return app
 
 
-def test_records_page_says_about_and_links_exact_counts(
-    app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(search_counts, "EXACT_UP_TO", 1)
+def test_records_page_says_about_and_links_exact_counts(settings: Settings) -> None:
+    settings = dataclasses.replace(settings, search_exact_up_to=1)  # KHO_SEARCH_EXACT_UP_TO=1
+    app = create_app(settings)
+    app.testing = True
     search_counts.forget()
     client = client_as(app, "anonymous")
     page = client.get("/records", headers={"Accept": "text/html"}).get_data(as_text=True)
@@ -151,3 +152,7 @@ def test_an_index_of_the_older_format_says_to_reindex(tmp_path: Path) -> None:
     assert not record_index.is_current(settings)
     with pytest.raises(IndexMissing, match="older Kho.*kho reindex"):
         record_index.search(settings, "")
+
+
+def test_the_threshold_setting_defaults_to_the_measured_one() -> None:
+    assert Settings().search_exact_up_to == search_counts.EXACT_UP_TO
