@@ -5,8 +5,9 @@ KHO_TEST_STORE=oxigraph-server or virtuoso runs the suites that read and write t
 demo repositories on a real server started for the session (tests/servers.py): each is built on
 the embedded store as usual, dumped, and loaded into a server of its own, and the tests then go
 through KHO_STORE=sparql:... — the same tests, another back-end. The store's own contract runs on
-every back-end in tests/test_store_backends.py; `make test` runs the embedded and the Oxigraph
-server passes, `make test-virtuoso` the Virtuoso one.
+every back-end in tests/test_store_backends.py; `make test` runs the embedded pass and both
+server passes beside it (each server pass on copies of the prepared repositories: see the
+Makefile), `make test-virtuoso` the Virtuoso pass alone.
 """
 
 from __future__ import annotations
