@@ -217,11 +217,11 @@ WHY = {
     "index seek per binding and pattern) in every graph of the reader's dataset — four graphs for "
     "the anonymous reader, one of them the agencies' 1.5 M triples — so the count costs "
     "(hồ sơ × patterns × graphs) seeks and grows with the archive; Virtuoso hash-joins its "
-    "column-wise indexes. Trial at 10k: the same counts with the record patterns inside "
-    "`GRAPH ?g { … }` (a hồ sơ's triples all live in its level's graph, docs/model.md) took "
-    "123 ms instead of 513 ms, same rows. Kho's query layer could write record patterns so "
-    "(repository/, not changed here), and counts shown on pages should be cached per store "
-    "generation as `Site.counts` does.",
+    "column-wise indexes. Kho therefore writes whole-archive counts as sub-selects Oxigraph "
+    "reads once and hash-joins (repository/record_counts.py; Q3 here has that shape), and "
+    "sends Virtuoso the plain patterns (Q3 on Virtuoso is that shape: the sub-selects took it "
+    "17 s at 10k). Still linear in the hồ sơ: the home counts and the dashboard are served "
+    "stale-while-revalidate once counting takes seconds (repository/memo.py).",
     "Q5": "a property path (`rico:isOrWasContainedBy+`) from every unit that ended on "
     "2025-06-30 nationwide, then lookups per row in each of the dataset's four graphs: in a "
     "trial at 10k, the gazetteer alone as the dataset answered Hà Nội's 794 rows 3.8× faster "
