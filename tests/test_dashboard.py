@@ -242,9 +242,17 @@ def test_home_and_dashboard_say_when_their_counts_are_being_updated(
         page = client_as(app, "anonymous").get("/").get_data(as_text=True)
         assert "đang được cập nhật" in page and "being updated" in page
         gate.set()
-        for m in memos:
+        for m, slow_s in zip(memos, saved, strict=True):
             m.settle(60)
-        fresh = holdings.holdings(store, graphs)
+            m.slow_s = slow_s  # counting the demo is quick again: answers of the present store
+        # (On a server the generation follows the write stamp, so it may move once more after
+        # the background count; and the held-back count took as long as the gate was shut.)
+        for _ in range(5):
+            fresh = holdings.holdings(store, graphs)
+            if fresh.current and board(app, "anonymous")["current"]:
+                break
+            for m in memos:
+                m.settle(60)
         assert fresh.current and fresh.total.hoso == before.total.hoso + 1
         assert board(app, "anonymous")["current"] is True
     finally:
