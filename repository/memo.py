@@ -95,7 +95,7 @@ class Memo(Generic[T]):
                 return latest
             running = self._running.get(family)
             background = latest is not None and latest.seconds >= self.slow_s
-            mine = running is None or (not background and running.done())
+            mine = running is None  # a running future leaves _running before it is done
             if mine:
                 running = self._running[family] = Future()
         assert running is not None
