@@ -76,12 +76,6 @@ servers:
 # gets a copy of its own and runs beside the embedded pass (servers wait on I/O; CI < 20 min).
 # Each pass's output is printed as it ends; any failing pass fails `make test`.
 SERVER_PASSES := oxigraph-server virtuoso
-# Three whole-harvest OAI tests take 3.5 of Virtuoso's 7 minutes (each pages through every record
-# for a reader): left to `make test-virtuoso` so that CI stays under 20 minutes. The other 30 OAI
-# tests, and every other server suite, run on Virtuoso in `make test`.
-SKIP_ON_VIRTUOSO := test_oai.py::test_anonymous_never_sees_conditional_or_secret_items
-SKIP_ON_VIRTUOSO := $(SKIP_ON_VIRTUOSO),test_oai.py::test_cleared_reader_sees_secret_items_but_never_citizen_numbers
-SKIP_ON_VIRTUOSO := $(SKIP_ON_VIRTUOSO),test_oai.py::test_get_record_in_both_formats
 test: setup browser servers  ## run the whole test suite (embedded store, Oxigraph server, Virtuoso)
 	@d=$$(mktemp -d /tmp/kho-test-XXXXXX); trap 'rm -rf "$$d"' EXIT; \
 	export KHO_TEST_DATA_DIR=$$d/data KHO_TEST_DEMO_DIR=$$d/demo; \
@@ -91,7 +85,7 @@ test: setup browser servers  ## run the whole test suite (embedded store, Oxigra
 	  cp -a $$d/data $$d/data-$$b && cp -a $$d/demo $$d/demo-$$b && \
 	  cp $$d/demo-demo.nq $$d/demo-$$b-demo.nq && cp $$d/demo-demo.size $$d/demo-$$b-demo.size || exit 1; \
 	  ( KHO_TEST_STORE=$$b KHO_TEST_DATA_DIR=$$d/data-$$b KHO_TEST_DEMO_DIR=$$d/demo-$$b \
-	    KHO_TEST_SKIP="$$([ $$b = virtuoso ] && echo '$(SKIP_ON_VIRTUOSO)')" $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 \
 	    >$$d/$$b.log 2>&1; echo $$? >$$d/$$b.rc ) & \
 	done; \
 	echo "== embedded Oxigraph store (the server passes run beside it: $(SERVER_PASSES))"; \

@@ -51,8 +51,7 @@ SERVER_SUITES = {
 
 def skipped_on_server() -> set[str]:
     """What KHO_TEST_SKIP names (comma-separated: a suite's file name, or file::test for one
-    test of it): how `make test` keeps its Virtuoso pass inside CI's time (the Makefile says
-    which and why; `make test-virtuoso` runs everything)."""
+    test of it), left out of a server pass: for running part of a pass by hand."""
     skipped = {n.strip() for n in os.environ.get("KHO_TEST_SKIP", "").split(",")} - {""}
     unknown = {n for n in skipped if n.split("::")[0] not in SERVER_SUITES}
     if unknown:

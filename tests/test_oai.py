@@ -257,6 +257,9 @@ def test_get_record_in_both_formats(anonymous: FlaskClient, demo_settings: Setti
     assert (subject, rico.identifier, rdflib.Literal("H01.019.UBND.2020.52.0000002")) in graph
     files = set(graph.objects(subject, rico.hasOrHadInstantiation))
     assert files and all(any(graph.predicate_objects(f)) for f in files)  # owned resources too
+    prov = rdflib.Namespace("http://www.w3.org/ns/prov#")
+    events = {e for f in files for e in graph.subjects(prov.used, f)}  # two links away
+    assert events and all(str(e).startswith(record + "/file/") for e in events)
 
 
 @pytest.mark.parametrize(
