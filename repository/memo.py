@@ -72,17 +72,44 @@ class Memo(Generic[T]):
             return self._compute(key, kept, compute)
         return kept.result()  # computed, or being computed by another thread
 
+    def peek(self, key: Hashable) -> T | None:
+        """The answer kept under `key` if it is there and computed, else None (no waiting)."""
+        with self._lock:
+            kept = self._answers.get(key)
+            if kept is None or not kept.done() or kept.exception() is not None:
+                return None
+            self._answers.move_to_end(key)
+        return kept.result()
+
+    def put(self, key: Hashable, value: T) -> None:
+        """Keep `value` under `key`: for answers that come out of other work (a search's counts
+        come with its page of hits)."""
+        kept: Future[T] = Future()
+        kept.set_result(value)
+        with self._lock:
+            self._answers[key] = kept
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+
     def _compute(self, key: Hashable, kept: Future[T], compute: Callable[[], T]) -> T:
         try:
             value = compute()
         except BaseException as exc:
-            with self._lock:
-                if self._answers.get(key) is kept:
-                    del self._answers[key]
-            kept.set_exception(exc)
+            self._failed(self._answers, key, kept, exc)
             raise
         kept.set_result(value)
         return value
+
+    def _failed(
+        self, table: dict[Hashable, Future], key: Hashable, future: Future, exc: BaseException
+    ) -> None:
+        """A computation failed: it is not kept (the next caller tries again), and whoever
+        waits on it gets the error."""
+        with self._lock:
+            if table.get(key) is future:
+                del table[key]
+        future.set_exception(exc)
 
     def recent(self, family: Hashable, generation: int, compute: Callable[[], T]) -> Kept[T]:
         """The answer of `family` at `generation`, computed once for all threads asking; or,
@@ -121,10 +148,7 @@ class Memo(Generic[T]):
         try:
             value = compute()
         except BaseException as exc:
-            with self._lock:
-                if self._running.get(family) is done:
-                    del self._running[family]
-            done.set_exception(exc)
+            self._failed(self._running, family, done, exc)
             if threading.current_thread().name == "kho-memo-refresh":
                 log.warning("refreshing %r failed: %s", family, exc)
                 return None  # type: ignore[return-value]

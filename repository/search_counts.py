@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+
+from repository.memo import Memo
 
 SAMPLES = 16  # slices of the index; the counts of a broad query run on slice 0
 # Below this many hits (as slice 0 estimates them) every count is exact: the default of the setting
@@ -66,27 +66,17 @@ class Counts:
 
 # Counts by (engine, index path, index state, query, filters, access, facets, exact, threshold):
 # a commit to the index (or a rebuild swapped in) changes its state: older counts are unreachable.
-_KEPT: OrderedDict[Hashable, Counts] = OrderedDict()
-_LOCK = threading.Lock()
-_SIZE = 64
+_KEPT: Memo[Counts] = Memo(size=64)
 
 
 def kept(key: Hashable) -> Counts | None:
     """The counts kept under `key` (the most recently used few), or None."""
-    with _LOCK:
-        found = _KEPT.get(key)
-        if found is not None:
-            _KEPT.move_to_end(key)
-        return found
+    return _KEPT.peek(key)
 
 
 def keep(key: Hashable, counts: Counts) -> None:
-    with _LOCK:
-        _KEPT[key] = counts
-        while len(_KEPT) > _SIZE:
-            _KEPT.popitem(last=False)
+    _KEPT.put(key, counts)
 
 
 def forget() -> None:
-    with _LOCK:
-        _KEPT.clear()
+    _KEPT.clear()

@@ -164,6 +164,28 @@ def test_memo_computes_once_for_threads_asking_together_and_forgets_failures() -
     assert len(memo) == 2 and memo.get("k", lambda: 0) == 0  # least recently used went first
 
 
+def test_memo_keeps_answers_put_by_other_work_and_peeks_without_computing() -> None:
+    """Memo.peek / put: the search engines keep counts that come with a page of hits."""
+    memo: Memo[int] = Memo(size=2)
+    assert memo.peek("a") is None
+    memo.put("a", 1)
+    memo.put("b", 2)
+    assert memo.peek("a") == 1  # used: "b" is now the least recently used
+    memo.put("c", 3)
+    assert memo.peek("b") is None and memo.peek("a") == 1 and memo.get("c", lambda: 0) == 3
+    release = threading.Event()
+    waiting = threading.Thread(target=lambda: memo.get("d", lambda: release.wait(10) and 4))
+    waiting.start()
+    time.sleep(0.05)
+    assert memo.peek("d") is None  # being computed: peek does not wait
+    release.set()
+    waiting.join()
+    assert memo.peek("d") == 4
+    with pytest.raises(RuntimeError):
+        memo.get("e", lambda: (_ for _ in ()).throw(RuntimeError("store closed")))
+    assert memo.peek("e") is None
+
+
 def test_slow_answers_are_served_stale_while_the_new_one_is_computed() -> None:
     """Memo.recent: fast answers always belong to the present generation; once a family's answer
     took slow_s or more, a newer generation gets the last answer (not current) at once, one
