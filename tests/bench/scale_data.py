@@ -138,12 +138,14 @@ def prepare(size: int, reuse: bool = True) -> dict:
 
 def finish(size: int, facts: dict) -> dict:
     """The store's size and triples and its N-Quads dump: facts.json complete."""
-    from repository.store import open_store
+    from repository.store import open_store_read_only
 
     home = SCALE / str(size)
     store_path = Path(settings_for(size).store_path)  # type: ignore[attr-defined]
     facts["store_bytes"] = disk_bytes(store_path)
-    store = open_store(store_path)
+    # read-only: open_store keeps the process's store open (and locked) after `del`, and the
+    # next step (`kho reindex`, a child) must open it (the 1M run stopped there once)
+    store = open_store_read_only(store_path)
     facts["triples"] = store.count()
     start = time.perf_counter()
     store.dump(home / "dump.nq")
