@@ -200,6 +200,8 @@ def section(r: dict) -> list[str]:
         for q in NAMES
         if emb["queries"].get(q) and (emb["queries"][q]["p95"] or 0) > GOAL_MS
     ]
+    for note in r.get("notes", []):  # what was measured apart from the run, and how
+        lines += ["", note]
     lines += [
         "",
         f"Embedded p95 over {GOAL_MS:.0f} ms: {', '.join(slow) if slow else 'none'}. "
@@ -222,6 +224,11 @@ WHY = {
     "sends Virtuoso the plain patterns (Q3 on Virtuoso is that shape: the sub-selects took it "
     "17 s at 10k). Still linear in the hồ sơ: the home counts and the dashboard are served "
     "stale-while-revalidate once counting takes seconds (repository/memo.py).",
+    "Q2": "it returns every record of the ward's predecessors with its title and date (800 to "
+    "3,800 rows at 1M, ten times those at 100k), each row looked up in every graph of the "
+    "reader's dataset (Oxigraph's DatasetView: one index seek per graph, docs/scaling.md): it "
+    "grows with the answer, and its ORDER BY sorts all of it: at 1M the first 100 rows without "
+    "the ORDER BY took 46 ms p50 (64 max), with it 945 ms.",
     "Q5": "a property path (`rico:isOrWasContainedBy+`) from every unit that ended on "
     "2025-06-30 nationwide, then lookups per row in each of the dataset's four graphs: in a "
     "trial at 10k, the gazetteer alone as the dataset answered Hà Nội's 794 rows 3.8× faster "
