@@ -151,12 +151,13 @@ def search(
     groups = sorting.Facets()
     for name in names:
         groups.add_field(name, allow_overlap=name in MULTI)
+    only = _filter(filters, access)
     with ix.searcher() as searcher:
         results = searcher.search_page(
             query,
             max(1, page),
             pagelen=per_page,
-            filter=_filter(filters, access),
+            filter=only,
             groupedby=groups if names else None,
             maptype=sorting.Count if names else None,
             sortedby=sortedby,
@@ -179,7 +180,13 @@ def search(
             hits.append(
                 dress(settings, fields, r.score or 0.0, asked, snippets, link_text, in_text)
             )
-        return RecordResults(total=results.total, hits=hits, facets=counts)
+        if known is not None:
+            total = known.total
+        elif only is None:
+            total = results.total
+        else:  # Whoosh's own total skips the filter when it skips blocks (access levels!)
+            total = sum(1 for _ in searcher.docs_for_query(And([query, only])))
+        return RecordResults(total=total, hits=hits, facets=counts)
 
 
 def _text(key: object) -> str:

@@ -156,3 +156,17 @@ def test_an_index_of_the_older_format_says_to_reindex(tmp_path: Path) -> None:
 
 def test_the_threshold_setting_defaults_to_the_measured_one() -> None:
     assert Settings().search_exact_up_to == search_counts.EXACT_UP_TO
+
+
+@pytest.mark.parametrize("q", ["quyết định", "ủy ban", ""])
+def test_a_restricted_readers_totals_count_only_what_he_may_see(settings: Settings, q: str) -> None:
+    """Whoosh's own total skipped the filter when it skipped blocks of postings: without facets,
+    or on the next page (counts kept), the anonymous reader was told the number of hits of every
+    level. The total is the number of hits he may see, however it is asked."""
+    public = {"01"}
+    first = record_index.search(settings, q, access=public, per_page=100)
+    assert first.total == len(first.hits) and all(h.access in public for h in first.hits)
+    bare = record_index.search(settings, q, access=public, facets=(), per_page=5)
+    later = record_index.search(settings, q, access=public, per_page=5, page=2)  # counts kept
+    assert bare.total == later.total == first.total
+    assert record_index.search(settings, q, access=None, per_page=5).total > first.total
