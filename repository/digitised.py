@@ -15,6 +15,7 @@ from pathlib import Path
 
 from repository.errors import KhoError
 from repository.files import FileStore, StoredFile
+from repository.pdfcheck import PdfLimits, check_raster, preflight
 from repository.text import nfc
 
 
@@ -59,10 +60,8 @@ def save_facts(files: FileStore, facts: FileFacts) -> None:
 
 
 def page_count(pdf: Path) -> int:
-    import pikepdf
-
-    with pikepdf.open(pdf) as doc:
-        return len(doc.pages)
+    """Pages of a PDF that passes `pdfcheck.preflight` (DamagedFile otherwise)."""
+    return preflight(pdf)
 
 
 def read_files(
@@ -73,10 +72,18 @@ def read_files(
     jobs: int,
     ocr: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    limits: PdfLimits | None = None,
 ) -> dict[str, FileFacts]:
-    """Facts and text for every stored PDF: cached ones as they are, the rest read or OCR'd."""
+    """Facts and text for every stored PDF: cached ones as they are, the rest read or OCR'd.
+
+    Every new file passes `pdfcheck.preflight` first (and a scan `check_raster` before OCR): a
+    file that is not a readable, safe PDF gets `damaged` = why and what to do, in Vietnamese
+    and English, and is never handed to a tool; ingest quarantines it.
+    """
     from repository import pdftext
     from repository.ocr import OcrFailure, ocr_many
+
+    limits = limits or PdfLimits()
 
     facts: dict[str, FileFacts] = {}
     to_ocr: list[StoredFile] = []
@@ -91,19 +98,23 @@ def read_files(
             continue
         fact = FileFacts(sf.sha256, sf.size)
         try:
-            fact.pages = page_count(sf.path)
-            if fact.pages == 0:
-                raise KhoError("the PDF has no pages")
-            fact.has_text_layer = pdftext.has_text_layer(sf.path)
-        except Exception as exc:  # pikepdf/pdfminer raise many types for broken files
+            fact.pages = preflight(sf.path, limits)
+            fact.has_text_layer = pdftext.has_text_layer(sf.path, checked=True)
+            if not fact.has_text_layer and ocr:
+                check_raster(sf.path, limits)
+        except Exception as exc:  # noqa: BLE001 - pikepdf raises many types for broken files
             fact.damaged = _reason(exc)
             facts[sf.sha256] = fact
             save_facts(files, fact)
             continue
         facts[sf.sha256] = fact
         if fact.has_text_layer:
-            pages, _ = pdftext.page_texts(sf.path, language=language)
-            files.put_text(sf.sha256, nfc("\f".join(pages)))
+            try:
+                pages, _ = pdftext.page_texts(sf.path, language=language, limits=limits)
+            except KhoError as exc:
+                fact.damaged = _reason(exc)
+            else:
+                files.put_text(sf.sha256, nfc("\f".join(pages)))
             save_facts(files, fact)
         elif ocr:
             to_ocr.append(sf)
@@ -112,24 +123,33 @@ def read_files(
     if to_ocr:
         with tempfile.TemporaryDirectory(prefix="kho-ocr-") as tmp:
             pairs = [(sf.path, Path(tmp) / f"{sf.sha256}.pdf") for sf in to_ocr]
-            results = ocr_many(pairs, language=language, jobs=jobs, progress=progress)
+            results = ocr_many(
+                pairs, language=language, jobs=jobs, progress=progress, limits=limits
+            )
             for sf, (_, dst), result in zip(to_ocr, pairs, results, strict=True):
                 fact = facts[sf.sha256]
-                if isinstance(result, OcrFailure):
-                    fact.damaged = f"OCR: {result.reason}"
+                if isinstance(result, OcrFailure):  # the reason without the file store's path
+                    fact.damaged = "OCR: " + result.reason.removeprefix(f"{sf.path}: ")
                 else:
                     pdfa = files.put(dst)
                     fact.ocr = True
                     fact.pdfa_sha256, fact.pdfa_size = pdfa.sha256, pdfa.size
                     fact.ocr_seconds = round(result.seconds, 2)
                     files.put_text(sf.sha256, nfc("\f".join(result.texts)))
-        _layout_texts([sf for sf in to_ocr if facts[sf.sha256].ocr], files, language, jobs)
+        ocrd = [sf for sf in to_ocr if facts[sf.sha256].ocr]
+        _layout_texts(ocrd, files, language, jobs, limits)
         for sf in to_ocr:
             save_facts(files, facts[sf.sha256])
     return facts
 
 
-def _layout_texts(stored: list[StoredFile], files: FileStore, language: str, jobs: int) -> None:
+def _layout_texts(
+    stored: list[StoredFile],
+    files: FileStore,
+    language: str,
+    jobs: int,
+    limits: PdfLimits | None = None,
+) -> None:
     """Text for field extraction and search, read in the page's layout (pdftext's OCR: seal and
     signature colours dropped, deskewed, two-column header kept), which reads the ND 30/2020
     header far better than the PDF/A's text layer. The PDF/A's own layer stays as ocrmypdf made it;
@@ -140,7 +160,7 @@ def _layout_texts(stored: list[StoredFile], files: FileStore, language: str, job
 
     def read(sf: StoredFile) -> None:
         try:
-            pages, _ = pdftext.page_texts(sf.path, language=language)
+            pages, _ = pdftext.page_texts(sf.path, language=language, limits=limits)
         except Exception:  # noqa: BLE001 - the OCR text from the PDF/A is already stored
             return
         if any(p.strip() for p in pages):
@@ -156,7 +176,10 @@ def page_texts(files: FileStore, sha: str) -> list[str]:
 
 
 def _reason(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    """Why a file cannot be read, in words for the archivist (never a path of the file store)."""
+    if isinstance(exc, KhoError):  # preflight's and the tools' own words: why and what to do
+        return exc.message
+    message = str(exc) or type(exc).__name__
     if "password" in message.lower() or "encrypt" in message.lower():
         return f"tệp PDF được mã hóa / the PDF is encrypted ({message})"
     return f"không đọc được tệp PDF / unreadable PDF ({message})"

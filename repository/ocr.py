@@ -31,7 +31,8 @@ from typing import Any
 
 import pluggy
 
-from repository.errors import OcrError
+from repository.errors import DamagedFile, OcrError
+from repository.pdfcheck import PdfLimits, check_raster, limit_process, preflight
 from repository.text import nfc
 
 log = logging.getLogger(__name__)
@@ -89,34 +90,17 @@ def has_text_layer(pdf: Path) -> bool:
     return any(any(c.strip() for c in chars(page)) for page in extract_pages(pdf, laparams=None))
 
 
-def check_input(src: Path) -> int:
-    """Page count of a PDF that can be OCR'd; OcrError saying what is wrong otherwise."""
-    import pikepdf
-
+def check_input(src: Path, limits: PdfLimits | None = None) -> int:
+    """Page count of a PDF that can be OCR'd; OcrError saying what is wrong otherwise: the
+    checks of `pdfcheck.preflight` (not a PDF, encrypted, damaged, no pages, too many pages,
+    bombs) and pages small enough to draw at 300 dpi (`check_raster`)."""
     if not src.is_file():
         raise OcrError(f"{src}: no such file. Check the path in the batch sheet.")
     try:
-        with pikepdf.open(src) as doc:
-            pages = len(doc.pages)
-            repairs = doc.get_warnings()
-    except pikepdf.PasswordError:
-        raise OcrError(
-            f"{src}: the PDF is encrypted with a password, so it cannot be OCR'd. "
-            "Ask the scanning contractor for an unprotected copy."
-        ) from None
-    except pikepdf.PdfError as e:
-        raise OcrError(
-            f"{src}: not a readable PDF ({e}). The file may be truncated or damaged; "
-            "ask for it to be re-exported or re-scanned."
-        ) from None
-    if pages == 0:
-        raise OcrError(f"{src}: the PDF has no pages. Ask for the file to be re-exported.")
-    if repairs:  # qpdf rebuilt a broken file: pages may be missing, so do not pass it off as whole
-        raise OcrError(
-            f"{src}: the PDF is damaged ({repairs[0].split(': ', 1)[-1]}); only {pages} page(s) "
-            "could be read. Ask for it to be re-exported or re-scanned.",
-            details=repairs,
-        )
+        pages = preflight(src, limits)
+        check_raster(src, limits)
+    except DamagedFile as e:
+        raise OcrError(f"{src}: {e.message}") from None
     return pages
 
 
@@ -127,6 +111,7 @@ def ocr_to_pdfa(
     language: str = "vie",
     jobs: int = 1,
     page_timeout: float = 300.0,
+    limits: PdfLimits | None = None,
 ) -> OcrResult:
     """OCR ``src`` into a PDF/A-2b at ``dst`` (written atomically); ``src`` is never modified.
 
@@ -138,7 +123,7 @@ def ocr_to_pdfa(
 
     src, dst = Path(src), Path(dst)
     start = time.perf_counter()
-    pages = check_input(src)
+    pages = check_input(src, limits)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".kho-ocr-", dir=dst.parent) as tmp:
         out, sidecar = Path(tmp) / "out.pdf", Path(tmp) / "text.txt"
@@ -209,12 +194,16 @@ def ocr_many(
     jobs: int | None = None,
     page_timeout: float = 300.0,
     progress: Callable[[int, int], None] | None = None,
+    limits: PdfLimits | None = None,
 ) -> list[OcrResult | OcrFailure]:
     """OCR many (src, dst) pairs, ``jobs`` files at a time; results in the order given.
 
-    A file that fails (corrupt, encrypted, no pages, timed out) becomes an OcrFailure and the
-    others carry on. ``progress(done, total)`` is called after each file.
+    A file that fails (corrupt, encrypted, no pages, hostile, timed out, over the memory limit)
+    becomes an OcrFailure and the others carry on. Each worker process, and every program it
+    starts (Tesseract, Ghostscript), has its address space capped at ``limits.tool_memory``.
+    ``progress(done, total)`` is called after each file.
     """
+    limits = limits or PdfLimits()
     total = len(jobs_list)
     if total == 0:
         return []
@@ -226,10 +215,13 @@ def ocr_many(
     if progress:
         progress(0, total)
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_warm_worker,
+        initargs=(limits,),
     ) as pool:
         futures: dict[Future, int] = {
-            pool.submit(_ocr_one, Path(s), Path(d), language, page_jobs, page_timeout): i
+            pool.submit(_ocr_one, Path(s), Path(d), language, page_jobs, page_timeout, limits): i
             for i, (s, d) in enumerate(jobs_list)
         }
         for future in as_completed(futures):
@@ -249,19 +241,36 @@ def ocr_many(
     return [r for r in results if r is not None]
 
 
-def _warm_worker() -> None:
-    """Pay the ocrmypdf import once per worker, and keep Tesseract to one thread per file."""
+def _warm_worker(limits: PdfLimits | None = None) -> None:
+    """Pay the ocrmypdf import once per worker, keep Tesseract to one thread per file, and cap
+    the worker's memory (and so its children's): a hostile page fails its file, not the host."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import ocrmypdf  # noqa: F401
 
+    limit_process(limits)()
+
 
 def _ocr_one(
-    src: Path, dst: Path, language: str, jobs: int, page_timeout: float
+    src: Path,
+    dst: Path,
+    language: str,
+    jobs: int,
+    page_timeout: float,
+    limits: PdfLimits | None = None,
 ) -> OcrResult | OcrFailure:
     try:
-        return ocr_to_pdfa(src, dst, language=language, jobs=jobs, page_timeout=page_timeout)
+        return ocr_to_pdfa(
+            src, dst, language=language, jobs=jobs, page_timeout=page_timeout, limits=limits
+        )
     except OcrError as e:
         return OcrFailure(src, e.message)
+    except MemoryError:
+        memory = (limits or PdfLimits()).tool_memory >> 20
+        return OcrFailure(
+            src,
+            f"{src}: OCR needed more than the memory limit ({memory:,} MiB, "
+            "KHO_PDF_TOOL_MEMORY) and was stopped; the file may be hostile, or too large a scan.",
+        )
     except Exception as e:  # anything ocrmypdf did not classify: report it, keep the batch going
         return OcrFailure(src, f"{src}: OCR failed unexpectedly ({type(e).__name__}: {e}).")
 

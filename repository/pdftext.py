@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import statistics
 import subprocess
 import tempfile
@@ -17,51 +16,30 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageOps
 
 from repository.errors import DamagedFile
+from repository.pdfcheck import (
+    OCR_DPI,
+    PdfLimits,
+    check_raster,
+    page_inches,
+    preflight,
+    raster_dpi,
+    run_tool,
+)
 from repository.text import nfc
 
 COLUMN_GAP = "     "
-OCR_DPI = 300
 PSM = "3"  # automatic page segmentation finds the two header columns as separate blocks
 
 
 def _run(args: list[str], pdf: Path) -> subprocess.CompletedProcess:
-    # One OpenMP thread: Tesseract is ~3x faster so on a small shared machine.
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    try:
-        return subprocess.run(args, capture_output=True, check=False, text=True, env=env)
-    except FileNotFoundError as exc:
-        raise DamagedFile(
-            f"Cannot read {pdf.name}: the program {args[0]} is missing. Install poppler-utils "
-            "and tesseract-ocr (with tesseract-ocr-vie)."
-        ) from exc
+    # Each program under the memory and time limits of pdfcheck (a hostile PDF fails the file).
+    return run_tool(args, pdf)
 
 
-def page_count(pdf: Path) -> int:
-    """Pages of a readable PDF; DamagedFile for an unreadable, encrypted or empty one."""
-    if not pdf.is_file():
-        raise DamagedFile(f"No file {pdf}. Check the path.")
-    info = _run(["pdfinfo", str(pdf)], pdf)
-    err = (info.stderr or "").lower()
-    if "page count 0" in err or "first page (1) can not be after" in err:
-        raise DamagedFile(f"{pdf.name} has no pages. Re-export the document and try again.")
-    if info.returncode != 0:
-        if "password" in err or "encrypt" in err:
-            raise DamagedFile(
-                f"{pdf.name} is encrypted with a password. Ask the sender for an unprotected "
-                "copy (or remove the password with qpdf --decrypt) and try again."
-            )
-        reason = ((info.stderr or "").strip().splitlines() or ["unknown error"])[-1]
-        raise DamagedFile(
-            f"{pdf.name} is not a readable PDF ({reason}). "
-            "Re-scan or re-export the document, or ask the sender for a new copy."
-        )
-    pages = next(
-        (int(line.split()[-1]) for line in info.stdout.splitlines() if line.startswith("Pages:")),
-        0,
-    )
-    if pages == 0:
-        raise DamagedFile(f"{pdf.name} has no pages. Re-export the document and try again.")
-    return pages
+def page_count(pdf: Path, limits: PdfLimits | None = None) -> int:
+    """Pages of a readable PDF; DamagedFile (why, what to do) for a broken, encrypted, empty or
+    hostile one (repository.pdfcheck)."""
+    return preflight(pdf, limits)
 
 
 def _layer(pdf: Path) -> list[str]:
@@ -71,22 +49,39 @@ def _layer(pdf: Path) -> list[str]:
     return [nfc(page) for page in out.stdout.split("\f")]
 
 
-def has_text_layer(pdf: Path) -> bool:
-    """True if the PDF carries real text (not just a scan)."""
-    page_count(pdf)
+def has_text_layer(pdf: Path, *, checked: bool = False) -> bool:
+    """True if the PDF carries real text (not just a scan); `checked`: preflight already passed."""
+    if not checked:
+        page_count(pdf)
     return sum(len("".join(p.split())) for p in _layer(pdf)) >= 20
 
 
-def page_texts(pdf: Path, *, language: str = "vie") -> tuple[list[str], bool]:
+def page_texts(
+    pdf: Path, *, language: str = "vie", limits: PdfLimits | None = None
+) -> tuple[list[str], bool]:
     """(text of each page, whether OCR made it): the text layer if any, else Tesseract."""
-    pages = page_count(pdf)
+    limits = limits or PdfLimits()
+    pages = page_count(pdf, limits)
     layer = _layer(pdf)[:pages]
     if sum(len("".join(p.split())) for p in layer) >= 20:
         return layer, False
-    return [ocr_page(pdf, n, language) for n in range(1, pages + 1)], True
+    check_raster(pdf, limits)
+    sizes = _page_sizes(pdf)
+    # Pillow refuses images over twice MAX_IMAGE_PIXELS: a very large page is drawn at less dpi.
+    most = min(limits.max_pixels, Image.MAX_IMAGE_PIXELS or limits.max_pixels)
+    return [
+        ocr_page(pdf, n, language, dpi=raster_dpi(*sizes[n - 1], most)) for n in range(1, pages + 1)
+    ], True
 
 
-def ocr_page(pdf: Path, page: int, language: str = "vie") -> str:
+def _page_sizes(pdf: Path) -> list[tuple[float, float]]:
+    import pikepdf
+
+    with pikepdf.open(pdf) as doc:
+        return [page_inches(page) for page in doc.pages]
+
+
+def ocr_page(pdf: Path, page: int, language: str = "vie", *, dpi: int = OCR_DPI) -> str:
     """OCR one page: colour inks (red seals, blue signatures) dropped, deskewed, as layout text."""
     with tempfile.TemporaryDirectory() as tmp:
         stem = Path(tmp) / "p"
@@ -94,7 +89,7 @@ def ocr_page(pdf: Path, page: int, language: str = "vie") -> str:
             [
                 "pdftoppm",
                 "-r",
-                str(OCR_DPI),
+                str(dpi),
                 "-f",
                 str(page),
                 "-l",
