@@ -14,7 +14,7 @@ from pathlib import Path
 
 from repository.access import mask_personal
 from repository.mapping import FieldError
-from repository.sheets import SourceRow
+from repository.sheets import REFUSED_VI, SourceRow
 from repository.text import fold
 
 REPORT_JSON = "kho-report.json"
@@ -98,7 +98,9 @@ class IngestReport:
             )
 
     def warn(self, message_vi: str, message_en: str, **kw: object) -> None:
-        self.problems.append(Problem("warning", message_vi, message_en, **kw))  # type: ignore[arg-type]
+        """A warning; a sheet the reader refused whole (sheets.REFUSED_VI) counts as rejected."""
+        severity = "rejected" if message_vi.startswith(REFUSED_VI) else "warning"
+        self.problems.append(Problem(severity, message_vi, message_en, **kw))  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
         """The report as JSON, every text in it with citizens' numbers masked."""
@@ -190,6 +192,7 @@ def _masked(value: object) -> object:
 def group_rows(rows: list[SourceRow], report: IngestReport) -> list[UnitRows]:
     """Hồ sơ rows with their document rows; orphans and duplicated keys are rejected."""
     units: dict[str, UnitRows] = {}
+    contested: dict[str, SourceRow] = {}  # file code -> first row, when its rows disagree
     for row in rows:
         if row.kind != "hoso":
             continue
@@ -203,16 +206,8 @@ def group_rows(rows: list[SourceRow], report: IngestReport) -> list[UnitRows]:
                 field="fileCode",
             )
             continue
-        if code in units:
-            first = units[code].hoso
-            report.reject(
-                f"Mã hồ sơ {code} trùng với dòng {first.row}: chỉ dòng đầu được nhập.",
-                f"File code {code} repeats row {first.row}: only the first row is ingested.",
-                row,
-                column=row.columns.get("fileCode"),
-                field="fileCode",
-                value=code,
-            )
+        if code in units or code in contested:
+            _repeated_hoso(code, row, units, contested, report)
             continue
         units[code] = UnitRows(code, row, [])
     by_fold = sorted(units, key=len, reverse=True)
@@ -220,7 +215,19 @@ def group_rows(rows: list[SourceRow], report: IngestReport) -> list[UnitRows]:
     for row in rows:
         if row.kind != "doc":
             continue
-        file_code, ordinal = _doc_place(row, by_fold)
+        file_code, ordinal = _doc_place(row, by_fold + sorted(contested, key=len, reverse=True))
+        if file_code in contested:
+            first = contested[file_code]
+            report.reject(
+                f"Tài liệu thuộc hồ sơ {file_code}, hồ sơ bị từ chối vì các dòng hồ sơ mang mã "
+                f"này (dòng {first.row}, {first.sheet}…) khác nhau. Sửa dòng hồ sơ rồi nhập lại.",
+                f"The document belongs to file {file_code}, which is rejected because its file "
+                f"rows (row {first.row}, {first.sheet}…) disagree. Fix them and ingest again.",
+                row,
+                column=row.columns.get("fileCode") or row.columns.get("docCode"),
+                value=file_code,
+            )
+            continue
         if file_code is None or file_code not in units:
             given = row.values.get("fileCode") or row.values.get("docCode") or ""
             report.reject(
@@ -237,17 +244,87 @@ def group_rows(rows: list[SourceRow], report: IngestReport) -> list[UnitRows]:
         ordinal = ordinal or len(unit.docs) + 1
         key = f"{file_code}#{ordinal}"
         if key in seen_docs:
-            report.reject(
-                f"Tài liệu số {ordinal} của hồ sơ {file_code} trùng với dòng {seen_docs[key].row}.",
-                f"Document {ordinal} of file {file_code} repeats row {seen_docs[key].row}.",
-                row,
-                column=row.columns.get("docCode") or row.columns.get("docOrdinal"),
-                value=row.values.get("docCode") or str(ordinal),
-            )
+            _repeated_doc(seen_docs[key], row, file_code, ordinal, report)
             continue
         seen_docs[key] = row
         unit.docs.append((ordinal, row))
     return list(units.values())
+
+
+def _differ(a: SourceRow, b: SourceRow) -> str:
+    """The fields two rows of one key disagree on, by their column names."""
+    fields = sorted(k for k in set(a.values) | set(b.values) if a.values.get(k) != b.values.get(k))
+    return ", ".join(f"«{b.columns.get(f) or a.columns.get(f) or f}»" for f in fields)
+
+
+def _repeated_hoso(
+    code: str,
+    row: SourceRow,
+    units: dict[str, UnitRows],
+    contested: dict[str, SourceRow],
+    report: IngestReport,
+) -> None:
+    """A second row with a file code already seen (in this sheet or another of the batch): an
+    identical one is skipped; one that disagrees rejects the hồ sơ, since Kho cannot tell which
+    row is right (nothing of it lands until the sheet is fixed)."""
+    first = units[code].hoso if code in units else contested[code]
+    where = f"dòng {first.row} ({first.sheet})"
+    where_en = f"row {first.row} ({first.sheet})"
+    kw = {"sheet": row.sheet, "row": row.row, "column": row.columns.get("fileCode")}
+    if first.values == row.values:
+        report.warn(
+            f"Mã hồ sơ {code} lặp lại y hệt {where}: dòng lặp bị bỏ qua.",
+            f"File code {code} repeats {where_en} identically: the repeated row is skipped.",
+            field="fileCode",
+            value=code,
+            **kw,
+        )
+        return
+    diff = _differ(first, row)
+    for r in (first, row) if code in units else (row,):
+        report.reject(
+            f"Mã hồ sơ {code} có hai dòng hồ sơ khác nhau ({where} và dòng {row.row} "
+            f"({row.sheet}), khác ở {diff}): Kho không đoán dòng nào đúng nên không nhập hồ sơ "
+            "này. Giữ một dòng hồ sơ cho mỗi mã rồi nhập lại.",
+            f"File code {code} has two different file rows ({where_en} and row {row.row} "
+            f"({row.sheet}), differing in {diff}): Kho does not guess which is right, so the file "
+            "is not ingested. Keep one file row per code and ingest again.",
+            r,
+            column=r.columns.get("fileCode"),
+            field="fileCode",
+            value=code,
+        )
+    if code in units:
+        contested[code] = units.pop(code).hoso
+
+
+def _repeated_doc(
+    first: SourceRow, row: SourceRow, file_code: str, ordinal: int, report: IngestReport
+) -> None:
+    """A document row whose place in its hồ sơ is taken: identical, skipped with a warning;
+    different, rejected (the first row is ingested)."""
+    vi = f"Tài liệu số {ordinal} của hồ sơ {file_code} trùng với dòng {first.row} ({first.sheet})"
+    en = f"Document {ordinal} of file {file_code} repeats row {first.row} ({first.sheet})"
+    column = row.columns.get("docCode") or row.columns.get("docOrdinal")
+    value = row.values.get("docCode") or str(ordinal)
+    if first.values == row.values:
+        report.warn(
+            vi + ": dòng lặp y hệt, bỏ qua.",
+            en + ": an identical line, skipped.",
+            sheet=row.sheet,
+            row=row.row,
+            column=column,
+            value=value,
+        )
+        return
+    diff = _differ(first, row)
+    report.reject(
+        vi + f" nhưng khác ở {diff}: chỉ dòng đầu được nhập; sửa hoặc xoá dòng này.",
+        en + f" but differs in {diff}: only the first row is ingested; fix or delete this one.",
+        row,
+        column=column,
+        value=value,
+    )
 
 
 def _doc_place(row: SourceRow, file_codes: list[str]) -> tuple[str | None, int | None]:

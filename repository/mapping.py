@@ -26,8 +26,11 @@ CODES = Path(__file__).resolve().parent.parent / "ontology" / "codes"
 OBJECTS = ("string", "langString", "integer", "date", "concept")
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ].*)?)?)?$")
 _DMY = re.compile(r"^(?:(\d{1,2})[/.-])?(\d{1,2})[/.-](\d{4})$")
+_DMY_SHORT = re.compile(r"^(?:\d{1,2}[/.-])?\d{1,2}[/.-]\d{2}$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _INT = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 _MULTI = {"codes": re.compile(r"[;,]"), "texts": re.compile(r";")}
+MAX_CELL = 10_000  # characters in one sheet cell; TT 05/2025's longest fields are 1000-2000
 _DATE_HELP_VI = "Ghi ngày theo dạng DD/MM/YYYY (hoặc MM/YYYY, YYYY, hay YYYY-MM-DD)."
 _DATE_HELP_EN = "Write the date as DD/MM/YYYY (or MM/YYYY, YYYY, or YYYY-MM-DD)."
 
@@ -116,13 +119,50 @@ def parse_date(text: str) -> tuple[str, str]:
         if not m:
             raise ValueError("format")
         d, mo, y = m.group(1), m.group(2), m.group(3)
+    today = date.today()
+    if int(y) > today.year:
+        raise ValueError("future")
     if mo is None:
         return y, "gYear"
     if not 1 <= int(mo) <= 12:
         raise ValueError("month")
     if d is None:
+        if (int(y), int(mo)) > (today.year, today.month):
+            raise ValueError("future")
         return f"{y}-{int(mo):02d}", "gYearMonth"
-    return date(int(y), int(mo), int(d)).isoformat(), "date"  # raises on 31/02
+    day = date(int(y), int(mo), int(d))  # raises on 31/02, 29/02/2023, 00/01/2020
+    if day > today:
+        raise ValueError("future")
+    return day.isoformat(), "date"
+
+
+def _date_problem(value: str, reason: str) -> tuple[str, str]:
+    """What is wrong with a sheet date, and what to do (Vietnamese, English)."""
+    if _DMY_SHORT.match(value):
+        return (
+            "có năm chỉ 2 chữ số: không biết là năm 19xx hay 20xx (kho lưu hồ sơ của cả thế kỷ), "
+            f"Kho không đoán. Ghi đủ 4 chữ số của năm. {_DATE_HELP_VI}",
+            "has a two-digit year: 19xx or 20xx cannot be told apart (the archive spans a "
+            f"century), and Kho does not guess. Write the year with 4 digits. {_DATE_HELP_EN}",
+        )
+    if _SERIAL.match(value):
+        return (
+            "là số ngày kiểu Excel, không phải ngày. Định dạng cột là ngày (Date) hoặc văn bản "
+            f"rồi xuất lại. {_DATE_HELP_VI}",
+            "is an Excel serial day number, not a date. Format the column as Date or Text and "
+            f"export again. {_DATE_HELP_EN}",
+        )
+    if reason == "future":
+        return (
+            f"là ngày trong tương lai (hôm nay là {date.today():%d/%m/%Y}). Kiểm tra lại ngày.",
+            f"is in the future (today is {date.today():%d/%m/%Y}). Check the date.",
+        )
+    if reason == "format":
+        return f"không phải là ngày. {_DATE_HELP_VI}", f"is not a date. {_DATE_HELP_EN}"
+    return (
+        f"không phải là ngày có thật. {_DATE_HELP_VI}",
+        f"is not a real calendar date. {_DATE_HELP_EN}",
+    )
 
 
 def _concept(value: str, spec: FieldSpec, rdf: RdfField) -> str | None:
@@ -157,15 +197,7 @@ def _literal(
         try:
             lexical, dt = parse_date(value)
         except ValueError as exc:
-            if str(exc) == "format":
-                return None, (
-                    f"không phải là ngày. {_DATE_HELP_VI}",
-                    f"is not a date. {_DATE_HELP_EN}",
-                )
-            return None, (
-                f"không phải là ngày có thật. {_DATE_HELP_VI}",
-                f"is not a real calendar date. {_DATE_HELP_EN}",
-            )
+            return None, _date_problem(value, str(exc))
         return ox.Literal(lexical, datatype=ox.NamedNode(XSD + dt)), None
     iri = _concept(value, spec, rdf)
     if iri is None:
@@ -187,6 +219,9 @@ def row_to_rdf(
     triples: dict[ox.Triple, None] = {}
     errors: list[FieldError] = []
     for name, raw in row.values.items():
+        if len(raw) > MAX_CELL:
+            errors.append(_too_long(row, name, raw))
+            continue
         spec, rdf = fmt.fields.get(name), records.get(name)
         if spec is None or rdf is None or not rdf.predicate or not spec.applies_to(row.kind):
             continue
@@ -212,6 +247,23 @@ def row_to_rdf(
                 continue
             triples[ox.Triple(node, predicate, term)] = None
     return list(triples), errors
+
+
+def _too_long(row: SourceRow, name: str, raw: str) -> FieldError:
+    column = row.columns.get(name, name)
+    where_vi = f"{row.sheet}, dòng {row.row}, cột «{column}»"
+    where_en = f"{row.sheet}, row {row.row}, column «{column}»"
+    return FieldError(
+        row.sheet,
+        row.row,
+        column,
+        name,
+        raw[:80] + "…",
+        f"{where_vi}: ô dài {len(raw):,} ký tự, quá giới hạn {MAX_CELL:,} (TT 05/2025 cho tiêu "
+        "đề tối đa 1000 ký tự). Rút gọn, hoặc đưa nội dung vào tệp đính kèm.",
+        f"{where_en}: the cell holds {len(raw):,} characters, over the limit of {MAX_CELL:,} "
+        "(TT 05/2025 allows 1000 for a title). Shorten it, or put the text in an attached file.",
+    )
 
 
 def column_for(row: SourceRow, predicate_iri: str) -> str | None:

@@ -8,22 +8,22 @@ a row with a docCode or a document ordinal is a document.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 
 from repository.errors import BadRequest, ConfigError
+from repository.sheet_read import HEADER_SCAN, Note, Refused, read_csv, read_xlsx
+from repository.sheet_read import cell_text as cell_text  # re-exported
 from repository.text import fold, nfc
 
 MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
 SHEET_SUFFIXES = (".csv", ".xlsx")
-HEADER_SCAN = 10  # title lines above the header are skipped, up to this many rows
+# HEADER_SCAN (sheet_read): title lines above the header are skipped, up to this many rows
+REFUSED_VI = "Bảng kê bị từ chối"  # a SheetWarning starting so refuses the whole sheet
 LEVELS = ("hoso", "doc", "both")
 TYPES = ("text", "texts", "integer", "date", "code", "codes")
 _NON_KEY = re.compile(r"[^0-9a-z]+")
@@ -168,23 +168,6 @@ def detect_format(
 # -- reading ------------------------------------------------------------------------------------
 
 
-def cell_text(value: object) -> str:
-    """An XLSX or CSV cell as NFC text: dates as ISO, whole numbers without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        if value.time() == time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return nfc(str(value)).strip()
-
-
 def _kind_of_name(name: str) -> str | None:
     """ "hoso" or "doc" when a file or tab name says which rows it holds; None for a mixed sheet."""
     key = header_key(name)
@@ -195,38 +178,9 @@ def _kind_of_name(name: str) -> str | None:
     return "doc" if is_doc else "hoso"
 
 
-def _read_csv(path: Path, warnings: list[SheetWarning]) -> list[list[str]]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1258", errors="replace")
-        warnings.append(
-            SheetWarning(
-                path.name,
-                None,
-                None,
-                f"Tệp {path.name} không phải UTF-8; đã đọc theo bảng mã Windows-1258. Kiểm tra dấu "
-                "tiếng Việt, và lần sau hãy lưu tệp CSV dạng UTF-8.",
-                f"{path.name} is not UTF-8; it was read as Windows-1258. Check the Vietnamese "
-                "diacritics, and save the CSV as UTF-8 next time.",
-            )
-        )
-    head = [line for line in text.splitlines()[:HEADER_SCAN] if line.strip()]
-    delimiter = max(";,\t", key=lambda d: sum(line.count(d) for line in head))
-    return [[cell_text(c) for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-
-
-def _read_xlsx(path: Path) -> Iterator[tuple[str, list[list[str]]]]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for sheet in book.worksheets:
-            rows = [[cell_text(c) for c in r] for r in sheet.iter_rows(values_only=True)]
-            yield str(sheet.title), rows
-    finally:
-        book.close()
+def _note(name: str, notes: list[Note], out: BatchSheets) -> None:
+    for n in notes:
+        out.warnings.append(SheetWarning(name, n.row, None, n.message_vi, n.message_en))
 
 
 def read_table(
@@ -273,7 +227,20 @@ def read_table(
                 )
             )
         seen.add(columns.get(i, ""))
+    width = max((i + 1 for i, h in enumerate(header) if h), default=0)
     for offset, cells in enumerate(rows[header_row:], start=header_row + 1):
+        if any(cells[width:]):
+            out.warnings.append(
+                SheetWarning(
+                    name,
+                    offset,
+                    None,
+                    f"Dòng {offset} có {len(cells)} ô, nhiều hơn số cột tiêu đề ({width}): các ô "
+                    "thừa bị bỏ qua. Kiểm tra dấu phân cách hoặc ô bị tách.",
+                    f"Row {offset} has {len(cells)} cells, more than the {width} header columns: "
+                    "the extra cells are ignored. Check the delimiters or a split cell.",
+                )
+            )
         values: dict[str, str] = {}
         for i, f in columns.items():
             if i < len(cells) and cells[i] and f not in values:
@@ -308,12 +275,15 @@ def sheet_files(batch_dir: Path) -> list[Path]:
 
 def read_sheet(path: Path, out: BatchSheets, formats: tuple[SheetFormat, ...]) -> None:
     """Add one CSV or XLSX file's rows to `out`; raise SheetError if nothing in it is a sheet."""
+    notes: list[Note] = []
     if path.suffix.lower() == ".csv":
-        rows = _read_csv(path, out.warnings)
+        rows = read_csv(path, notes)
+        _note(path.name, notes, out)
         if not read_table(path.name, rows, formats, _kind_of_name(path.stem), out):
             raise _unrecognised(path.name, formats)
         return
-    tabs = list(_read_xlsx(path))
+    tabs = list(read_xlsx(path, notes))
+    _note(path.name, notes, out)
     skipped = []
     for tab, rows in tabs:
         name = f"{path.name}#{tab}"
@@ -348,6 +318,34 @@ def read_batch(batch_dir: Path, mappings_dir: Path = MAPPINGS) -> BatchSheets:
             ],
         )
     out = BatchSheets()
+    refused: list[SheetError] = []
     for path in files:
-        read_sheet(path, out, formats)
+        try:
+            read_sheet(path, out, formats)
+        except Refused as exc:
+            refused.append(SheetError(exc.message_vi, details=[exc.message_en]))
+        except SheetError as exc:
+            refused.append(exc)
+        else:
+            continue
+        err = refused[-1]
+        out.warnings.append(
+            SheetWarning(
+                path.name,
+                None,
+                None,
+                f"{REFUSED_VI} / sheet refused: {err.message}",
+                f"Sheet refused: {' '.join(err.details) if err.details else err.message}",
+            )
+        )
+    if refused and not out.rows:
+        if len(refused) == 1:
+            raise refused[0]
+        raise SheetError(
+            "Không bảng kê nào của lô đọc được: " + " | ".join(e.message for e in refused),
+            details=[
+                "No sheet of the batch could be read: "
+                + " | ".join(" ".join(e.details or [e.message]) for e in refused)
+            ],
+        )
     return out

@@ -1,0 +1,231 @@
+"""Vietnamese text in the legacy 8-bit encodings: TCVN3 (ABC), VNI and Windows-1258 to Unicode.
+
+Archive spreadsheets typed before Unicode use *font* encodings: TCVN3 (TCVN 5712:1993, the
+.VnTime fonts) puts precomposed letters on bytes 0xA1–0xFF ("nh©n" is "nhân"); VNI (VNI-Times)
+writes a base letter followed by a mark letter ("Hoaø" is "Hoà"). In a CSV they arrive as bytes;
+in an XLSX cell (or a UTF-8 CSV saved from such a sheet) as the Latin-1 look-alikes of those bytes.
+Windows-1258 is a real code page, but writes tone marks as combining characters: its text is
+normalised to NFC here.
+
+Which encoding a text is in is decided by a score: the share of its non-ASCII words that are
+Vietnamese syllables once converted. Only a clear winner is used; otherwise the caller refuses
+the sheet ("cannot tell the encoding: save as UTF-8"). Conversion never rewrites tone-mark
+placement: "Uỷ" and "Ủy" both stay as written (NFC only).
+
+Tables: TCVN 5712:1993 VN1 (a superset of TCVN3/ABC; the same as glibc's TCVN5712-1 converter
+for 0x80–0xFF), and the VNI-Windows mark letters, checked against known words in
+tests/test_hostile_sheets.py.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# -- tables ---------------------------------------------------------------------------------------
+
+# TCVN 5712:1993 (VN1) bytes 0x80..0xFF; 0xB0..0xB4 are the combining tone marks.
+_TCVN_HIGH = (
+    "ÀẢÃÁẠẶẬÈẺẼÉẸỆÌỈĨÍỊÒỎÕÓỌỘỜỞỠỚỢÙỦŨ"  # 0x80..0x9F
+    "\u00a0ĂÂÊÔƠƯĐăâêôơưđẰ\u0300\u0309\u0303\u0301\u0323àảãáạẲằẳẵắẴ"  # 0xA0..0xBF
+    "ẮẦẨẪẤỀặầẩẫấậèỂẻẽéẹềểễếệìỉỄẾỒĩíịòỔỏõóọồổỗốộờởỡớợùỖủũúụừửữứựỳỷỹýỵỐ"  # 0xC0..0xFF
+)
+assert len(_TCVN_HIGH) == 128
+
+
+def _tcvn_table() -> dict[int, str]:
+    """Code point -> Unicode for TCVN3 text already decoded as Latin-1 or Windows-1252."""
+    table: dict[int, str] = {}
+    for i, char in enumerate(_TCVN_HIGH):
+        byte = 0x80 + i
+        if byte == 0xA0:
+            continue
+        table[byte] = char  # read as Latin-1 (or from the bytes themselves)
+        cp1252 = bytes([byte]).decode("cp1252", errors="ignore")
+        if cp1252 and ord(cp1252) != byte:
+            table[ord(cp1252)] = char  # read as Windows-1252 (Excel, most CSV readers)
+    return table
+
+
+TCVN3 = _tcvn_table()
+
+# VNI-Windows: mark letters after a vowel, and letters of their own. Combining marks compose in
+# NFC: "a" + "â" (circumflex) + ... ; capitals use the capital forms of the same letters.
+_ACUTE, _GRAVE, _HOOK, _TILDE, _DOT = "\u0301", "\u0300", "\u0309", "\u0303", "\u0323"
+_CIRC, _BREVE = "\u0302", "\u0306"
+_VNI_LOWER = {
+    "ù": _ACUTE,
+    "ø": _GRAVE,
+    "û": _HOOK,
+    "õ": _TILDE,
+    "ï": _DOT,
+    "â": _CIRC,
+    "á": _CIRC + _ACUTE,
+    "à": _CIRC + _GRAVE,
+    "å": _CIRC + _HOOK,
+    "ã": _CIRC + _TILDE,
+    "ä": _CIRC + _DOT,
+    "ê": _BREVE,
+    "é": _BREVE + _ACUTE,
+    "è": _BREVE + _GRAVE,
+    "ú": _BREVE + _HOOK,
+    "ü": _BREVE + _TILDE,
+    "ë": _BREVE + _DOT,
+    "ô": "ơ",
+    "ö": "ư",
+    "ñ": "đ",
+    "í": "í",
+    "ì": "ì",
+    "æ": "ỉ",
+    "ó": "ĩ",
+    "ò": "ị",
+    "î": "ỵ",
+}
+VNI = {ord(k): v for k, v in _VNI_LOWER.items()} | {
+    ord(k.upper()): v.upper() for k, v in _VNI_LOWER.items()
+}
+
+# -- Vietnamese syllables -------------------------------------------------------------------------
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_SYLLABLE = re.compile(
+    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    r"(?:uyê|uya|iêu|yêu|oai|oay|oeo|uây|uôi|ươi|ươu|"
+    r"ai|ao|au|ay|âu|ây|eo|êu|ia|iê|iu|oa|oă|oe|oi|ôi|ơi|ua|uâ|uê|ui|uô|uơ|uy|ưa|ưi|ưu|ươ|yê|"
+    r"[aăâeêioôơuưy])"
+    r"(?:ch|ng|nh|[cmnpt])?$"
+)
+_WORD = re.compile(r"[^\s0-9!-/:-@\[-`{-~]+")  # split on spaces, digits and ASCII punctuation
+SAMPLE = 4000  # non-ASCII words scored at most per candidate
+
+
+def is_syllable(word: str) -> bool:
+    """True for a Vietnamese syllable (either tone placement; at most one tone mark)."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    if sum(1 for c in decomposed if c in _TONES) > 1:
+        return False
+    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
+    return bool(_SYLLABLE.match(base))
+
+
+def syllable_score(texts: Iterable[str]) -> tuple[float, int]:
+    """(share of non-ASCII words that are Vietnamese syllables, how many such words were seen)."""
+    seen = good = 0
+    for text in texts:
+        for word in _WORD.findall(text):
+            if word.isascii():
+                continue
+            seen += 1
+            good += is_syllable(word)
+            if seen >= SAMPLE:
+                return good / seen, seen
+    return (good / seen if seen else 1.0), seen
+
+
+# -- conversion -----------------------------------------------------------------------------------
+
+
+def _capitals(source: str, converted: str) -> str:
+    """TCVN3 capitals are often typed in the .VnTimeH font, with lower-case codes: a line whose
+    ASCII letters are all capitals is upper-cased whole ("ñY BAN NH©N D©N" -> "ỦY BAN NHÂN DÂN")."""
+    out = []
+    for raw, new in zip(source.split("\n"), converted.split("\n"), strict=False):
+        letters = [c for c in raw if c.isascii() and c.isalpha()]
+        upper = len(letters) >= 2 and all(c.isupper() for c in letters)
+        out.append(new.upper() if upper else new)
+    return "\n".join(out)
+
+
+def from_tcvn3(text: str) -> str:
+    """TCVN3 (ABC) text read as Latin-1/Windows-1252 -> NFC Unicode."""
+    converted = unicodedata.normalize("NFC", text.translate(TCVN3))
+    if converted == text or converted.count("\n") != text.count("\n"):
+        return converted
+    return _capitals(text, converted)
+
+
+def from_vni(text: str) -> str:
+    """VNI text read as Latin-1/Windows-1252 -> NFC Unicode."""
+    return unicodedata.normalize("NFC", text.translate(VNI))
+
+
+CONVERTERS = {"TCVN3": from_tcvn3, "VNI": from_vni}
+NAMES = {
+    "TCVN3": "TCVN3 (ABC, phông .VnTime)",
+    "VNI": "VNI (phông VNI-Times)",
+    "Windows-1258": "Windows-1258",
+}
+
+
+def _bytes_candidates(raw: bytes) -> dict[str, str]:
+    latin = raw.decode("cp1252", errors="replace")
+    return {
+        "Windows-1258": unicodedata.normalize("NFC", raw.decode("cp1258", errors="replace")),
+        "TCVN3": from_tcvn3(raw.decode("latin-1")),
+        "VNI": from_vni(latin),
+    }
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Which encoding a text is in: `encoding` None when it is Unicode already, `decided` False
+    when no candidate wins clearly (then the text must be refused); the scores say why."""
+
+    encoding: str | None
+    decided: bool
+    scores: dict[str, float] = field(default_factory=dict)
+    words: int = 0
+
+    def explain(self) -> str:
+        return ", ".join(f"{k} {v:.0%}" for k, v in sorted(self.scores.items()))
+
+
+MIN_SCORE = 0.7  # the winner's words must be this Vietnamese
+MIN_MARGIN = 0.2  # ... and this far ahead of the runner-up
+
+
+def _decide(scores: dict[str, float], words: int, unicode_name: str | None) -> Detection:
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    best, score = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    if unicode_name is not None and scores[unicode_name] >= score:
+        return Detection(None, True, scores, words)
+    decided = score >= MIN_SCORE and score - runner >= MIN_MARGIN
+    return Detection(best if best != unicode_name else None, decided, scores, words)
+
+
+def detect_bytes(raw: bytes) -> tuple[Detection, str]:
+    """The encoding of a non-UTF-8 file and its text converted with it (when decided)."""
+    candidates = _bytes_candidates(raw)
+    scored = {k: syllable_score(v.splitlines()) for k, v in candidates.items()}
+    words = max(n for _, n in scored.values())
+    found = _decide({k: s for k, (s, _) in scored.items()}, words, None)
+    return found, candidates[found.encoding] if found.encoding else ""
+
+
+def detect_cells(texts: list[str]) -> Detection:
+    """Whether the (Unicode) cells of one sheet are TCVN3 or VNI look-alikes: `encoding` None
+    when they read as Vietnamese already, or hold nothing that a legacy font would have typed."""
+    legacy = [t for t in texts if any("\u0080" <= c <= "\u00ff" for c in t)]
+    if not legacy:
+        return Detection(None, True)
+    scores = {"Unicode": syllable_score(legacy)[0]}
+    words = syllable_score(legacy)[1]
+    for name, convert in CONVERTERS.items():
+        scores[name] = syllable_score(convert(t) for t in legacy)[0]
+    return _decide(scores, words, "Unicode")
+
+
+def convert_cell(text: str, encoding: str) -> str:
+    """One cell converted from a legacy encoding, only where that makes it more Vietnamese (a
+    sheet may mix cells typed in a legacy font with cells typed in Unicode)."""
+    if not any("\u0080" <= c <= "\u00ff" for c in text):
+        return text
+    converted = CONVERTERS[encoding](text)
+    if converted == text:
+        return text
+    before, n = syllable_score([text])
+    after, _ = syllable_score([converted])
+    return converted if n and after > before else text

@@ -1,0 +1,255 @@
+"""The bytes of one metadata sheet (CSV or XLSX) as rows of cell texts, defended against what
+contractors' files really hold: legacy Vietnamese encodings (repository.legacy_text), UTF-16 from
+Excel's "Unicode text", control characters, huge cells, empty files, files that are not what
+their name says (HTML or anything else saved as .xlsx) and XLSX decompression bombs.
+
+A file that cannot be read safely raises Refused with the reason and what to do; the caller
+refuses that sheet and goes on with the others of the batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+from repository import legacy_text
+from repository.text import nfc
+
+HEADER_SCAN = 10
+MAX_XLSX_UNZIPPED = 256 * 1024 * 1024  # bytes of XML an XLSX may expand to (a bomb is refused)
+MAX_CSV_FIELD = 64 * 1024 * 1024  # the csv module's own limit (128 KiB) would crash on a big cell
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SAVE_UTF8_VI = "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dạng CSV UTF-8 (hoặc .xlsx)."
+_SAVE_UTF8_EN = "Open it in Excel or LibreOffice and save it as CSV UTF-8 (or .xlsx)."
+
+
+class Refused(Exception):
+    """A sheet file that is not read at all, with why (Vietnamese and English)."""
+
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_vi, self.message_en = message_vi, message_en
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something changed or noticed while reading, for a warning in the report."""
+
+    message_vi: str
+    message_en: str
+    row: int | None = None
+
+
+def cell_text(value: object) -> str:
+    """An XLSX or CSV cell as NFC text: dates as ISO, whole numbers without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return nfc(str(value)).strip()
+
+
+def _clean(rows: list[list[str]], name: str, notes: list[Note]) -> list[list[str]]:
+    """Control characters (NUL, ...) out of every cell: they cannot go into XML or RDF."""
+    removed: dict[int, int] = {}
+    for r, cells in enumerate(rows, start=1):
+        for i, cell in enumerate(cells):
+            if _CONTROL.search(cell):
+                cleaned = _CONTROL.sub("", cell)
+                removed[r] = removed.get(r, 0) + len(cell) - len(cleaned)
+                cells[i] = cleaned.strip()
+    if removed:
+        where = ", ".join(str(r) for r in list(removed)[:10]) + ("…" if len(removed) > 10 else "")
+        notes.append(
+            Note(
+                f"{name}: đã bỏ {sum(removed.values())} ký tự điều khiển (NUL…) ở các dòng "
+                f"{where}. Kiểm tra các ô đó.",
+                f"{name}: removed {sum(removed.values())} control characters (NUL…) on rows "
+                f"{where}. Check those cells.",
+            )
+        )
+    return rows
+
+
+def _legacy_cells(rows: list[list[str]], name: str, notes: list[Note]) -> list[list[str]]:
+    """Cells typed in a legacy font (TCVN3, VNI) converted, or the sheet refused when the
+    encoding cannot be told."""
+    found = legacy_text.detect_cells([c for r in rows for c in r if c])
+    if found.encoding is None and found.decided:
+        return rows
+    if not found.decided:
+        raise _undecided(name, found)
+    enc = found.encoding or ""
+    converted = [[legacy_text.convert_cell(c, enc) for c in r] for r in rows]
+    changed = sum(
+        1 for a, b in zip(rows, converted, strict=True) for x, y in zip(a, b, strict=True) if x != y
+    )
+    notes.append(_legacy_note(name, enc, f"{changed} ô / cells"))
+    return converted
+
+
+def _legacy_note(name: str, encoding: str, what: str) -> Note:
+    label = legacy_text.NAMES[encoding]
+    return Note(
+        f"{name} được gõ bằng bảng mã {label}, không phải Unicode; Kho đã chuyển sang Unicode "
+        f"({what}). Kiểm tra dấu tiếng Việt, và lần sau hãy lưu bảng kê dạng Unicode (CSV UTF-8 "
+        "hoặc .xlsx với phông Unicode).",
+        f"{name} is in the {encoding} encoding, not Unicode; Kho converted it to Unicode "
+        f"({what}). Check the Vietnamese diacritics, and save the sheet as UTF-8 (CSV UTF-8, or "
+        ".xlsx typed in a Unicode font) next time.",
+    )
+
+
+def _undecided(name: str, found: legacy_text.Detection) -> Refused:
+    return Refused(
+        f"Không xác định được bảng mã của {name} (tỉ lệ âm tiết tiếng Việt: {found.explain()}): "
+        f"Kho không đoán. {_SAVE_UTF8_VI}",
+        f"Cannot tell the encoding of {name} (share of Vietnamese syllables: "
+        f"{found.explain()}): Kho does not guess. {_SAVE_UTF8_EN}",
+    )
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    head = [line for line in text.splitlines()[:HEADER_SCAN] if line.strip()]
+    delimiter = max(";,\t", key=lambda d: sum(line.count(d) for line in head))
+    csv.field_size_limit(MAX_CSV_FIELD)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return [[cell_text(c) for c in r] for r in reader]
+
+
+def read_csv(path: Path, notes: list[Note]) -> list[list[str]]:
+    """A CSV file's rows: UTF-8 (with or without BOM), UTF-16, Windows-1258, TCVN3 or VNI."""
+    raw = path.read_bytes()
+    name = path.name
+    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise Refused(
+            f"{name} rỗng (0 byte hoặc không có ô nào). Xuất lại bảng kê rồi nộp lại.",
+            f"{name} is empty (0 bytes, or no cell at all). Export the sheet again and resubmit.",
+        )
+    _not_a_csv(raw, name)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _clean(_csv_rows(raw.decode("utf-16")), name, notes)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _legacy_csv(raw, name, notes)
+    return _legacy_cells(_clean(_csv_rows(text), name, notes), name, notes)
+
+
+def _not_a_csv(raw: bytes, name: str) -> None:
+    head = raw[:512].lstrip().lower()
+    kind = None
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table")):
+        kind = "HTML/XML"
+    elif raw.startswith(b"PK\x03\x04"):
+        kind = "ZIP (XLSX?)"
+    elif raw.startswith(b"\xd0\xcf\x11\xe0"):
+        kind = "Excel 97-2003 (.xls)"
+    elif raw.startswith(b"%PDF"):
+        kind = "PDF"
+    if kind:
+        raise Refused(
+            f"{name} không phải tệp CSV mà là {kind}. {_SAVE_UTF8_VI}",
+            f"{name} is not a CSV file but {kind}. {_SAVE_UTF8_EN}",
+        )
+
+
+def _legacy_csv(raw: bytes, name: str, notes: list[Note]) -> list[list[str]]:
+    found, _ = legacy_text.detect_bytes(raw)
+    if not found.decided or found.encoding is None:
+        raise _undecided(name, found)
+    enc = found.encoding
+    if enc == "Windows-1258":
+        text = unicodedata.normalize("NFC", raw.decode("cp1258", errors="replace"))
+        rows = _csv_rows(text)
+    else:  # font encodings: ASCII delimiters and quotes are the same bytes; convert each cell
+        text = raw.decode("latin-1" if enc == "TCVN3" else "cp1252", errors="replace")
+        convert = legacy_text.CONVERTERS[enc]
+        rows = [[convert(c) for c in r] for r in _csv_rows(text)]
+    notes.append(_legacy_note(name, enc, found.explain()))
+    return _clean(rows, name, notes)
+
+
+# -- XLSX -----------------------------------------------------------------------------------------
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse what is not an XLSX (HTML, a renamed file, a broken ZIP) and decompression bombs,
+    before openpyxl reads a byte of it."""
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as book:
+            infos = book.infolist()
+            names = {i.filename for i in infos}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        head = path.read_bytes()[:512].lstrip().lower() if path.is_file() else b""
+        what = "HTML" if head.startswith((b"<!doctype", b"<html", b"<table")) else "ZIP"
+        raise Refused(
+            f"{name} không phải tệp Excel .xlsx đọc được ({what}: {exc}). Mở bằng Excel hoặc "
+            "LibreOffice và lưu lại dạng .xlsx.",
+            f"{name} is not a readable Excel .xlsx file ({what}: {exc}). Open it in Excel or "
+            "LibreOffice and save it as .xlsx.",
+        ) from exc
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise Refused(
+            f"{name} là tệp ZIP nhưng không phải bảng tính .xlsx. Lưu bảng kê dạng .xlsx.",
+            f"{name} is a ZIP file but not an .xlsx workbook. Save the sheet as .xlsx.",
+        )
+    total = sum(i.file_size for i in infos)
+    if total > MAX_XLSX_UNZIPPED:
+        packed = sum(i.compress_size for i in infos)
+        raise Refused(
+            f"{name} giải nén ra {total:,} byte (nén {packed:,} byte), quá giới hạn "
+            f"{MAX_XLSX_UNZIPPED:,} byte: có thể là tệp độc hại (zip bomb). Chia bảng kê thành "
+            "nhiều tệp nhỏ hơn hoặc nộp dạng CSV.",
+            f"{name} unzips to {total:,} bytes ({packed:,} packed), over the limit of "
+            f"{MAX_XLSX_UNZIPPED:,}: possibly a decompression bomb. Split the sheet into smaller "
+            "files or send it as CSV.",
+        )
+
+
+def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[str]]]]:
+    """Each worksheet of an XLSX file as (title, rows); legacy-font cells converted."""
+    from openpyxl import load_workbook
+
+    _check_zip(path)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise Refused(
+            f"{path.name} hỏng, không đọc được ({type(exc).__name__}: {exc}). Mở bằng Excel hoặc "
+            "LibreOffice và lưu lại dạng .xlsx.",
+            f"{path.name} is damaged and cannot be read ({type(exc).__name__}: {exc}). Open it in "
+            "Excel or LibreOffice and save it as .xlsx.",
+        ) from exc
+    try:
+        tabs = []
+        for sheet in book.worksheets:
+            label = f"{path.name}#{sheet.title}"
+            try:
+                rows = [[cell_text(c) for c in r] for r in sheet.iter_rows(values_only=True)]
+            except Exception as exc:
+                raise Refused(
+                    f"Trang tính {label} hỏng ({type(exc).__name__}: {exc}). Lưu lại tệp .xlsx.",
+                    f"Worksheet {label} is damaged ({type(exc).__name__}: {exc}). Save the .xlsx "
+                    "again.",
+                ) from exc
+            tabs.append((str(sheet.title), _legacy_cells(_clean(rows, label, notes), label, notes)))
+    finally:
+        book.close()
+    yield from tabs

@@ -1,0 +1,120 @@
+"""Hostile and broken metadata sheets, generated at test time (small and fast): each function
+writes one case into a batch folder. README.md beside this file lists what Kho must answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+
+HEADERS = [
+    "fileCode", "title", "mode", "maintenance", "startDate", "endDate", "numberOfPage",
+    "docOrdinal", "typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject",
+    "language",
+]  # fmt: skip
+ORGAN_NEW = "Ủy ban nhân dân phường Ba Đình"  # from 2025-07-01
+ORGAN_OLD = "Ủy ban nhân dân quận Ba Đình"  # district abolished 2025-07-01
+
+# TCVN3 (ABC) and VNI as typed with .VnTime / VNI-Times fonts (the bytes, read as Windows-1252)
+TCVN3_TITLE = "Hå s¬ vÒ viÖc cÊp giÊy phÐp x©y dùng"  # Hồ sơ về việc cấp giấy phép xây dựng
+TCVN3_ORGAN = "Uû ban nh©n d©n ph\u00adêng Ba §×nh"  # Uỷ ban nhân dân phường Ba Đình
+VNI_TITLE = "Hoà sô veà vieäc caáp giaáy pheùp xaây döïng"  # Hồ sơ về việc cấp giấy phép xây dựng
+VNI_ORGAN = "UÛy ban nhaân daân phöôøng Ba Ñình"  # Ủy ban nhân dân phường Ba Đình
+UNICODE_TITLE = "Hồ sơ về việc cấp giấy phép xây dựng"
+
+
+def hoso(code: str, title: str = "Hồ sơ thử", start: str = "05/03/2019", end: str = "31/10/2026"):
+    return [code, title, "01", "01", start, end, "1"] + [""] * 7 + ["01"]
+
+
+def doc(
+    code: str, n: int, day: str = "05/03/2026", organ: str = ORGAN_NEW, subject: str = "Về việc"
+):
+    return [code, "", "", "", "", "", "1", str(n), "02", str(10 + n), "QĐ-UBND", day, organ,
+            subject, "01"]  # fmt: skip
+
+
+def csv_bytes(rows: list[list[str]], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+def write_csv(folder: Path, name: str, rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    path = folder / name
+    path.write_bytes(csv_bytes(rows).encode(encoding))
+    return path
+
+
+def legacy_csv(folder: Path, name: str, code: str, title: str, organ: str) -> Path:
+    """A TCVN3 or VNI sheet: its text as Windows-1252 bytes, as a legacy-font editor saves it."""
+    row = doc(code, 1, organ=organ, subject=title)
+    row[10] = "UBND"  # the notation, ASCII
+    rows = [HEADERS, hoso(code, title), row]
+    path = folder / name
+    path.write_bytes(csv_bytes(rows).encode("cp1252"))
+    return path
+
+
+def cp1258_csv(folder: Path, name: str, code: str) -> Path:
+    """Windows-1258: base letters and combining tone marks (NFD-like), as Windows writes it."""
+    rows = [HEADERS, hoso(code, UNICODE_TITLE), doc(code, 1)]
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for char in csv_bytes(rows):  # "ồ" -> "ô" + combining grave, as Windows-1258 writes it
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+        out.append(base + "".join(c for c in parts if c in tones))
+    path = folder / name
+    path.write_bytes("".join(out).encode("cp1258"))
+    return path
+
+
+def undecidable_csv(folder: Path, name: str, code: str) -> Path:
+    """A sheet in Windows-1251 (Russian): no Vietnamese encoding makes sense of it."""
+    row = doc(code, 1, organ="Администрация", subject="Приказ")
+    row[10] = "UBND"
+    rows = [HEADERS, hoso(code, "Дело о строительстве"), row]
+    path = folder / name
+    path.write_bytes(csv_bytes(rows).encode("cp1251"))
+    return path
+
+
+def legacy_xlsx(folder: Path, name: str, code: str) -> Path:
+    """An XLSX whose title cell was typed in .VnTime (TCVN3) beside cells typed in Unicode."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Bảng kê"
+    for row in [HEADERS, hoso(code, TCVN3_TITLE), doc(code, 1, subject="Về việc cấp phép")]:
+        sheet.append(row)
+    book.save(folder / name)
+    return folder / name
+
+
+def html_as_xlsx(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_text("<html><body><table><tr><td>fileCode</td></tr></table></body></html>")
+    return path
+
+
+def zip_as_xlsx(folder: Path, name: str) -> Path:
+    path = folder / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.txt", "not a workbook")
+    return path
+
+
+def bomb_xlsx(folder: Path, name: str, size: int) -> Path:
+    """A real workbook plus a sheet part that inflates to `size` bytes of zeros (deflate packs
+    it about 1000:1): what a decompression bomb looks like to a reader."""
+    path = legacy_xlsx(folder, name, "BOMB.01")
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open("xl/worksheets/sheet2.xml", "w", force_zip64=True) as fh:
+            block = b"\0" * (1 << 20)
+            for _ in range(size >> 20):
+                fh.write(block)
+    return path
