@@ -126,7 +126,9 @@ def test_vietnamese_headers_in_xlsx(tmp_path: Path) -> None:
     "field, value, says",
     [
         ("issuedDate", "31/02/2021", "not a real calendar date"),
-        ("issuedDate", "24.05.21", "is not a date"),
+        ("issuedDate", "24.05.21", "has a two-digit year"),
+        ("issuedDate", "24/05/2099", "is in the future"),
+        ("issuedDate", "44927", "Excel serial day number"),
         ("numberOfPage", "abc", "not a whole number"),
         ("typeName", "Nghị định thư", "not in the code list type-name"),
         ("maintenance", "Tạm thời", "not in the code list maintenance"),
