@@ -120,13 +120,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def load(
-    url: str, clients: int, seconds: float, warm_up: float, users: list[str], watch: dict
+    url: str,
+    clients: int,
+    seconds: float,
+    warm_up: float,
+    users: list[str],
+    watch: dict,
+    password: str = PASSWORD,
 ) -> dict:
     """One run of the client process; its JSON result."""
     out = Path(tempfile.mkstemp(prefix="kho-load-", suffix=".json")[1])
     cmd = [sys.executable, "-m", "tests.bench.load_client", url, "--clients", str(clients)]
     cmd += ["--seconds", str(seconds), "--warm-up", str(warm_up), "--out", str(out)]
-    cmd += [f"--user={u}:{PASSWORD}" for u in users]
+    cmd += [f"--user={u}:{password}" for u in users]
     cmd += [f"--watch={name}={pid}" for name, pid in watch.items()]
     try:
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=seconds + 600)

@@ -1,0 +1,44 @@
+"""The load test's harness (tests/bench/bench_load.py) stays working: a few seconds of concurrent
+sessions, anonymous and signed in, against `kho serve` (waitress) in a subprocess over a copy of
+the demo repository, the clients in a process of their own. No timings are asserted."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from repository.config import Settings
+from repository.store import open_store
+from tests.bench.bench_load import load, serving
+from tests.bench.load_report import summarise
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def served_copy(demo_settings: Settings, tmp_path: Path) -> Path:
+    """A data directory of its own (the store's lock is one process's): the demo store's
+    backup beside copies of its indexes, files and users."""
+    if demo_settings.store.startswith("sparql:"):
+        pytest.skip("the embedded store is copied; a server pass serves its own store")
+    data = tmp_path / "data"
+    skip = shutil.ignore_patterns("store", "demo-batches", "*.nq")
+    shutil.copytree(demo_settings.data_dir, data, ignore=skip)
+    open_store(demo_settings).backup(data / "store")
+    return data
+
+
+def test_load_harness_counts_every_kind_without_errors(served_copy: Path) -> None:
+    with serving(served_copy) as (url, pid):
+        result = load(url, 4, 3, 1, ["researcher"], {"server": pid}, password=PASSWORD)
+    figures = summarise(result)
+    assert result["signed_in"] == 2 and result["clients"] == 4
+    # what the sessions ask for was found on the server: a researcher sees more than the public
+    assert result["targets"]["public"] > 0 and result["targets"]["restricted"] > 0
+    assert result["targets"]["units"] > 0 and result["targets"]["queries"] > 0
+    assert figures["all"].n > 20 and figures["pages"].n > 0
+    assert len(figures) > 8  # most kinds of the mix came up in 3 seconds
+    failed = [r for r in result["requests"] if r[1] != 200]
+    assert figures["all"].errors == 0, failed[:5]
+    assert result["cpu_s"]["server"] > 0  # the server's CPU over the window was read
