@@ -268,6 +268,24 @@ def _repeated_hoso(
     identical one is skipped; one that disagrees rejects the hồ sơ, since Kho cannot tell which
     row is right (nothing of it lands until the sheet is fixed)."""
     first = units[code].hoso if code in units else contested[code]
+    doc_fields = [f for f in row.values if (s := row.format.fields.get(f)) and s.level == "doc"]
+    if doc_fields:  # a document row that lost its key, not a second hồ sơ row
+        names = ", ".join(f"«{row.columns.get(f, f)}»" for f in doc_fields[:4])
+        report.reject(
+            f"Dòng có trường của tài liệu ({names}) nhưng không có số thứ tự tài liệu "
+            "(docOrdinal) hay mã tài liệu (docCode): Kho không đoán tài liệu này là số mấy. "
+            "Điền một trong hai cột rồi nhập lại.",
+            f"The row has document fields ({names}) but no document number (docOrdinal) or "
+            "document code (docCode): Kho does not guess which document it is. Fill in one of "
+            "them and ingest again.",
+            row,
+            column=row.format.fields["docOrdinal"].headers[0]
+            if "docOrdinal" in row.format.fields
+            else None,
+            field="docOrdinal",
+            value=code,
+        )
+        return
     where = f"dòng {first.row} ({first.sheet})"
     where_en = f"row {first.row} ({first.sheet})"
     kw = {"sheet": row.sheet, "row": row.row, "column": row.columns.get("fileCode")}

@@ -223,13 +223,29 @@ def _check_zip(path: Path) -> None:
         )
 
 
-def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[str]]]]:
-    """Each worksheet of an XLSX file as (title, rows); legacy-font cells converted."""
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (streamed, within the unzip cap)."""
+    with zipfile.ZipFile(path) as book:
+        for info in book.infolist():
+            if not info.filename.startswith("xl/worksheets/"):
+                continue
+            with book.open(info) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    if _FORMULA.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+def _open(path: Path, data_only: bool):  # noqa: ANN202 (openpyxl's workbook)
     from openpyxl import load_workbook
 
-    _check_zip(path)
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
         raise Refused(
             f"{path.name} hỏng, không đọc được ({type(exc).__name__}: {exc}). Mở bằng Excel hoặc "
@@ -237,19 +253,57 @@ def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[st
             f"{path.name} is damaged and cannot be read ({type(exc).__name__}: {exc}). Open it in "
             "Excel or LibreOffice and save it as .xlsx.",
         ) from exc
+
+
+def _sheet_rows(book, index: int, label: str) -> list[list[object]]:  # noqa: ANN001
+    try:
+        return [list(r) for r in book.worksheets[index].iter_rows(values_only=True)]
+    except Exception as exc:
+        raise Refused(
+            f"Trang tính {label} hỏng ({type(exc).__name__}: {exc}). Lưu lại tệp .xlsx.",
+            f"Worksheet {label} is damaged ({type(exc).__name__}: {exc}). Save the .xlsx again.",
+        ) from exc
+
+
+def _formulas_as_text(
+    values: list[list[object]], formulas: list[list[object]], label: str, notes: list[Note]
+) -> None:
+    """A formula cell saved without its computed value keeps its formula as text (never run);
+    one with a value keeps the value the contractor saw."""
+    kept = []
+    for r, (row, frow) in enumerate(zip(values, formulas, strict=False), start=1):
+        for i, f in enumerate(frow):
+            if isinstance(f, str) and f.startswith("=") and i < len(row) and row[i] is None:
+                row[i] = f
+                kept.append(r)
+    if kept:
+        where = ", ".join(str(r) for r in sorted(set(kept))[:10])
+        notes.append(
+            Note(
+                f"{label}: {len(kept)} ô công thức chưa được tính (dòng {where}) được lưu nguyên "
+                "văn công thức, không chạy. Nhập giá trị thay cho công thức.",
+                f"{label}: {len(kept)} formula cells saved without a computed value (rows "
+                f"{where}) are stored as the formula's text, never run. Type the values instead.",
+            )
+        )
+
+
+def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[str]]]]:
+    """Each worksheet of an XLSX file as (title, rows); legacy-font cells converted."""
+    _check_zip(path)
+    book = _open(path, data_only=True)
+    formulas = _open(path, data_only=False) if _has_formulas(path) else None
     try:
         tabs = []
-        for sheet in book.worksheets:
+        for index, sheet in enumerate(book.worksheets):
             label = f"{path.name}#{sheet.title}"
-            try:
-                rows = [[cell_text(c) for c in r] for r in sheet.iter_rows(values_only=True)]
-            except Exception as exc:
-                raise Refused(
-                    f"Trang tính {label} hỏng ({type(exc).__name__}: {exc}). Lưu lại tệp .xlsx.",
-                    f"Worksheet {label} is damaged ({type(exc).__name__}: {exc}). Save the .xlsx "
-                    "again.",
-                ) from exc
+            values = _sheet_rows(book, index, label)
+            if formulas is not None:
+                _formulas_as_text(values, _sheet_rows(formulas, index, label), label, notes)
+            rows = [[cell_text(c) for c in r] for r in values]
             tabs.append((str(sheet.title), _legacy_cells(_clean(rows, label, notes), label, notes)))
     finally:
         book.close()
+        if formulas is not None:
+            formulas.close()
     yield from tabs

@@ -131,6 +131,15 @@ def test_nul_bytes_ragged_rows_bom_semicolons(tmp_path: Path) -> None:
     assert any(w.row == 3 and "more than the 15 header" in w.message_en for w in read.warnings)
 
 
+def test_xlsx_formula_without_a_value_is_kept_as_its_text(tmp_path: Path) -> None:
+    batch = folder(tmp_path)
+    cases.formula_xlsx(batch, "cong-thuc.xlsx", "F.01")
+    read = read_batch(batch)
+    assert read.rows[0].values["title"] == "=1+1"  # was silently empty before
+    assert read.rows[1].values["subject"] == '=HYPERLINK("http://x.invalid")'
+    assert any("never run" in w.message_en for w in read.warnings)
+
+
 # -- through ingest, into a real store -----------------------------------------------------------
 
 
@@ -177,7 +186,15 @@ def bad_rows(tmp_path_factory, rstore: Store, records_settings: Settings) -> Ing
     rows += [cases.hoso("H.HUGE", "x" * 1_000_000), cases.doc("H.HUGE", 1, "07/03/2026")]
     rows += [cases.hoso("H.TWICE", "A"), cases.doc("H.TWICE", 1, "08/03/2026")]
     rows += [cases.hoso("H.TWICE", "B")]  # same code, contradicting title
-    rows += [cases.hoso("H.SAME"), cases.doc("H.SAME", 1, "09/03/2026"), cases.hoso("H.SAME")]
+    rows += [cases.hoso("H.SAME"), cases.doc("H.SAME", 1, "09/03/2026", subject="@SUM(1+1)")]
+    rows += [cases.hoso("H.SAME")]  # an identical repeat
+    rows += [
+        cases.hoso("H.NOKEY"),
+        cases.doc("H.NOKEY", 1, "11/03/2026", subject="+cmd|' /C calc'!A0"),
+    ]
+    nokey = cases.doc("H.NOKEY", 2, "12/03/2026")
+    nokey[7] = ""  # a document row without its number
+    rows += [nokey]
     rows += [cases.hoso("H.DOC2"), cases.doc("H.DOC2", 1, "10/03/2026")]
     rows += [cases.doc("H.DOC2", 1, "10/03/2026", subject="khác")]  # same document, other text
     rows += [cases.hoso("")]  # no file code
@@ -187,7 +204,8 @@ def bad_rows(tmp_path_factory, rstore: Store, records_settings: Settings) -> Ing
 
 
 def test_good_rows_land_beside_the_bad_ones(bad_rows: IngestReport, rstore: Store) -> None:
-    assert has(rstore, "H.SAME") and has(rstore, "H.DOC2") and has(rstore, "H.FORMULA")
+    for code in ("H.SAME", "H.DOC2", "H.FORMULA", "H.NOKEY"):
+        assert has(rstore, code), code
     assert not has(rstore, "H.GOOD")  # its code repeats in bang-ke-2.csv with another title
     for code in ("H.WARD2019", "H.DISTRICT2026", "H.YY", "H.FEB31", "H.FEB29", "H.DAY0",
                  "H.FUTURE", "H.SERIAL", "H.ENDFIRST", "H.HUGE", "H.TWICE", "H.GOOD"):  # fmt: skip
@@ -211,6 +229,7 @@ def test_good_rows_land_beside_the_bad_ones(bad_rows: IngestReport, rstore: Stor
         ("H.TWICE", "differing in «title»"),
         ("H.GOOD", "bang-ke-2.csv"),
         ("H.DOC2", "differs in «subject»"),
+        ("H.NOKEY", "no document number (docOrdinal)"),
     ],
 )
 def test_each_bad_row_says_what_where_and_what_to_do(
@@ -228,10 +247,15 @@ def test_empty_key_and_identical_repeats(bad_rows: IngestReport) -> None:
     assert same and all(p.severity == "warning" for p in same)
 
 
-def test_formula_cell_is_stored_as_text(bad_rows: IngestReport, rstore: Store) -> None:
+@pytest.mark.parametrize(
+    ("code", "start"), [("H.FORMULA", "=HYPERLINK("), ("H.SAME", "@SUM("), ("H.NOKEY", "+cmd|")]
+)
+def test_formula_cells_are_stored_as_text(
+    bad_rows: IngestReport, rstore: Store, code: str, start: str
+) -> None:
     assert rstore.ask(
-        f"ASK {{ GRAPH ?g {{ <{BASE}record/H.FORMULA.0000001> ?p ?o "
-        "FILTER(STRSTARTS(STR(?o), '=HYPERLINK(')) } }"
+        f"ASK {{ GRAPH ?g {{ <{BASE}record/{code}.0000001> ?p ?o "
+        f"FILTER(isLiteral(?o) && STRSTARTS(STR(?o), '{start}')) }} }}"
     )
 
 

@@ -118,3 +118,17 @@ def bomb_xlsx(folder: Path, name: str, size: int) -> Path:
             for _ in range(size >> 20):
                 fh.write(block)
     return path
+
+
+def formula_xlsx(folder: Path, name: str, code: str) -> Path:
+    """Formula cells as a script writes them (no computed value saved): =HYPERLINK, +cmd, @SUM."""
+    book = Workbook()
+    sheet = book.active
+    row = doc(code, 1, subject="placeholder")
+    sheet.append(HEADERS)
+    sheet.append(hoso(code))
+    sheet.append(row)
+    sheet.cell(row=3, column=HEADERS.index("subject") + 1).value = '=HYPERLINK("http://x.invalid")'
+    sheet.cell(row=2, column=HEADERS.index("title") + 1).value = "=1+1"
+    book.save(folder / name)
+    return folder / name
