@@ -252,3 +252,84 @@ def _mentions(hint: str, parent_key: str, bare: bool = False) -> bool:
     short = next((parent_key[len(t) :] for t in _UNIT_TYPES if parent_key.startswith(t)), "")
     target = short if bare else parent_key
     return bool(target) and (target in hint or (not bare and short in hint))
+
+
+def explain_issuer(
+    store: Store, name: str, on: date, *, province_code: str = "01"
+) -> tuple[str, str] | None:
+    """Why `name` resolves to no agency on `on`, and which agencies of the same kind held that
+    territory that day: (Vietnamese, English); None when no agency bears exactly that name (or
+    when it does resolve)."""
+    key = normalise(name)
+    by_key = _by_key(store, province_code)
+    named = by_key.get(key, [])
+    day = on.isoformat()
+    valid = [c for c in named if c.valid_on(day)]
+    if not named or len({c.match.agency_iri for c in valid}) == 1:
+        return None  # no agency of that exact name (a typo?), or it does resolve
+    if valid:
+        places = "; ".join(sorted({f"{c.match.agency_name} ({c.parent_key})" for c in valid}))
+        return (
+            f"Vào ngày {on:%d/%m/%Y} có nhiều cơ quan tên «{name}»: {places}. Ghi rõ cơ quan chủ "
+            "quản hoặc địa danh trong tên.",
+            f"On {on:%d/%m/%Y} several agencies were called «{name}»: {places}. Name the parent "
+            "body or the place in the name.",
+        )
+    periods = "; ".join(
+        sorted({f"{c.match.agency_name}: {_period(c.valid_from, c.valid_to)}" for c in named})
+    )
+    then = _held_then(store, named, day, province_code)
+    held_vi = f" Vào ngày đó, địa bàn này thuộc: {', '.join(then)}." if then else ""
+    held_en = f" On that day the territory was under: {', '.join(then)}." if then else ""
+    return (
+        f"«{name}» không tồn tại vào ngày {on:%d/%m/%Y} ({periods}).{held_vi} Kiểm tra tên cơ "
+        "quan và ngày văn bản.",
+        f"«{name}» did not exist on {on:%d/%m/%Y} ({periods}).{held_en} Check the agency name and "
+        "the document date.",
+    )
+
+
+def _period(start: str | None, end: str | None) -> str:
+    return f"{start or '…'} – {end or 'nay/now'}"
+
+
+def _held_then(store: Store, named: list[_Candidate], day: str, province_code: str) -> list[str]:
+    """Agencies of the same kind as `named` over the units that held their territory on `day`:
+    the predecessors of their units when `day` is before them, the successors when after."""
+    from repository import gazetteer
+
+    kinds = {c.match.agency_kind for c in named}
+    held: set[str] = set()
+    for c in named:
+        before = c.valid_from is not None and day < c.valid_from
+        step = gazetteer.predecessors if before else gazetteer.successors
+        frontier, seen = [c.match.unit_iri], set()
+        if not before and not step(store, c.match.unit_iri):  # an abolished level: its communes
+            child = "?u rico:isOrWasContainedBy ?me ."
+            frontier = [
+                u.iri for u in gazetteer.units(store, child, {"me": ox.NamedNode(c.match.unit_iri)})
+            ]
+        for _ in range(4):  # a few reorganisations back or forth
+            following = []
+            for iri in frontier:
+                for u in step(store, iri):
+                    if u.iri in seen:
+                        continue
+                    seen.add(u.iri)
+                    if (u.valid_from is None or u.valid_from <= day) and (
+                        u.valid_to is None or day <= u.valid_to
+                    ):
+                        held.add(u.iri)
+                    else:
+                        following.append(u.iri)
+            frontier = following
+            if not frontier:
+                break
+    names = sorted(
+        {
+            c.match.agency_name
+            for c in candidates(store, province_code)
+            if c.match.unit_iri in held and c.match.agency_kind in kinds and c.valid_on(day)
+        }
+    )
+    return names[:12] + ([f"… (+{len(names) - 12})"] if len(names) > 12 else [])

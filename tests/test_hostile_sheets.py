@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from repository.batch import IngestReport
 from repository.config import Settings
 from repository.ingest import ingest_batch
 from repository.legacy_text import detect_cells, from_tcvn3, from_vni, is_syllable
+from repository.resolve import explain_issuer
 from repository.sheets import REFUSED_VI, SheetError, read_batch
 from repository.store import Store, open_store
 from repository.text import fold
@@ -239,6 +241,16 @@ def test_each_bad_row_says_what_where_and_what_to_do(
     assert any(says in m for m in found), (code, found)
     rejected = [p for p in bad_rows.rejected if p.message_en in found]
     assert rejected and all(p.sheet and p.row for p in rejected)
+
+
+def test_what_existed_then_is_named(rstore: Store) -> None:
+    """The words for the two rejections above (ingest.py shows them once it calls this)."""
+    vi, en = explain_issuer(rstore, cases.ORGAN_NEW, date(2019, 3, 5))
+    assert "did not exist on 05/03/2019" in en and "2025-07-01" in en
+    assert "Ủy ban nhân dân phường Trúc Bạch" in en and "Trúc Bạch" in vi  # merged into Ba Đình
+    vi, en = explain_issuer(rstore, cases.ORGAN_OLD, date(2026, 3, 5))
+    assert "2025-06-30" in en and "Ủy ban nhân dân phường Ba Đình" in en
+    assert explain_issuer(rstore, "Ủy ban nhân dân phường Trúc Bạch", date(2019, 3, 5)) is None
 
 
 def test_empty_key_and_identical_repeats(bad_rows: IngestReport) -> None:
