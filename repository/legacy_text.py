@@ -103,7 +103,7 @@ SAMPLE = 4000  # non-ASCII words scored at most per candidate
 
 def is_syllable(word: str) -> bool:
     """True for a Vietnamese syllable (either tone placement; at most one tone mark)."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
+    decomposed = unicodedata.normalize("NFD", word.lower().replace("ð", "đ"))  # eth for đ
     if sum(1 for c in decomposed if c in _TONES) > 1:
         return False
     base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
@@ -140,6 +140,8 @@ def _capitals(source: str, converted: str) -> str:
 
 def from_tcvn3(text: str) -> str:
     """TCVN3 (ABC) text read as Latin-1/Windows-1252 -> NFC Unicode."""
+    if text.isascii():
+        return text
     converted = unicodedata.normalize("NFC", text.translate(TCVN3))
     if converted == text or converted.count("\n") != text.count("\n"):
         return converted
@@ -148,6 +150,8 @@ def from_tcvn3(text: str) -> str:
 
 def from_vni(text: str) -> str:
     """VNI text read as Latin-1/Windows-1252 -> NFC Unicode."""
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFC", text.translate(VNI))
 
 
@@ -196,23 +200,36 @@ def _decide(scores: dict[str, float], words: int, unicode_name: str | None) -> D
     return Detection(best if best != unicode_name else None, decided, scores, words)
 
 
-def detect_bytes(raw: bytes) -> tuple[Detection, str]:
-    """The encoding of a non-UTF-8 file and its text converted with it (when decided)."""
-    candidates = _bytes_candidates(raw)
-    scored = {k: syllable_score(v.splitlines()) for k, v in candidates.items()}
+SAMPLE_BYTES = 256 * 1024  # of a file, scored to decide its encoding
+
+
+def detect_bytes(raw: bytes) -> Detection:
+    """The encoding of a non-UTF-8 file, decided on a sample of its lines."""
+    sample = raw[:SAMPLE_BYTES]
+    if len(raw) > SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n")]
+    scored = {k: syllable_score(v.splitlines()) for k, v in _bytes_candidates(sample).items()}
     words = max(n for _, n in scored.values())
-    found = _decide({k: s for k, (s, _) in scored.items()}, words, None)
-    return found, candidates[found.encoding] if found.encoding else ""
+    return _decide({k: s for k, (s, _) in scored.items()}, words, None)
 
 
-def detect_cells(texts: list[str]) -> Detection:
+_LATIN1 = re.compile("[\u0080-\u00ff]")
+SAMPLE_CELLS = 2000  # cells with Latin-1 letters looked at to decide a sheet
+
+
+def detect_cells(texts: Iterable[str]) -> Detection:
     """Whether the (Unicode) cells of one sheet are TCVN3 or VNI look-alikes: `encoding` None
     when they read as Vietnamese already, or hold nothing that a legacy font would have typed."""
-    legacy = [t for t in texts if any("\u0080" <= c <= "\u00ff" for c in t)]
+    legacy = []
+    for text in texts:
+        if _LATIN1.search(text):
+            legacy.append(text)
+            if len(legacy) >= SAMPLE_CELLS:
+                break
     if not legacy:
         return Detection(None, True)
-    scores = {"Unicode": syllable_score(legacy)[0]}
-    words = syllable_score(legacy)[1]
+    raw, words = syllable_score(legacy)
+    scores = {"Unicode": raw}
     for name, convert in CONVERTERS.items():
         scores[name] = syllable_score(convert(t) for t in legacy)[0]
     return _decide(scores, words, "Unicode")
@@ -221,7 +238,7 @@ def detect_cells(texts: list[str]) -> Detection:
 def convert_cell(text: str, encoding: str) -> str:
     """One cell converted from a legacy encoding, only where that makes it more Vietnamese (a
     sheet may mix cells typed in a legacy font with cells typed in Unicode)."""
-    if not any("\u0080" <= c <= "\u00ff" for c in text):
+    if not _LATIN1.search(text):
         return text
     converted = CONVERTERS[encoding](text)
     if converted == text:

@@ -25,6 +25,7 @@ from repository.text import nfc
 HEADER_SCAN = 10
 MAX_XLSX_UNZIPPED = 256 * 1024 * 1024  # bytes of XML an XLSX may expand to (a bomb is refused)
 MAX_CSV_FIELD = 64 * 1024 * 1024  # the csv module's own limit (128 KiB) would crash on a big cell
+_LATIN1 = re.compile("[\u0080-\u00ff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_UTF8_VI = "Mở tệp bằng Excel hoặc LibreOffice và lưu lại dạng CSV UTF-8 (hoặc .xlsx)."
 _SAVE_UTF8_EN = "Open it in Excel or LibreOffice and save it as CSV UTF-8 (or .xlsx)."
@@ -67,6 +68,8 @@ def cell_text(value: object) -> str:
 def _clean(rows: list[list[str]], name: str, notes: list[Note]) -> list[list[str]]:
     """Control characters (NUL, ...) out of every cell: they cannot go into XML or RDF."""
     removed: dict[int, int] = {}
+    if not any(_CONTROL.search(c) for r in rows for c in r if not c.isprintable()):
+        return rows
     for r, cells in enumerate(rows, start=1):
         for i, cell in enumerate(cells):
             if _CONTROL.search(cell):
@@ -86,10 +89,31 @@ def _clean(rows: list[list[str]], name: str, notes: list[Note]) -> list[list[str
     return rows
 
 
+def _eth(rows: list[list[str]], name: str, notes: list[Note]) -> list[list[str]]:
+    """ "Ð"/"ð" (Icelandic eth, U+00D0/U+00F0), typed for "Đ"/"đ" by old keyboards and fonts,
+    as the Vietnamese letter: otherwise "Ðống Ða" matches no agency or unit."""
+    count = 0
+    for cells in rows:
+        for i, cell in enumerate(cells):
+            if "Ð" in cell or "ð" in cell:
+                count += cell.count("Ð") + cell.count("ð")
+                cells[i] = cell.replace("Ð", "Đ").replace("ð", "đ")
+    if count:
+        notes.append(
+            Note(
+                f"{name}: {count} chữ «Ð/ð» (chữ Eth của tiếng Iceland, U+00D0) đã được đổi thành "
+                "«Đ/đ» tiếng Việt (U+0110). Lần sau hãy gõ bằng bộ gõ Unicode.",
+                f"{name}: {count} letters «Ð/ð» (Icelandic eth, U+00D0) were read as the "
+                "Vietnamese «Đ/đ» (U+0110). Type with a Unicode keyboard next time.",
+            )
+        )
+    return rows
+
+
 def _legacy_cells(rows: list[list[str]], name: str, notes: list[Note]) -> list[list[str]]:
     """Cells typed in a legacy font (TCVN3, VNI) converted, or the sheet refused when the
     encoding cannot be told."""
-    found = legacy_text.detect_cells([c for r in rows for c in r if c])
+    found = legacy_text.detect_cells(c for r in rows for c in r if c)
     if found.encoding is None and found.decided:
         return rows
     if not found.decided:
@@ -142,13 +166,17 @@ def read_csv(path: Path, notes: list[Note]) -> list[list[str]]:
             f"{name} is empty (0 bytes, or no cell at all). Export the sheet again and resubmit.",
         )
     _not_a_csv(raw, name)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _clean(_csv_rows(raw.decode("utf-16")), name, notes)
+    utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-16") if utf16 else raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return _legacy_csv(raw, name, notes)
-    return _legacy_cells(_clean(_csv_rows(text), name, notes), name, notes)
+    rows = _csv_rows(text)
+    if _CONTROL.search(text):  # whole-text checks first: a big clean sheet pays one scan each
+        rows = _clean(rows, name, notes)
+    if _LATIN1.search(text):
+        rows = _legacy_cells(rows, name, notes)
+    return _eth(rows, name, notes) if "Ð" in text or "ð" in text else rows
 
 
 def _not_a_csv(raw: bytes, name: str) -> None:
@@ -170,7 +198,7 @@ def _not_a_csv(raw: bytes, name: str) -> None:
 
 
 def _legacy_csv(raw: bytes, name: str, notes: list[Note]) -> list[list[str]]:
-    found, _ = legacy_text.detect_bytes(raw)
+    found = legacy_text.detect_bytes(raw)
     if not found.decided or found.encoding is None:
         raise _undecided(name, found)
     enc = found.encoding
@@ -301,7 +329,8 @@ def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[st
             if formulas is not None:
                 _formulas_as_text(values, _sheet_rows(formulas, index, label), label, notes)
             rows = [[cell_text(c) for c in r] for r in values]
-            tabs.append((str(sheet.title), _legacy_cells(_clean(rows, label, notes), label, notes)))
+            rows = _legacy_cells(_clean(rows, label, notes), label, notes)
+            tabs.append((str(sheet.title), _eth(rows, label, notes)))
     finally:
         book.close()
         if formulas is not None:

@@ -133,6 +133,17 @@ def test_nul_bytes_ragged_rows_bom_semicolons(tmp_path: Path) -> None:
     assert any(w.row == 3 and "more than the 15 header" in w.message_en for w in read.warnings)
 
 
+def test_utf16_tab_sheet_and_eth_for_d(tmp_path: Path) -> None:
+    """Excel's "Unicode text" (UTF-16, tabs) is read; "Ð" (Icelandic eth) becomes "Đ"."""
+    batch = folder(tmp_path)
+    rows = [cases.HEADERS, cases.hoso("G.01", "Phường Ðống Ða"), cases.doc("G.01", 1)]
+    (batch / "unicode.csv").write_bytes(cases.csv_bytes(rows, "\t").encode("utf-16"))
+    read = read_batch(batch)
+    assert read.rows[0].values["title"] == "Phường Đống Đa"
+    assert any("Icelandic eth" in w.message_en for w in read.warnings)
+    assert not any("encoding" in w.message_en for w in read.warnings)
+
+
 def test_xlsx_formula_without_a_value_is_kept_as_its_text(tmp_path: Path) -> None:
     batch = folder(tmp_path)
     cases.formula_xlsx(batch, "cong-thuc.xlsx", "F.01")
