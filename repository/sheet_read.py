@@ -24,6 +24,9 @@ from repository.text import nfc
 
 HEADER_SCAN = 10
 MAX_XLSX_UNZIPPED = 256 * 1024 * 1024  # bytes of XML an XLSX may expand to (a bomb is refused)
+MAX_COLUMNS = 256  # columns read from a worksheet; the formats declare about 40 fields
+_BLANK: list[object] = []  # every blank worksheet row (never mutated)
+_BLANK_TEXT: list[str] = []
 MAX_CSV_FIELD = 64 * 1024 * 1024  # the csv module's own limit (128 KiB) would crash on a big cell
 _LATIN1 = re.compile("[\u0080-\u00ff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -284,13 +287,33 @@ def _open(path: Path, data_only: bool):  # noqa: ANN202 (openpyxl's workbook)
 
 
 def _sheet_rows(book, index: int, label: str) -> list[list[object]]:  # noqa: ANN001
+    """A worksheet's values, at most MAX_COLUMNS wide; blank rows share one empty list, so a
+    tiny file declaring a million rows by thousands of columns costs no memory."""
+    rows: list[list[object]] = []
     try:
-        return [list(r) for r in book.worksheets[index].iter_rows(values_only=True)]
+        for r in book.worksheets[index].iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            rows.append(list(r) if r.count(None) != len(r) else _BLANK)
     except Exception as exc:
         raise Refused(
             f"Trang tính {label} hỏng ({type(exc).__name__}: {exc}). Lưu lại tệp .xlsx.",
             f"Worksheet {label} is damaged ({type(exc).__name__}: {exc}). Save the .xlsx again.",
         ) from exc
+    while rows and rows[-1] is _BLANK:
+        rows.pop()
+    return rows
+
+
+def _too_wide(sheet, label: str, notes: list[Note]) -> None:  # noqa: ANN001
+    width = sheet.max_column or 0
+    if width > MAX_COLUMNS:
+        notes.append(
+            Note(
+                f"{label} khai báo {width:,} cột; chỉ {MAX_COLUMNS} cột đầu được đọc (bảng kê có "
+                "chưa đến 60 cột). Xoá các cột thừa ở bên phải.",
+                f"{label} declares {width:,} columns; only the first {MAX_COLUMNS} are read (a "
+                "metadata sheet has fewer than 60). Delete the extra columns on the right.",
+            )
+        )
 
 
 def _formulas_as_text(
@@ -299,11 +322,19 @@ def _formulas_as_text(
     """A formula cell saved without its computed value keeps its formula as text (never run);
     one with a value keeps the value the contractor saw."""
     kept = []
-    for r, (row, frow) in enumerate(zip(values, formulas, strict=False), start=1):
+    values.extend([_BLANK] * (len(formulas) - len(values)))  # rows holding formulas only
+    for r, frow in enumerate(formulas, start=1):
         for i, f in enumerate(frow):
-            if isinstance(f, str) and f.startswith("=") and i < len(row) and row[i] is None:
+            if not (isinstance(f, str) and f.startswith("=")):
+                continue
+            if values[r - 1] is _BLANK:
+                values[r - 1] = [None] * len(frow)
+            row = values[r - 1]
+            if i < len(row) and row[i] is None:
                 row[i] = f
                 kept.append(r)
+    while values and values[-1] is _BLANK:
+        values.pop()
     if kept:
         where = ", ".join(str(r) for r in sorted(set(kept))[:10])
         notes.append(
@@ -325,10 +356,11 @@ def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[st
         tabs = []
         for index, sheet in enumerate(book.worksheets):
             label = f"{path.name}#{sheet.title}"
+            _too_wide(sheet, label, notes)
             values = _sheet_rows(book, index, label)
             if formulas is not None:
                 _formulas_as_text(values, _sheet_rows(formulas, index, label), label, notes)
-            rows = [[cell_text(c) for c in r] for r in values]
+            rows = [[cell_text(c) for c in r] if r else _BLANK_TEXT for r in values]
             rows = _legacy_cells(_clean(rows, label, notes), label, notes)
             tabs.append((str(sheet.title), _eth(rows, label, notes)))
     finally:

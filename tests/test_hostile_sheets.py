@@ -123,6 +123,14 @@ def test_xlsx_bomb_is_refused_before_it_is_inflated(tmp_path: Path, monkeypatch)
     assert "decompression bomb" in refused.message_en and "bom.xlsx" in refused.message_en
 
 
+def test_sparse_xlsx_memory_bomb_is_read_narrow(tmp_path: Path) -> None:
+    batch = folder(tmp_path)
+    cases.sparse_xlsx(batch, "thua.xlsx", "S.01")
+    read = read_batch(batch)
+    assert [r.values["fileCode"] for r in read.rows] == ["S.01", "S.01"]
+    assert any("declares 3,000 columns" in w.message_en for w in read.warnings)
+
+
 def test_nul_bytes_ragged_rows_bom_semicolons(tmp_path: Path) -> None:
     batch = folder(tmp_path)
     rows = [cases.HEADERS, cases.hoso("G.01", "Hồ\x00 sơ"), cases.doc("G.01", 1) + ["thừa", "x"]]

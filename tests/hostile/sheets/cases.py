@@ -132,3 +132,15 @@ def formula_xlsx(folder: Path, name: str, code: str) -> Path:
     sheet.cell(row=2, column=HEADERS.index("title") + 1).value = "=1+1"
     book.save(folder / name)
     return folder / name
+
+
+def sparse_xlsx(folder: Path, name: str, code: str) -> Path:
+    """A 5 KB workbook whose last cell sits at row 300,000, column 3,000: read naively it is
+    900 million cells (a memory bomb without any compression trick)."""
+    book = Workbook()
+    sheet = book.active
+    for row in [HEADERS, hoso(code), doc(code, 1)]:
+        sheet.append(row)
+    sheet.cell(row=300_000, column=3_000).value = "x"
+    book.save(folder / name)
+    return folder / name
