@@ -285,7 +285,8 @@ def run_tool(
             f"{args[0]} took over {limits.tool_seconds} s on the file and was stopped: it may "
             "be hostile or too large (raise KHO_PDF_TOOL_SECONDS if it is genuine).",
         ) from None
-    if done.returncode < 0 or "alloc" in (done.stderr or "").lower():
+    said = (done.stderr or "").lower()
+    if done.returncode < 0 or "alloc" in said or "memory" in said:
         raise refuse(
             f"{args[0]} dừng khi đọc tệp (vượt giới hạn bộ nhớ "
             f"{limits.tool_memory // MIB:,} MiB?): tệp có thể độc hại.",

@@ -212,9 +212,7 @@ def active_content(path: Path) -> Path:
         js = doc.make_indirect(
             pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('kho')"))
         )
-        launch = pikepdf.Dictionary(
-            S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"), Next=js
-        )
+        launch = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"), Next=js)
         doc.Root.OpenAction = doc.make_indirect(launch)
         doc.attachments["payload.exe"] = pikepdf.AttachedFileSpec(doc, b"MZ\x90\x00 not really")
         doc.save(path)
@@ -223,7 +221,8 @@ def active_content(path: Path) -> Path:
 
 
 # name -> (writer, what Kho must do): "quarantine" (record lands, file quarantined with the
-# reason) or "accept" (stored and read as is).
+# reason), "reject" (the document row is rejected with its sheet row) or "accept" (stored and
+# read as is).
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "not-pdf-jpeg": (not_pdf_jpeg, "quarantine"),
     "not-pdf-zip": (not_pdf_zip, "quarantine"),
@@ -231,7 +230,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "truncated": (truncated, "quarantine"),
     "garbage-xref": (garbage_xref, "quarantine"),
     "broken-objects": (broken_objects, "quarantine"),
-    "empty": (empty, "quarantine"),
+    "empty": (empty, "reject"),  # 0 bytes: the file shape (kho:byteSize > 0) rejects the row
     "zero-pages": (zero_pages, "quarantine"),
     "encrypted-user": (encrypted_user, "quarantine"),
     "encrypted-owner": (encrypted_owner, "quarantine"),
