@@ -27,6 +27,7 @@ MAX_XLSX_UNZIPPED = 256 * 1024 * 1024  # bytes of XML an XLSX may expand to (a b
 MAX_COLUMNS = 256  # columns read from a worksheet; the formats declare about 40 fields
 _BLANK: list[object] = []  # every blank worksheet row (never mutated)
 _BLANK_TEXT: list[str] = []
+MAX_CSV_BYTES = 512 * 1024 * 1024  # one CSV sheet
 MAX_CSV_FIELD = 64 * 1024 * 1024  # the csv module's own limit (128 KiB) would crash on a big cell
 _LATIN1 = re.compile("[\u0080-\u00ff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -156,13 +157,51 @@ def _csv_rows(text: str) -> list[list[str]]:
     delimiter = max(";,\t", key=lambda d: sum(line.count(d) for line in head))
     csv.field_size_limit(MAX_CSV_FIELD)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    return [[cell_text(c) for c in r] for r in reader]
+    try:
+        rows = [[cell_text(c) for c in r] for r in reader]
+    except csv.Error as exc:  # a field over MAX_CSV_FIELD, a broken quote at the end...
+        raise Refused(
+            f"Không đọc được CSV ở dòng {reader.line_num}: {exc}. Kiểm tra dấu ngoặc kép và các ô "
+            "quá dài, rồi xuất lại bảng kê.",
+            f"The CSV cannot be read at line {reader.line_num}: {exc}. Check the quotes and "
+            "overlong cells, and export the sheet again.",
+        ) from exc
+    _unclosed_quote(rows, delimiter)
+    return rows
+
+
+def _unclosed_quote(rows: list[list[str]], delimiter: str) -> None:
+    """A quote opened and never closed swallows the following rows into one cell: refuse the
+    sheet rather than lose them silently."""
+    width = max((len(r) for r in rows[:HEADER_SCAN]), default=0)
+    need = max(3, width // 2)
+    for number, cells in enumerate(rows, start=1):
+        for i, cell in enumerate(cells):
+            if "\n" not in cell:
+                continue
+            swallowed = sum(1 for line in cell.split("\n") if line.count(delimiter) >= need)
+            if swallowed >= 2:
+                raise Refused(
+                    f'Dòng {number}, cột {i + 1}: một dấu ngoặc kép (") mở mà không đóng, nuốt '
+                    f"{swallowed} dòng sau vào một ô. Sửa dấu ngoặc rồi xuất lại bảng kê.",
+                    f'Row {number}, column {i + 1}: a quote (") is opened and never closed, '
+                    f"swallowing {swallowed} following rows into one cell. Fix the quote and "
+                    "export the sheet again.",
+                )
 
 
 def read_csv(path: Path, notes: list[Note]) -> list[list[str]]:
     """A CSV file's rows: UTF-8 (with or without BOM), UTF-16, Windows-1258, TCVN3 or VNI."""
-    raw = path.read_bytes()
     name = path.name
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise Refused(
+            f"{name} nặng {size:,} byte, quá giới hạn {MAX_CSV_BYTES:,} byte của một bảng kê. "
+            "Chia bảng kê thành nhiều lô.",
+            f"{name} is {size:,} bytes, over the limit of {MAX_CSV_BYTES:,} for one sheet. Split "
+            "it into several batches.",
+        )
+    raw = path.read_bytes()
     if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise Refused(
             f"{name} rỗng (0 byte hoặc không có ô nào). Xuất lại bảng kê rồi nộp lại.",

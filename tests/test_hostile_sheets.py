@@ -101,6 +101,7 @@ def test_undecidable_encoding_refuses_that_sheet_only(tmp_path: Path) -> None:
         (lambda f: cases.html_as_xlsx(f, "trang.xlsx"), "not a readable Excel .xlsx"),
         (lambda f: cases.zip_as_xlsx(f, "nen.xlsx"), "a ZIP file but not an .xlsx"),
         (lambda f: (f / "web.csv").write_text("<!DOCTYPE html><html></html>"), "not a CSV"),
+        (lambda f: cases.stray_quote_csv(f, "ngoac.csv"), "opened and never closed"),
     ],
 )
 def test_broken_files_are_refused_and_the_rest_read(tmp_path: Path, make, expected: str) -> None:
@@ -121,6 +122,17 @@ def test_xlsx_bomb_is_refused_before_it_is_inflated(tmp_path: Path, monkeypatch)
     read = read_batch(batch)
     (refused,) = [w for w in read.warnings if w.message_vi.startswith(REFUSED_VI)]
     assert "decompression bomb" in refused.message_en and "bom.xlsx" in refused.message_en
+
+
+def test_oversized_csv_is_refused_unread(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sheet_read, "MAX_CSV_BYTES", 1 << 20)  # the real cap is 512 MiB
+    batch = folder(tmp_path)
+    rows = [cases.HEADERS] + [cases.hoso(f"B.{i:05d}") for i in range(20_000)]
+    cases.write_csv(batch, "lon.csv", rows)
+    cases.write_csv(batch, "tot.csv", [cases.HEADERS, cases.hoso("G.01"), cases.doc("G.01", 1)])
+    read = read_batch(batch)
+    (refused,) = [w for w in read.warnings if w.message_vi.startswith(REFUSED_VI)]
+    assert "over the limit of 1,048,576" in refused.message_en and len(read.rows) == 2
 
 
 def test_sparse_xlsx_memory_bomb_is_read_narrow(tmp_path: Path) -> None:

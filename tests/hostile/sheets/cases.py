@@ -144,3 +144,12 @@ def sparse_xlsx(folder: Path, name: str, code: str) -> Path:
     sheet.cell(row=300_000, column=3_000).value = "x"
     book.save(folder / name)
     return folder / name
+
+
+def stray_quote_csv(folder: Path, name: str) -> Path:
+    """A quote opened in a title and never closed: the rows after it would vanish into one cell."""
+    rows = [HEADERS] + [hoso(f"Q.{i:02d}") for i in range(6)]
+    text = csv_bytes(rows).replace("Q.02,Hồ sơ thử", 'Q.02,"Hồ sơ thử', 1)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
