@@ -232,7 +232,8 @@ def ocr_many(
                 src = Path(jobs_list[i][0])
                 results[i] = OcrFailure(
                     src,
-                    f"{src}: the OCR worker stopped unexpectedly ({e!r}); "
+                    f"{src}: the OCR worker stopped unexpectedly ({e!r}), perhaps over its "
+                    f"memory limit ({limits.tool_memory >> 20:,} MiB, KHO_PDF_TOOL_MEMORY); "
                     "retry this file alone, with fewer jobs if memory is short.",
                 )
             done += 1

@@ -72,14 +72,14 @@ _MAGIC: list[tuple[bytes, str, str]] = [
 ]
 
 
-def _kind(head: bytes) -> tuple[str, str]:
+def _kind(head: bytes) -> tuple[str, str] | None:
     for magic, vi, en in _MAGIC:
         if head.startswith(magic):
             return vi, en
     text = head.lstrip().lower()
     if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
         return "trang HTML/XML", "an HTML/XML page"
-    return "không rõ loại", "of an unknown kind"
+    return None
 
 
 def preflight(pdf: Path, limits: PdfLimits | None = None) -> int:
@@ -106,10 +106,16 @@ def preflight(pdf: Path, limits: PdfLimits | None = None) -> int:
     with pdf.open("rb") as f:
         head = f.read(1024)
     if b"%PDF-" not in head:
-        vi, en = _kind(head)
+        kind = _kind(head)
+        if kind is None:
+            raise refuse(
+                "Không phải tệp PDF (không bắt đầu bằng %PDF-). Gửi lại bản PDF của tài liệu.",
+                "Not a PDF (it does not start with %PDF-). Send the document as a PDF.",
+            )
         raise refuse(
-            f"Không phải tệp PDF mà là {vi} được đổi tên thành .pdf. Gửi lại bản PDF của tài liệu.",
-            f"Not a PDF but {en} renamed to .pdf. Send the document as a PDF.",
+            f"Không phải tệp PDF mà là {kind[0]} được đổi tên thành .pdf. "
+            "Gửi lại bản PDF của tài liệu.",
+            f"Not a PDF but {kind[1]} renamed to .pdf. Send the document as a PDF.",
         )
     try:
         doc = pikepdf.open(pdf)
@@ -123,7 +129,7 @@ def preflight(pdf: Path, limits: PdfLimits | None = None) -> int:
         reason = str(exc).replace(str(pdf), "").lstrip(": ")
         raise refuse(
             f"Tệp PDF bị hỏng, không đọc được ({reason}). " + ASK.split(" / ")[0],
-            f"The PDF is damaged and cannot be read ({reason}). " + ASK.split(" / ")[1],
+            f"The PDF is damaged, not a readable PDF ({reason}). " + ASK.split(" / ")[1],
         ) from None
     with doc:
         return _check_open(doc, limits)

@@ -47,7 +47,7 @@ SAYS: dict[str, tuple[str, str]] = {
     "not-pdf-html": ("trang HTML", "an HTML/XML page"),
     "truncated": ("bị hỏng", "pages may be missing. Re-export"),
     "garbage-xref": ("bị hỏng", "xref not found"),
-    "broken-objects": ("bị hỏng", "damaged and cannot be read"),
+    "broken-objects": ("bị hỏng", "not a readable PDF"),
     "empty": ("Tệp rỗng", "empty (0 bytes)"),
     "zero-pages": ("không có trang nào", "no pages"),
     "encrypted-user": ("mật khẩu", "unprotected copy"),

@@ -20,6 +20,7 @@ from repository.ocr import (
     ocr_to_pdfa,
     progress_bar,
 )
+from repository.pdfcheck import PdfLimits
 from repository.text import fold, nfc
 
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
@@ -125,13 +126,34 @@ def test_ocr_many_reports_bad_files_and_carries_on(scan: Path, tmp_path: Path) -
     assert "quyet dinh" in fold(results[0].texts[0])
     reasons = {r.src.stem: r.reason for r in results[1:] if isinstance(r, OcrFailure)}
     assert set(reasons) == {p.stem for p in bad}
-    assert "not a readable PDF" in reasons["notpdf"]
-    assert "damaged" in reasons["truncated"] and "re-export" in reasons["truncated"]
+    assert "Not a PDF (it does not start with %PDF-)" in reasons["notpdf"]
+    assert "damaged" in reasons["truncated"] and "Re-export" in reasons["truncated"]
     assert "encrypted" in reasons["encrypted"] and "unprotected copy" in reasons["encrypted"]
     assert "no pages" in reasons["empty"]
     assert "already has a text layer" in reasons["digital"]
     assert not any((tmp_path / f"{p.stem}.out.pdf").exists() for p in bad)
     assert calls[0] == (0, len(pairs)) and calls[-1] == (len(pairs), len(pairs))
+
+
+def test_an_ocr_worker_over_its_memory_fails_the_file_not_the_host(
+    scan: Path, tmp_path: Path
+) -> None:
+    """The worker (and the Tesseract it starts) runs under limits.tool_memory: a scan that needs
+    more fails alone, with the reason, and leaves no output."""
+    (result,) = ocr_many([(scan, tmp_path / "out.pdf")], jobs=1, limits=PdfLimits(tool_memory=1))
+    assert isinstance(result, OcrFailure)
+    assert "memory" in result.reason and "KHO_PDF_TOOL_MEMORY" in result.reason, result.reason
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_scan_too_large_to_draw_is_refused_before_ocr(tmp_path: Path) -> None:
+    big = tmp_path / "big.pdf"
+    doc = pikepdf.new()
+    doc.add_blank_page(page_size=(14_000, 14_000))  # 194 in a side: PDF/A allows it
+    doc.save(big)
+    with pytest.raises(OcrError, match="too large to OCR at 300 dpi"):
+        ocr_to_pdfa(big, tmp_path / "out.pdf")
+    assert not (tmp_path / "out.pdf").exists()
 
 
 def test_progress_bar_writes_lines_when_not_a_terminal() -> None:
