@@ -386,8 +386,19 @@ def _formulas_as_text(
         )
 
 
-def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[str]]]]:
-    """Each worksheet of an XLSX file as (title, rows); legacy-font cells converted."""
+def _tab(book, formulas, index: int, label: str, notes: list[Note]) -> list[list[str]]:  # noqa: ANN001
+    _too_wide(book.worksheets[index], label, notes)
+    values = _sheet_rows(book, index, label)
+    if formulas is not None:
+        _formulas_as_text(values, _sheet_rows(formulas, index, label), label, notes)
+    rows = [[cell_text(c) for c in r] if r else _BLANK_TEXT for r in values]
+    rows = _legacy_cells(_clean(rows, label, notes), label, notes)
+    return _eth(rows, label, notes)
+
+
+def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[str]] | Refused]]:
+    """Each worksheet of an XLSX file as (title, rows), legacy-font cells converted; or (title,
+    Refused) for a worksheet that cannot be read (the others still are). Refused for the file."""
     _check_zip(path)
     book = _open(path, data_only=True)
     formulas = _open(path, data_only=False) if _has_formulas(path) else None
@@ -395,13 +406,10 @@ def read_xlsx(path: Path, notes: list[Note]) -> Iterator[tuple[str, list[list[st
         tabs = []
         for index, sheet in enumerate(book.worksheets):
             label = f"{path.name}#{sheet.title}"
-            _too_wide(sheet, label, notes)
-            values = _sheet_rows(book, index, label)
-            if formulas is not None:
-                _formulas_as_text(values, _sheet_rows(formulas, index, label), label, notes)
-            rows = [[cell_text(c) for c in r] if r else _BLANK_TEXT for r in values]
-            rows = _legacy_cells(_clean(rows, label, notes), label, notes)
-            tabs.append((str(sheet.title), _eth(rows, label, notes)))
+            try:
+                tabs.append((str(sheet.title), _tab(book, formulas, index, label, notes)))
+            except Refused as exc:
+                tabs.append((str(sheet.title), exc))
     finally:
         book.close()
         if formulas is not None:

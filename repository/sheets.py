@@ -284,14 +284,28 @@ def read_sheet(path: Path, out: BatchSheets, formats: tuple[SheetFormat, ...]) -
         return
     tabs = list(read_xlsx(path, notes))
     _note(path.name, notes, out)
-    skipped = []
+    skipped, refused = [], []
     for tab, rows in tabs:
         name = f"{path.name}#{tab}"
         hint = _kind_of_name(tab) or (_kind_of_name(path.stem) if len(tabs) == 1 else None)
-        if not read_table(name, rows, formats, hint, out):
+        if isinstance(rows, Refused):
+            refused.append((name, rows))
+        elif not read_table(name, rows, formats, hint, out):
             skipped.append(name)
-    if len(skipped) == len(tabs):
+    if len(skipped) + len(refused) == len(tabs):
+        if refused:
+            raise refused[0][1]  # the batch reports the file as refused, with this reason
         raise _unrecognised(path.name, formats)
+    for name, exc in refused:
+        out.warnings.append(
+            SheetWarning(
+                name,
+                None,
+                None,
+                f"{REFUSED_VI} / sheet refused: {exc.message_vi}",
+                f"Sheet refused: {exc.message_en}",
+            )
+        )
     for name in skipped:
         out.warnings.append(
             SheetWarning(

@@ -94,6 +94,17 @@ def test_undecidable_encoding_refuses_that_sheet_only(tmp_path: Path) -> None:
         read_batch(batch)  # nothing readable left: the batch itself is refused
 
 
+def test_undecidable_tab_is_refused_and_the_other_tab_read(tmp_path: Path) -> None:
+    batch = folder(tmp_path)
+    cases.two_tab_xlsx(batch, "hai-trang.xlsx", "T.01")
+    read = read_batch(batch)
+    assert {r.values["fileCode"] for r in read.rows} == {"T.01"}
+    (refused,) = [w for w in read.warnings if w.message_vi.startswith(REFUSED_VI)]
+    assert (
+        refused.sheet == "hai-trang.xlsx#Nga" and "Cannot tell the encoding" in refused.message_en
+    )
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [

@@ -153,3 +153,19 @@ def stray_quote_csv(folder: Path, name: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def two_tab_xlsx(folder: Path, name: str, code: str) -> Path:
+    """A good tab beside one whose cells are Windows-1251 text shown through Windows-1252
+    (what a Russian-font sheet looks like): no Vietnamese encoding makes sense of that tab."""
+    book = Workbook()
+    good = book.active
+    good.title = "Hồ sơ và tài liệu"
+    for row in [HEADERS, hoso(code), doc(code, 1)]:
+        good.append(row)
+    bad = book.create_sheet("Nga")
+    garbled = "Дело о строительстве жилого дома".encode("cp1251").decode("cp1252")
+    for row in [HEADERS, hoso("R.01", garbled), doc("R.01", 1, subject=garbled, organ=garbled)]:
+        bad.append(row)
+    book.save(folder / name)
+    return folder / name
