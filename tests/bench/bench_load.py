@@ -47,7 +47,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    records=5000, seconds=60, warm_up=10, baseline_s=25, ingest_rows=20_000, ingest_pdfs=24
+    records=5000, seconds=45, warm_up=10, baseline_s=20, ingest_rows=20_000, ingest_pdfs=24
 )
 QUICK = Sizes(records=1000, seconds=10, warm_up=3, baseline_s=6, ingest_rows=2000, ingest_pdfs=6)
 
@@ -136,7 +136,9 @@ def load(
     cmd += [f"--watch={name}={pid}" for name, pid in watch.items()]
     try:
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=seconds + 600)
-        return json.loads(out.read_text(encoding="utf-8"))
+        result = json.loads(out.read_text(encoding="utf-8"))
+        result["loadavg"] = os.getloadavg()[0]  # the machine is shared: how busy it was
+        return result
     finally:
         out.unlink(missing_ok=True)
 
@@ -206,6 +208,12 @@ def measure(work: Path, sizes: Sizes) -> dict:
     with serving(data) as (url, pid):
         results["a"] = {"base": load(url, *one, {"server": pid})}
         results["a"]["load"] = load(url, *many, {"server": pid})
+    # (d) the same with the tantivy search engine (its indexes built from the store first)
+    reindex = [KHO, "reindex"]
+    env = os.environ | kho_env(data) | {"KHO_SEARCH": "tantivy"}
+    subprocess.run(reindex, cwd=ROOT, env=env, check=True, capture_output=True)
+    with serving(data, {"KHO_SEARCH": "tantivy"}) as (url, pid):
+        results["d"] = {"load": load(url, *many, {"server": pid})}
     oxi = work / "oxigraph"
     oxi.mkdir()
     started = time.perf_counter()
@@ -222,6 +230,10 @@ def measure(work: Path, sizes: Sizes) -> dict:
             watch = {"server": pid, "oxigraph": server.process.pid}
             results["b"] = {"base": load(url, *one, watch)}
             results["b"]["load"] = load(url, *many, watch)
+            # (e) a second `kho serve` on the same server store: the sessions take turns
+            with serving(data, server.env()) as (second, pid2):
+                both = watch | {"server 2": pid2}
+                results["e"] = {"load": load(f"{url},{second}", *many, both)}
             results["c"] = ingesting(url, server, data, prep, many, watch)
     return results
 

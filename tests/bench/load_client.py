@@ -246,28 +246,31 @@ def run(
     watch: dict[str, int],
     seed: int = 1,
 ) -> dict[str, object]:
-    """Sign in, discover, warm up, then measure `seconds` of closed-loop load."""
-    sessions: list[tuple[requests.Session, bool]] = []
+    """Sign in, discover, warm up, then measure `seconds` of closed-loop load. `base` may list
+    several servers of one repository (comma-separated): the sessions take turns among them."""
+    bases = base.split(",")
+    sessions: list[tuple[requests.Session, bool, str]] = []
     for i in range(max(clients, 2)):  # one client alone alternates an anonymous and a signed-in
+        url = bases[(i // 2) % len(bases)]
         if i % 2 and users:
             name, password = users[(i // 2) % len(users)]
-            sessions.append((sign_in(base, name, password), True))
+            sessions.append((sign_in(url, name, password), True, url))
         else:
-            sessions.append((requests.Session(), False))
-    signed = next(s for s, signed_in in sessions if signed_in)
-    targets = discover(base, signed)
+            sessions.append((requests.Session(), False, url))
+    signed = next(s for s, signed_in, _ in sessions if signed_in)
+    targets = discover(bases[0], signed)
     records: list[tuple[str, int, float, float]] = []
     lock = threading.Lock()
     state = {"record": False, "stop": False}
 
-    def worker(mine: list[tuple[requests.Session, bool]], rng: random.Random) -> None:
-        picks = [(s, Client(targets, signed_in, rng)) for s, signed_in in mine]
+    def worker(mine: list[tuple[requests.Session, bool, str]], rng: random.Random) -> None:
+        picks = [(s, Client(targets, signed_in, rng), url) for s, signed_in, url in mine]
         while not state["stop"]:
-            session, client = rng.choice(picks)
+            session, client, url = rng.choice(picks)
             kind, path, expected = client.next()
             start = time.perf_counter()
             try:
-                got = session.get(base + path, timeout=TIMEOUT_S, allow_redirects=False)
+                got = session.get(url + path, timeout=TIMEOUT_S, allow_redirects=False)
                 got.content  # noqa: B018 - read the whole body
                 status = got.status_code
             except requests.RequestException:
@@ -281,7 +284,7 @@ def run(
                 with lock:
                     records.append((kind, status, ms, time.time()))
 
-    groups: list[list[tuple[requests.Session, bool]]] = [[] for _ in range(clients)]
+    groups: list[list[tuple[requests.Session, bool, str]]] = [[] for _ in range(clients)]
     for i, s in enumerate(sessions):
         groups[i % clients].append(s)
     threads = [
@@ -306,7 +309,8 @@ def run(
         t.join(TIMEOUT_S + 5)
     return {
         "clients": clients,
-        "signed_in": sum(1 for _, s in sessions if s),
+        "signed_in": sum(1 for _, s, _ in sessions if s),
+        "servers": len(bases),
         "sessions": len(sessions),
         "seconds": wall,
         "client_cpu_s": own,
@@ -325,7 +329,9 @@ def run(
 
 def main(argv: list[str] | None = None, out: Callable[[str], object] = print) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("base", help="the server's URL, e.g. http://127.0.0.1:5000")
+    p.add_argument(
+        "base", help="the server's URL (http://127.0.0.1:5000), or several, comma-separated"
+    )
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--warm-up", type=float, default=10)
@@ -335,7 +341,8 @@ def main(argv: list[str] | None = None, out: Callable[[str], object] = print) ->
     a = p.parse_args(argv)
     users = [tuple(u.split(":", 1)) for u in a.user]
     watch = {k: int(v) for k, v in (w.split("=", 1) for w in a.watch)}
-    result = run(a.base.rstrip("/"), a.clients, a.seconds, a.warm_up, users, watch)  # type: ignore[arg-type]
+    base = ",".join(u.rstrip("/") for u in a.base.split(","))
+    result = run(base, a.clients, a.seconds, a.warm_up, users, watch)  # type: ignore[arg-type]
     Path(a.out).write_text(json.dumps(result), encoding="utf-8")
     out(f"{len(result['requests'])} requests in {result['seconds']:.1f} s")  # type: ignore[arg-type]
     return 0
