@@ -9,22 +9,70 @@ import pyoxigraph as ox
 
 from repository.errors import QueryError
 
-# Strings, IRIs and comments are blanked before looking for forbidden keywords, so a literal
-# "SERVICE" in a label does not trip the check.
-_STRIP = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
+# One pass over the query's lexemes, in linear time whatever the text (a query is a reader's
+# input: a pattern that scans to the end of the text from every quote would let a 200 KB query
+# hold the web process for minutes). A prefixed name's escape (ex:a\'b, ex:a\#b) is a lexeme, so
+# its quote or '#' starts no string or comment; a string not closed runs to the end of its line
+# (a long string: of the text) and is marked, for check_read_only to refuse.
+_LEX = re.compile(
+    r"(?P<esc>\\[_~.\-!$&'()*+,;=/?#@%])"
+    r'|(?P<long>"""(?:[^"\\]|\\.|"(?!""))*+(?:"""|(?P<open_long>))'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*+(?:'''|(?P<open_long1>)))"
+    r'|(?P<short>"(?:[^"\\\n]|\\.)*+(?:"|(?P<open_short>))'
+    r"|'(?:[^'\\\n]|\\.)*+(?:'|(?P<open_short1>)))"
+    r'|(?P<iri><[^<>"{}|^`\\\s]*>)'
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<stray><)"
 )
+_OPEN = ("open_long", "open_long1", "open_short", "open_short1")
+# Keywords, not a variable (?insert), a prefix (select:) or part of a prefixed name (ex:do-add).
+_KEYWORD = r"(?<![?$:\w.-])({})(?![\w:-])"
 _UPDATE = re.compile(
-    r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
+    _KEYWORD.format("INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH"), re.IGNORECASE
 )
-_FORM = re.compile(r"\b(SELECT|CONSTRUCT|DESCRIBE|ASK)\b", re.IGNORECASE)
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+_FORM = re.compile(_KEYWORD.format("SELECT|CONSTRUCT|DESCRIBE|ASK"), re.IGNORECASE)
+_SERVICE = re.compile(_KEYWORD.format("SERVICE"), re.IGNORECASE)
+# Deeper than any real query (a few levels; generated ones a few dozen); thousands of nested
+# groups overflow the parser's stack and end the worker.
+MAX_NESTING = 200
+
+
+def _blanked(sparql: str, keep_iris: bool, stray: str = "<") -> str:
+    """The query with strings and comments (and IRIs unless `keep_iris`) blanked to spaces of the
+    same length, so that positions stay; an unclosed string is refused. `stray` replaces a '<'
+    that starts no IRI (a comparison)."""
+
+    def blank(m: re.Match[str]) -> str:
+        kind = m.lastgroup
+        if any(m.group(g) is not None for g in _OPEN):
+            line = sparql.count("\n", 0, m.start()) + 1
+            raise QueryError(
+                f"Chuỗi ký tự mở ở dòng {line} chưa được đóng. / A string opened on line {line} "
+                "is not closed: end it with the same quote (a one-line string cannot span lines)."
+            )
+        if kind == "esc" or (kind == "iri" and keep_iris):
+            return m.group(0)
+        if kind == "stray":
+            return stray
+        return " " * len(m.group(0))
+
+    return _LEX.sub(blank, sparql)
+
+
+def _nesting(bare: str) -> int:
+    depth = deepest = 0
+    for ch in bare:
+        if ch in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")}]":
+            depth -= 1
+    return deepest
 
 
 def check_read_only(sparql: str) -> str:
     """Refuse updates and federated SERVICE calls; return the query form (SELECT, ASK...)."""
-    bare = _STRIP.sub(" ", sparql)
+    bare = _blanked(sparql, keep_iris=False)
     form = _FORM.search(bare)
     update = _UPDATE.search(bare)
     if update and (not form or update.start() < form.start()):
@@ -39,15 +87,20 @@ def check_read_only(sparql: str) -> str:
         )
     if not form:
         raise QueryError("Not a SPARQL query: expected SELECT, CONSTRUCT, DESCRIBE or ASK.")
+    if _nesting(bare) > MAX_NESTING:
+        raise QueryError(
+            f"Truy vấn lồng quá {MAX_NESTING} cấp ngoặc. / The query nests brackets more than "
+            f"{MAX_NESTING} levels deep; write it flatter."
+        )
     return form.group(1).upper()
 
 
-# Strings and comments blanked to spaces of the same length (IRIs kept: they may hold '#'), so
-# that positions in the blanked text are positions in the query.
-_LEXEME = re.compile(
-    r'(<[^<>"{}|^`\\\s]*>)|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*'
-)
+def dataset_text(sparql: str) -> str:
+    """The query as a reader of its FROM clauses needs it: strings and comments blanked, IRIs
+    kept, a '<' that starts no IRI made a space (so no pattern scans on from it to the end)."""
+    return _blanked(sparql, keep_iris=True, stray=" ")
+
+
 # A dataset clause: FROM or FROM NAMED and an IRI or a prefixed name (not a variable ?from).
 _FROM_CLAUSE = re.compile(
     r"(?<![?$\w])FROM\s+(?:NAMED\s+)?(?:<[^<>\s]*>|(?:[^\W\d][\w.-]*)?:[^\s{}()<>,;]*)",
@@ -62,7 +115,7 @@ def without_dataset_clauses(sparql: str) -> str:
     to the reader's graphs) as default-graph-uri / named-graph-uri instead. Only clauses outside
     braces count (a `?from` variable or a FROM in a string stays); a FROM left that could not be
     read is refused."""
-    bare = _LEXEME.sub(lambda m: m.group(1) or " " * len(m.group(0)), sparql)
+    bare = _blanked(sparql, keep_iris=True)
     depth, outside = 0, []
     for ch in bare:
         depth += (ch == "{") - (ch == "}")

@@ -29,6 +29,7 @@ from repository.query_pool import (
     pool_for,
 )
 from repository.sparql_dataset import dataset_of
+from repository.sparql_text import dataset_text
 from repository.store import check_read_only
 from webapp import negotiation, site
 from webapp import sparql_description as describe
@@ -75,6 +76,13 @@ DOWNLOADS = {
 }
 LABEL_LOOKUPS = 2000  # most IRIs of one HTML table whose labels are looked up
 _IRIREF = re.compile(r'[^<>"{}|^`\\\x00-\x20]+')  # an IRI that can be written <...> in SPARQL
+# The longest query text read (characters): far beyond any written or generated query, short
+# enough that reading it (check_read_only, the dataset) stays well under a second.
+MAX_QUERY_CHARS = 256 * 1024
+
+
+class QueryTooLong(BadRequest):
+    status = 413
 
 
 @bp.record_once
@@ -103,13 +111,19 @@ def endpoint() -> Response:
     query = _read_query()
     if query is None:
         return _without_query()
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooLong(
+            f"Truy vấn dài {len(query):,} ký tự, quá giới hạn {MAX_QUERY_CHARS:,}. / The query "
+            f"is {len(query):,} characters long, over the limit of {MAX_QUERY_CHARS:,}: shorten "
+            "it (a long VALUES list can often become a FILTER or several queries)."
+        )
     form = check_read_only(query)
     fmt = _format(form)
     s = site()
     reader = current_reader()
     visible = s.visible_graphs(reader)
     default, named = dataset_of(
-        query,
+        dataset_text(query),  # read in linear time, whatever the text
         visible,
         request.values.getlist("default-graph-uri"),
         request.values.getlist("named-graph-uri"),
