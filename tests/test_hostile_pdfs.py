@@ -293,17 +293,14 @@ def test_reingest_loses_nothing_and_adds_no_record(
         assert _quarantine_notes(rstore, iri)  # still quarantined, from the cached facts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest._files_rdf mints a new quarantine event (timestamped now) on every re-ingest, "
-    "and the in-batch duplicate-file flag moves between the two copies: the hồ sơ is replaced",
-)
 def test_reingest_of_quarantined_files_changes_nothing(
     reingested: tuple[IngestReport, int, int],
     batch: tuple[Path, dict[str, int]],
     rstore: Store,
     records_settings: Settings,
 ) -> None:
+    """A quarantine event is made once, with the file's first copy; the duplicate-file flag of
+    the second copy stays on it: a re-run replaces nothing."""
     again, _, _ = reingested
     iri = _record(records_settings, MIXED, batch[1]["not-pdf-jpeg"])
     assert len(_quarantine_notes(rstore, iri)) == 1
