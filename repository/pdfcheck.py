@@ -132,7 +132,17 @@ def preflight(pdf: Path, limits: PdfLimits | None = None) -> int:
             f"The PDF is damaged, not a readable PDF ({reason}). " + ASK.split(" / ")[1],
         ) from None
     with doc:
-        return _check_open(doc, limits)
+        try:
+            return _check_open(doc, limits)
+        except DamagedFile:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed box, size or stream dictionary
+            raise refuse(
+                f"Tệp PDF bị hỏng, không đọc được ({type(exc).__name__}: {exc}). "
+                + ASK.split(" / ")[0],
+                f"The PDF is damaged, not a readable PDF ({type(exc).__name__}: {exc}). "
+                + ASK.split(" / ")[1],
+            ) from None
 
 
 def _check_open(doc: Any, limits: PdfLimits) -> int:

@@ -58,6 +58,7 @@ SAYS: dict[str, tuple[str, str]] = {
     "flate-bomb-image": ("bom giải nén", "decompression bomb"),
     "image-100k": ("100,000 × 100,000", "KHO_PDF_MAX_PIXELS"),
     "huge-file": ("Tệp quá lớn", "KHO_PDF_MAX_BYTES"),
+    "bad-image-size": ("bị hỏng", "not a readable PDF (TypeError"),
 }
 QUARANTINED = [name for name, (_, what) in make.CASES.items() if what == "quarantine"]
 BAD = [name for name, (_, what) in make.CASES.items() if what != "accept"]

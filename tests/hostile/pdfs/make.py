@@ -206,6 +206,17 @@ def image_100k(path: Path) -> Path:
     return _with_stream(path, image, b"q 595 0 0 842 0 0 cm /Im0 Do Q", doc)
 
 
+def bad_image_size(path: Path) -> Path:
+    """An image whose /Width is a name, not a number (pikepdf opens it without a warning)."""
+    doc = _blank(1)
+    image = pikepdf.Stream(doc, b"\x00" * 16)
+    image.stream_dict = pikepdf.Dictionary(
+        Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=pikepdf.Name.Wide, Height=4,
+        ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+    )  # fmt: skip
+    return _with_stream(path, image, b"q 595 0 0 842 0 0 cm /Im0 Do Q", doc)
+
+
 def active_content(path: Path) -> Path:
     """A good text PDF carrying JavaScript, a Launch action and an embedded file."""
     with pikepdf.open(text_pdf(path.with_suffix(".src.pdf"))) as doc:
@@ -239,6 +250,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "flate-bomb-content": (flate_bomb_content, "quarantine"),
     "flate-bomb-image": (flate_bomb_image, "quarantine"),
     "image-100k": (image_100k, "quarantine"),
+    "bad-image-size": (bad_image_size, "quarantine"),
     "active-content": (active_content, "accept"),
 }
 BIG = {"huge-file": (huge_file, "quarantine")}  # 1 GiB apparent size: extract only
