@@ -36,16 +36,16 @@ assert len(_TCVN_HIGH) == 128
 
 
 def _tcvn_table() -> dict[int, str]:
-    """Code point -> Unicode for TCVN3 text already decoded as Latin-1 or Windows-1252."""
+    """Code point -> Unicode for TCVN3 text already decoded as Latin-1 (or Windows-1252 for
+    0xA0..0xFF, where both agree)."""
     table: dict[int, str] = {}
     for i, char in enumerate(_TCVN_HIGH):
         byte = 0x80 + i
         if byte == 0xA0:
             continue
-        table[byte] = char  # read as Latin-1 (or from the bytes themselves)
-        cp1252 = bytes([byte]).decode("cp1252", errors="ignore")
-        if cp1252 and ord(cp1252) != byte:
-            table[ord(cp1252)] = char  # read as Windows-1252 (Excel, most CSV readers)
+        table[byte] = char  # read as Latin-1, or from the bytes themselves
+    # No Windows-1252 aliases for 0x80..0x9F ("–", "—", "“"...): TCVN3 (ABC) leaves those bytes
+    # unused (only VN1 puts capitals there), and in Unicode text they are punctuation.
     return table
 
 
@@ -91,23 +91,57 @@ VNI = {ord(k): v for k, v in _VNI_LOWER.items()} | {
 
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _SYLLABLE = re.compile(
-    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
-    r"(?:uyê|uya|iêu|yêu|oai|oay|oeo|uây|uôi|ươi|ươu|"
+    r"^(?P<onset>ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    r"(?P<nucleus>uyê|uya|iêu|yêu|oai|oay|oeo|uây|uôi|ươi|ươu|"
     r"ai|ao|au|ay|âu|ây|eo|êu|ia|iê|iu|oa|oă|oe|oi|ôi|ơi|ua|uâ|uê|ui|uô|uơ|uy|ưa|ưi|ưu|ươ|yê|"
     r"[aăâeêioôơuưy])"
-    r"(?:ch|ng|nh|[cmnpt])?$"
+    r"(?P<coda>ch|ng|nh|[cmnpt])?$"
 )
-_WORD = re.compile(r"[^\s0-9!-/:-@\[-`{-~]+")  # split on spaces, digits and ASCII punctuation
+_MARKED = set("ăâêôơư")
+_EITHER = {"oa", "oe", "uy"}  # "hoà"/"hòa", "thuỷ"/"thủy": both placements are Vietnamese
+# Words: split on spaces, digits, ASCII punctuation and Unicode punctuation beyond Latin-1
+# ("–", "—", "“"); Latin-1 symbols stay inside words: they are letters in a legacy font.
+_WORD = re.compile(r"[^\s0-9!-/:-@\[-`{-~\u2000-\u206f\u2190-\u2bff\u3000-\u303f]+")
 SAMPLE = 4000  # non-ASCII words scored at most per candidate
 
 
 def is_syllable(word: str) -> bool:
-    """True for a Vietnamese syllable (either tone placement; at most one tone mark)."""
-    decomposed = unicodedata.normalize("NFD", word.lower().replace("ð", "đ"))  # eth for đ
-    if sum(1 for c in decomposed if c in _TONES) > 1:
+    """True for a Vietnamese syllable: onset, vowel nucleus and coda, at most one tone mark, on a
+    vowel that may carry it (either placement of "hoà"/"hòa", "Uỷ"/"Ủy"; not "xaõ")."""
+    base, tone_at = [], None
+    for char in word.lower().replace("ð", "đ"):  # eth typed for đ
+        parts = unicodedata.normalize("NFD", char)
+        tones = [c for c in parts if c in _TONES]
+        if tones:
+            if tone_at is not None or len(tones) > 1:
+                return False
+            tone_at = len(base)
+        base.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES)))
+    if any(len(b) != 1 for b in base):
+        return False  # a stray combining mark
+    m = _SYLLABLE.match("".join(base))
+    if not m:
         return False
-    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
-    return bool(_SYLLABLE.match(base))
+    if tone_at is None:
+        return True
+    nucleus, start = m.group("nucleus"), m.start("nucleus")
+    at = tone_at - start
+    if not 0 <= at < len(nucleus):
+        return False
+    return at in _tone_places(nucleus, bool(m.group("coda")))
+
+
+def _tone_places(nucleus: str, coda: bool) -> set[int]:
+    """Where in the vowel nucleus the tone mark may sit."""
+    last = len(nucleus) - 1
+    if len(nucleus) == 1 or coda:
+        return {last}
+    if nucleus in _EITHER:
+        return {0, 1}
+    marked = [i for i, c in enumerate(nucleus) if c in _MARKED]
+    if marked:
+        return {marked[-1]}
+    return {1} if len(nucleus) == 3 else {0}
 
 
 def syllable_score(texts: Iterable[str]) -> tuple[float, int]:
@@ -191,13 +225,21 @@ MIN_MARGIN = 0.2  # ... and this far ahead of the runner-up
 
 
 def _decide(scores: dict[str, float], words: int, unicode_name: str | None) -> Detection:
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-    best, score = ranked[0]
-    runner = ranked[1][1] if len(ranked) > 1 else 0.0
-    if unicode_name is not None and scores[unicode_name] >= score:
+    """A legacy encoding wins when its words are Vietnamese (MIN_SCORE) and clearly more so
+    than every other reading (MIN_MARGIN); text read as Unicode stays Unicode unless a legacy
+    reading wins so; anything else is undecided."""
+    legacy = sorted(
+        ((k, v) for k, v in scores.items() if k != unicode_name), key=lambda kv: kv[1], reverse=True
+    )
+    best, score = legacy[0]
+    others = [v for k, v in scores.items() if k != best]
+    if score >= MIN_SCORE and score - max(others, default=0.0) >= MIN_MARGIN:
+        return Detection(best, True, scores, words)
+    if unicode_name is not None and (
+        scores[unicode_name] >= MIN_SCORE or scores[unicode_name] >= score
+    ):
         return Detection(None, True, scores, words)
-    decided = score >= MIN_SCORE and score - runner >= MIN_MARGIN
-    return Detection(best if best != unicode_name else None, decided, scores, words)
+    return Detection(best, False, scores, words)
 
 
 SAMPLE_BYTES = 256 * 1024  # of a file, scored to decide its encoding

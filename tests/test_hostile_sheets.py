@@ -16,7 +16,13 @@ from repository import sheet_read
 from repository.batch import IngestReport
 from repository.config import Settings
 from repository.ingest import ingest_batch
-from repository.legacy_text import detect_cells, from_tcvn3, from_vni, is_syllable
+from repository.legacy_text import (
+    convert_cell,
+    detect_cells,
+    from_tcvn3,
+    from_vni,
+    is_syllable,
+)
 from repository.resolve import explain_issuer
 from repository.sheets import REFUSED_VI, SheetError, read_batch
 from repository.store import Store, open_store
@@ -245,6 +251,26 @@ def bad_rows(tmp_path_factory, rstore: Store, records_settings: Settings) -> Ing
     cases.write_csv(batch, "bang-ke.csv", rows)
     cases.write_csv(batch, "bang-ke-2.csv", [cases.HEADERS, cases.hoso("H.GOOD", "Khác")])
     return ingest_batch(batch, rstore, records_settings, ocr=False, metadata_only=True, index=False)
+
+
+def test_real_names_are_told_apart(rstore: Store) -> None:
+    """Agency names of the gazetteer: as Unicode never converted nor refused; typed in TCVN3 or
+    VNI, detected and converted back letter for letter (ignoring case: .VnTime has no capitals
+    with tone marks)."""
+    rows = rstore.select(
+        "SELECT DISTINCT ?n WHERE { ?a a rico:CorporateBody ; skos:prefLabel ?n "
+        "FILTER(lang(?n) = 'vi') } LIMIT 600"
+    )
+    names = [str(r["n"]) for r in rows]
+    for start in range(0, len(names), 20):
+        sheet = names[start : start + 20]
+        assert detect_cells(sheet).encoding is None, sheet
+        for encoding, encode in (("TCVN3", cases.to_tcvn3), ("VNI", cases.to_vni)):
+            typed = [encode(n) for n in sheet]
+            found = detect_cells(typed)
+            assert (found.encoding, found.decided) == (encoding, True), (encoding, found)
+            back = [convert_cell(t, encoding) for t in typed]
+            assert [b.lower() for b in back] == [n.lower() for n in sheet]
 
 
 def test_good_rows_land_beside_the_bad_ones(bad_rows: IngestReport, rstore: Store) -> None:

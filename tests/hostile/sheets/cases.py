@@ -169,3 +169,54 @@ def two_tab_xlsx(folder: Path, name: str, code: str) -> Path:
         bad.append(row)
     book.save(folder / name)
     return folder / name
+
+
+# -- encoders: Unicode -> legacy text, to make corpora of real names. Written apart from Kho's
+# decoders: TCVN3 from the TCVN 5712 VN3 letter list, VNI from its mark letters. -----------
+
+_TONE_MARKS = "\u0301\u0300\u0309\u0303\u0323"
+_TCVN3_LOWER = {  # TCVN 5712:1993 VN3 (ABC): byte -> letter, lower case
+    **dict(zip("¨©ª«¬\u00ad®", "ăâêôơưđ", strict=True)),
+    **dict(zip("µ¶·¸¹»¼½¾ÆÇÈÉÊËÌÎÏÐÑÒÓÔÕÖ×ØÜÝÞßáâãäåæçèéêëìíîïñòóôõö÷øùúûüýþ",
+               "àảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ", strict=True)),
+}  # fmt: skip
+_TO_TCVN3 = {v: k for k, v in _TCVN3_LOWER.items()} | {"Ă": "¡", "Â": "¢", "Ê": "£", "Ô": "¤",
+                                                       "Ơ": "¥", "Ư": "¦", "Đ": "§"}  # fmt: skip
+
+
+def to_tcvn3(text: str) -> str:
+    """As typed in .VnTime: capitals with a tone mark have no code, so they are written with
+    the lower-case code (as the .VnTimeH capitals font does)."""
+    return "".join(_TO_TCVN3.get(c, _TO_TCVN3.get(c.lower(), c)) for c in text)
+
+
+_VNI_TONE = dict(zip(_TONE_MARKS, "ùøûõï", strict=True))
+_VNI_CIRC = dict(zip(_TONE_MARKS, "áàåãä", strict=True))
+_VNI_BREVE = dict(zip(_TONE_MARKS, "éèúüë", strict=True))
+_VNI_I = dict(zip(_TONE_MARKS, "íìæóò", strict=True))
+
+
+def _vni_letter(char: str) -> str:
+    parts = unicodedata.normalize("NFD", char.lower())
+    base, marks = parts[0], parts[1:]
+    tone = next((m for m in marks if m in _TONE_MARKS), "")
+    if char.lower() == "đ":
+        out = "ñ"
+    elif "\u0302" in marks:
+        out = base + (_VNI_CIRC[tone] if tone else "â")
+    elif "\u0306" in marks:
+        out = base + (_VNI_BREVE[tone] if tone else "ê")
+    elif "\u031b" in marks:
+        out = ("ô" if base == "o" else "ö") + _VNI_TONE.get(tone, "")
+    elif base == "i" and tone:
+        out = _VNI_I[tone]
+    elif base == "y" and tone == "\u0323":
+        out = "î"
+    else:
+        out = base + _VNI_TONE.get(tone, "")
+    return out.upper() if char.isupper() else out
+
+
+def to_vni(text: str) -> str:
+    """As typed in VNI-Times: a base letter followed by its mark letters."""
+    return "".join(c if c.isascii() else _vni_letter(c) for c in unicodedata.normalize("NFC", text))
