@@ -108,8 +108,9 @@ def scheme_index(scheme: str) -> dict[str, str]:
 # -- values -------------------------------------------------------------------------------------
 
 
-def parse_date(text: str) -> tuple[str, str]:
-    """(lexical form, XSD datatype local name) of a sheet date; ValueError if it is no date."""
+def parse_date(text: str, today: date | None = None) -> tuple[str, str]:
+    """(lexical form, XSD datatype local name) of a sheet date; ValueError if it is no date (or,
+    when `today` is given, a date after it)."""
     value = text.strip()
     m = _ISO.match(value)
     if m:
@@ -119,24 +120,23 @@ def parse_date(text: str) -> tuple[str, str]:
         if not m:
             raise ValueError("format")
         d, mo, y = m.group(1), m.group(2), m.group(3)
-    today = date.today()
-    if int(y) > today.year:
+    if today is not None and int(y) > today.year:
         raise ValueError("future")
     if mo is None:
         return y, "gYear"
     if not 1 <= int(mo) <= 12:
         raise ValueError("month")
     if d is None:
-        if (int(y), int(mo)) > (today.year, today.month):
+        if today is not None and (int(y), int(mo)) > (today.year, today.month):
             raise ValueError("future")
         return f"{y}-{int(mo):02d}", "gYearMonth"
     day = date(int(y), int(mo), int(d))  # raises on 31/02, 29/02/2023, 00/01/2020
-    if day > today:
+    if today is not None and day > today:
         raise ValueError("future")
     return day.isoformat(), "date"
 
 
-def _date_problem(value: str, reason: str) -> tuple[str, str]:
+def _date_problem(value: str, reason: str, today: date) -> tuple[str, str]:
     """What is wrong with a sheet date, and what to do (Vietnamese, English)."""
     if _DMY_SHORT.match(value):
         return (
@@ -154,8 +154,8 @@ def _date_problem(value: str, reason: str) -> tuple[str, str]:
         )
     if reason == "future":
         return (
-            f"là ngày trong tương lai (hôm nay là {date.today():%d/%m/%Y}). Kiểm tra lại ngày.",
-            f"is in the future (today is {date.today():%d/%m/%Y}). Check the date.",
+            f"là ngày trong tương lai (hôm nay là {today:%d/%m/%Y}). Kiểm tra lại ngày.",
+            f"is in the future (today is {today:%d/%m/%Y}). Check the date.",
         )
     if reason == "format":
         return f"không phải là ngày. {_DATE_HELP_VI}", f"is not a date. {_DATE_HELP_EN}"
@@ -178,7 +178,7 @@ def _concept(value: str, spec: FieldSpec, rdf: RdfField) -> str | None:
 
 
 def _literal(
-    value: str, spec: FieldSpec, rdf: RdfField
+    value: str, spec: FieldSpec, rdf: RdfField, today: date
 ) -> tuple[ox.Literal | ox.NamedNode | None, tuple[str, str] | None]:
     """The RDF term for one value, or (None, (message_vi, message_en)) saying what is wrong."""
     if rdf.object == "string":
@@ -195,9 +195,9 @@ def _literal(
         return ox.Literal(str(int(float(compact))), datatype=ox.NamedNode(XSD + "integer")), None
     if rdf.object == "date":
         try:
-            lexical, dt = parse_date(value)
+            lexical, dt = parse_date(value, today)
         except ValueError as exc:
-            return None, _date_problem(value, str(exc))
+            return None, _date_problem(value, str(exc), today)
         return ox.Literal(lexical, datatype=ox.NamedNode(XSD + dt)), None
     iri = _concept(value, spec, rdf)
     if iri is None:
@@ -211,9 +211,11 @@ def _literal(
 
 
 def row_to_rdf(
-    row: SourceRow, subject: str, fmt: SheetFormat
+    row: SourceRow, subject: str, fmt: SheetFormat, today: date | None = None
 ) -> tuple[list[ox.Triple], list[FieldError]]:
-    """The declared sheet fields of one row as triples about `subject`, and the failed values."""
+    """The declared sheet fields of one row as triples about `subject`, and the failed values;
+    a date after `today` (default: the clock) is one."""
+    today = today or date.today()
     records = load_records()
     node = ox.NamedNode(subject)
     triples: dict[ox.Triple, None] = {}
@@ -229,7 +231,7 @@ def row_to_rdf(
         parts = [p.strip() for p in splitter.split(raw)] if splitter else [raw.strip()]
         predicate = ox.NamedNode(rdf.predicate)
         for part in (nfc(p) for p in parts if p.strip()):
-            term, problem = _literal(part, spec, rdf)
+            term, problem = _literal(part, spec, rdf, today)
             if term is None:
                 column = row.columns.get(name, name)
                 vi, en = problem  # type: ignore[misc]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -120,6 +120,14 @@ def test_vietnamese_headers_in_xlsx(tmp_path: Path) -> None:
     assert objects(triples, KHO + "accessLevel") == [ox.NamedNode(code("mode-01"))]  # 1 -> 01
     assert len(objects(triples, KHO + "keyword")) == 2
     assert objects(triples, KHO + "signerTitle") == [ox.Literal("Chủ tịch")]
+
+
+def test_future_is_judged_against_the_given_today() -> None:
+    r = row("tt05-2025", "doc", docCode="H1.0000001", issuedDate="24/05/2021")
+    _, errors = row_to_rdf(r, H, r.format, today=date(2021, 5, 23))
+    assert len(errors) == 1 and "is in the future (today is 23/05/2021)" in errors[0].message_en
+    assert not row_to_rdf(r, H, r.format, today=date(2021, 5, 24))[1]
+    assert parse_date("24/05/2099") == ("2099-05-24", "date")  # no clock unless asked (OAI)
 
 
 @pytest.mark.parametrize(
