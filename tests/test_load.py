@@ -42,3 +42,12 @@ def test_load_harness_counts_every_kind_without_errors(served_copy: Path) -> Non
     failed = [r for r in result["requests"] if r[1] != 200]
     assert figures["all"].errors == 0, failed[:5]
     assert result["cpu_s"]["server"] > 0  # the server's CPU over the window was read
+
+
+def test_errors_are_what_a_reader_would_call_errors() -> None:
+    """2xx and redirects pass; a 5xx, a connection error or timeout (0) and a page that came
+    where a 404 was due (the client marks it 299) are errors; percentiles by rank."""
+    rows = [["home", s, float(ms), 0.0] for ms, s in enumerate([200, 302, 299, 0, 500, 200], 1)]
+    got = summarise({"requests": rows, "seconds": 2.0})
+    assert got["all"].n == 6 and got["all"].errors == 3 and got["all"].rate == 3.0
+    assert got["pages"].n == 6 and (got["all"].p50, got["all"].p99) == (3.0, 6.0)

@@ -278,7 +278,10 @@ def ingesting(url: str, server: object, data: Path, prep: dict, many: tuple, wat
 def run(quick: bool = False) -> str:
     work = Path(tempfile.mkdtemp(prefix="kho-bench-load-"))
     try:
-        return report(measure(work, QUICK if quick else FULL), quick)
+        results = measure(work, QUICK if quick else FULL)
+        # kept for a second look (the report re-rendered without measuring again)
+        Path(tempfile.gettempdir(), "kho-bench-load.json").write_text(json.dumps(results))
+        return report(results, quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

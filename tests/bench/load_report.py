@@ -225,8 +225,26 @@ def starved(r: dict) -> str:
     return (
         f" In this run one `kho serve` process got {one:.2f} cores and two together "
         f"{two:.2f} (machine load up to {load:.1f}): other work held the cores, so the machine "
-        "was the limit and these two ratios show no gain; they are the figures to read on a "
-        "quiet machine."
+        "was the limit and these two ratios understate what a second process and tantivy "
+        "give; they are the figures to read again on a quiet machine."
+    )
+
+
+def ingest_note(sums: dict) -> str:
+    """What the ingest's commits cost the cached pages (browse lists, home counts)."""
+    b, c = sums[("b", "load")], sums[("c", "load")]
+    if "browse" not in b or "browse" not in c:
+        return ""
+    return (
+        "- **The ingest beside** costs more than its CPU: every commit (50 hồ sơ) moves the "
+        "store's and the index's generation, which the cached browse lists and home counts "
+        "are keyed by, so they are counted again: `/browse` p50 "
+        f"{_ms(c['browse'].p50)} ms against {_ms(b['browse'].p50)} without the ingest, home "
+        f"{_ms(c['home'].p50 if 'home' in c else 0)} against "
+        f"{_ms(b['home'].p50 if 'home' in b else 0)}. The browse lists' Memo "
+        "(webapp/browse.py) counts once per key, but every request behind it waits for the "
+        "recount; `Memo.recent` (the holdings counts' stale-while-revalidate) would answer "
+        "with the previous lists while it runs.\n"
     )
 
 
@@ -258,7 +276,8 @@ def why(r: dict, sums: dict) -> str:
         "record and hồ sơ pages 45–49 (store queries 25–30: the provenance chain); JSON-LD "
         "47–53 (pyld framing and compaction: 13 % of the samples holding the GIL); SPARQL "
         "160–200 wall, but in worker processes, off the GIL.\n"
-        "- **Per-request work that could go** (webapp and repository code, for the lead): "
+        + ingest_note(sums)
+        + "- **Per-request work that could go** (webapp and repository code, for the lead): "
         "(1) the after-request guard `mask_personal_numbers` (webapp/views.py) runs the "
         "citizen-number regex over every text response: 16 ms on an OAI page (129 KB), "
         "61 ms on the `/browse/agencies` HTML (474 KB), 3 ms on a search page — 15 % "
