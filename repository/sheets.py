@@ -16,8 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from repository.errors import BadRequest, ConfigError
-from repository.sheet_read import HEADER_SCAN, Note, Refused, read_csv, read_xlsx
+from repository.sheet_read import HEADER_SCAN, Note, Refused, read_csv
 from repository.sheet_read import cell_text as cell_text  # re-exported
+from repository.sheet_xlsx import read_xlsx
 from repository.text import fold, nfc
 
 MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from repository import sheet_read
+from repository import sheet_read, sheet_xlsx
 from repository.batch import IngestReport
 from repository.config import Settings
 from repository.ingest import ingest_batch
@@ -132,7 +132,7 @@ def test_broken_files_are_refused_and_the_rest_read(tmp_path: Path, make, expect
 
 
 def test_xlsx_bomb_is_refused_before_it_is_inflated(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sheet_read, "MAX_XLSX_UNZIPPED", 4 << 20)  # the real cap is 256 MiB
+    monkeypatch.setattr(sheet_xlsx, "MAX_XLSX_UNZIPPED", 4 << 20)  # the real cap is 256 MiB
     batch = folder(tmp_path)
     cases.bomb_xlsx(batch, "bom.xlsx", 8 << 20)
     cases.write_csv(batch, "tot.csv", [cases.HEADERS, cases.hoso("G.01"), cases.doc("G.01", 1)])
