@@ -4,8 +4,9 @@ Users are not archival data, so they stay out of the RDF store (no password hash
 SPARQL query away). Passwords are hashed with scrypt (RFC 7914; n=2^15, r=8, p=1, 16-byte salt),
 compared in constant time. Sign-in is throttled per user name and per client address: after
 `MAX_FAILURES` failures within `WINDOW` the next attempt waits, doubling with each further
-failure. Every sign-in (success or failure), sign-out, user change and each read of restricted
-material (conditional or secret records, personal data) is written to the audit log.
+failure. Every sign-in (success, failure or refused while waiting), sign-out, user change and
+each read of restricted material (conditional or secret records, personal data) is written to
+the audit log.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from repository.text import nfc
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSWORD = 10
+MAX_NAME = 64
 MAX_FAILURES = 5  # per user name within WINDOW, before sign-in waits
 MAX_FAILURES_ADDRESS = 20  # per client address within WINDOW
 WINDOW = timedelta(minutes=15)
@@ -250,9 +252,13 @@ class Users:
     def authenticate(self, name: str, password: str, address: str = "") -> User | None:
         """The user if the password is right and the account active; None otherwise. Raises
         Throttled (before checking anything) while this name or address must wait."""
-        name = nfc(name or "").strip().lower()
+        name = nfc(name or "").strip().lower()[: MAX_NAME + 1]  # longer: no user; logs stay short
         now = _now()
-        self._check_throttle(name, address, now)
+        try:
+            self._check_throttle(name, address, now)
+        except Throttled as waiting:  # refused unheard, and logged: a guesser leaves a trace
+            self.audit(name or "?", "sign-in-throttled", name, address, f"{waiting.retry_after}s")
+            raise
         with self._db() as db:
             row = db.execute(
                 "SELECT name, full_name, role, grants, active, created, changed, password "
@@ -366,7 +372,7 @@ def _grants(grants: set[str] | frozenset[str]) -> str:
 
 def _check_name(name: str) -> str:
     name = nfc(name or "").strip().lower()
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
+    if not name or len(name) > MAX_NAME or not all(c.isalnum() or c in "._-@" for c in name):
         raise BadRequest(
             f"Tên {name!r} không hợp lệ. / User name {name!r} is not valid: use 1–64 letters, "
             "digits, '.', '_', '-' or '@'."

@@ -19,6 +19,10 @@ from webapp import labels
 # Counts on the home page take about a second over the whole country; they change only when the
 # store is re-harvested, so they are kept for a while.
 COUNTS_TTL_SECONDS = 600
+# The largest request body read (bytes): Kho takes no uploads over the web, only forms and SPARQL
+# queries (webapp.sparql.MAX_QUERY_CHARS, percent-encoded); anything bigger is refused with 413
+# before it is read.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -54,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app over one store; settings default to the KHO_* environment."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(JSON_SORT_KEYS=False)
+    app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = open_store(settings)

@@ -26,7 +26,7 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from repository.access import GRANTS, PUBLIC, ROLES, Reader
-from repository.errors import BadRequest, KhoError, NotFound
+from repository.errors import BadRequest, Forbidden, KhoError, NotFound
 from repository.users import Throttled, User
 from webapp import site
 
@@ -115,6 +115,12 @@ def _check_csrf() -> None:
     view = request.endpoint and site_app_view(request.endpoint)
     if view is not None and getattr(view, "_csrf_exempt", False):
         return
+    if _cross_site():
+        raise Forbidden(
+            "Yêu cầu đến từ một trang khác (CSRF). / The request came from another site "
+            "(Origin or Sec-Fetch-Site is not this one): Kho's forms are sent from Kho's pages "
+            "only. Open the page on Kho and send the form again."
+        )
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf") or ""
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
@@ -122,6 +128,19 @@ def _check_csrf() -> None:
             "Biểu mẫu đã hết hạn hoặc không đến từ Kho (CSRF). / The form expired or did not "
             "come from Kho (CSRF check failed): reload the page and send it again."
         )
+
+
+def _cross_site() -> bool:
+    """True when the browser says the form came from another site: an Origin that is not this
+    host nor the base IRI's (or "null": a sandboxed frame, a file), or Sec-Fetch-Site
+    cross-site. Programs that send neither header are judged by the token alone."""
+    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    ours = {request.host.lower(), urlsplit(site().settings.base_iri).netloc.lower()}
+    return origin == "null" or urlsplit(origin).netloc.lower() not in ours
 
 
 def site_app_view(endpoint: str) -> Callable[..., Any] | None:

@@ -71,6 +71,8 @@ def register(app: Flask) -> None:
         messages = {
             404: f"Không có trang này / No page at {request.path}.",
             405: f"{request.method} is not allowed on {request.path}.",
+            413: "Yêu cầu quá lớn. / The request is too large: Kho reads forms and SPARQL "
+            "queries of at most a few megabytes; send less.",
         }
         return error_response(messages.get(status, exc.description or exc.name), status)
 

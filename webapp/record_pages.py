@@ -7,6 +7,7 @@ A scan that names a citizen is only served to readers holding that grant (ND 13/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Response, abort, render_template, request, send_file
@@ -241,7 +242,9 @@ def provenance_svg_response(kind: str, key: str) -> Response:
     body = render_template("_provenance_svg.html", chain=chain)
     svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + body
     response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
     return response
 
 
@@ -258,7 +261,9 @@ def download(key: str, name: str) -> Response:
         abort(404)
     files = FileStore(s.settings.files_path)  # type: ignore[arg-type]
     citizen = record_detail.names_citizen(s.store, s.minter, iri)
-    filename = f"{d.first(RICO + 'identifier') or key}"
+    # A name for the saved file from the record's code, reduced to safe characters: the code
+    # comes from a contractor's sheet and must not shape the header (quotes, line breaks).
+    filename = re.sub(r"[^\w.-]", "_", f"{d.first(RICO + 'identifier') or key}", flags=re.ASCII)
     if which == "text":
         text = record_detail.ocr_text(files, d)
         if text is None:

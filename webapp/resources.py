@@ -3,6 +3,7 @@ published JSON-LD context and /describe for vocabulary terms that live elsewhere
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
 
 from repository import gazetteer
@@ -65,6 +66,10 @@ def context() -> Response:
 
 def _negotiate(iri: str, ext: str | None) -> Response:
     s = site()
+    try:
+        ox.NamedNode(iri)  # a path or parameter that makes no IRI names nothing Kho holds
+    except ValueError:
+        raise NotFound(f"Kho has no resource {iri}.") from None
     kind = gazetteer.resource_type(s.store, iri, s.visible_graphs())
     if kind is None:
         raise NotFound(f"Kho has no resource {iri}.")

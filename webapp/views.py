@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from flask import Flask, Response, url_for
+from flask import Flask, Response, abort, request, url_for
 
 from repository.access import mask_personal
 from repository.text import nfc
@@ -18,6 +18,7 @@ _MASKED_TYPES = re.compile(
     r"sparql-results\+(json|xml)|problem\+json))"
 )
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Nothing on a page may come from the network: styles, images and forms stay on this host.
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
@@ -66,6 +67,13 @@ def register(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    @app.before_request
+    def refuse_control_characters() -> None:
+        """A path with a NUL or another control character names nothing Kho serves (record
+        keys would otherwise fold it away and answer for the record without it)."""
+        if _CONTROL.search(request.path):
+            abort(404)
+
     @app.after_request
     def mask_personal_numbers(response: Response) -> Response:
         """The last guard of ND 13/2023: whatever a page, API or protocol answer carries (a flag's
@@ -87,7 +95,11 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        csp = response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # frame-ancestors for today's browsers, X-Frame-Options for older ones: only the record
+        # page may frame a record's PDF; nothing else is framed, on any site.
+        framed = "frame-ancestors 'self'" in csp
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN" if framed else "DENY")
         return response
