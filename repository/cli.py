@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from repository import cli_oai_harvest, cli_registries, cli_users, gazetteer
+from repository import cli_oai_harvest, cli_registries, cli_reliability, cli_users, gazetteer
 from repository.config import Settings, settings_table
 from repository.errors import KhoError
 from repository.store import GRAPH_FORMATS, Store, embedded_path, open_store
@@ -436,6 +436,7 @@ def parser() -> argparse.ArgumentParser:
     cli_users.register(add)
     cli_registries.register(add)
     cli_oai_harvest.register(add)
+    cli_reliability.register(add)
     add("settings", cmd_settings, "Show every setting, its value and what it does.")
     return p
 

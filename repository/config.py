@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from repository.errors import KhoError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -86,6 +88,38 @@ class Settings:
     ocr_jobs: int = field(
         default=max(1, os.cpu_count() or 1),
         metadata={"help": "Pages/files OCR'd in parallel (kho ingest --jobs overrides it)."},
+    )
+    pdf_max_bytes: int = field(
+        default=1 << 30,
+        metadata={"help": "Largest PDF Kho reads (bytes); a larger one is quarantined unread."},
+    )
+    pdf_max_pages: int = field(
+        default=2000,
+        metadata={
+            "help": "Most pages in one PDF; more is quarantined before OCR (split the document)."
+        },
+    )
+    pdf_max_pixels: int = field(
+        default=250_000_000,
+        metadata={"help": "Largest image in a PDF, or page drawn at 300 dpi for OCR (pixels)."},
+    )
+    pdf_tool_memory: int = field(
+        default=3 << 30,
+        metadata={
+            "help": "Address-space limit (bytes) of each program reading a PDF (poppler, "
+            "Tesseract, OCR workers)."
+        },
+    )
+    pdf_tool_seconds: int = field(
+        default=600,
+        metadata={"help": "Time limit (s) of one program run on one PDF."},
+    )
+    ingest_chunk: int = field(
+        default=500,
+        metadata={
+            "help": "hồ sơ validated and committed together by kho ingest (memory per chunk; "
+            "an interrupted ingest loses at most one chunk's work, redone by the re-run)."
+        },
     )
     ocr_language: str = field(
         default="vie",
@@ -246,13 +280,32 @@ class Settings:
         return (self.pseudonym_key or self._kept_key("pseudonym-key")).encode()
 
     def _kept_key(self, name: str) -> str:
+        """Made whole or not at all: written to a temp file, fsync'd, then linked into place (a
+        process killed half-way must not leave an empty key, and two racing processes agree)."""
         path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+            tmp = path.with_name(f".{name}-{os.getpid()}-{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(48))
+                    out.flush()
+                    os.fsync(out.fileno())
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    pass  # another process made it first: use theirs
+            finally:
+                tmp.unlink(missing_ok=True)
+        key = path.read_text().strip()
+        if not key:
+            raise KhoError(
+                f"{path} is empty: the key was lost. Restore it from a backup (kho restore); "
+                "a new key would change (secret-key: end every session; pseudonym-key: every "
+                "citizen's pseudonymous URI)."
+            )
+        return key
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

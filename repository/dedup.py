@@ -222,6 +222,10 @@ class BatchDuplicates:
     """
 
     threshold: float = 0.85
+    # Every document IRI of the batch: a stored copy of one of them (an earlier run of the same
+    # batch) is not "an earlier record" — the batch's own order decides, so a re-run (after a
+    # crash, or to fix rows) flags exactly what the first run flagged.
+    batch: frozenset[str] = frozenset()
     _by_sha: dict[str, list[str]] = field(default_factory=dict)
     _by_doc: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     _by_band: dict[str, list[str]] = field(default_factory=dict)

@@ -57,6 +57,7 @@ def save_facts(files: FileStore, facts: FileFacts) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(asdict(facts)), encoding="utf-8")
     tmp.replace(path)
+    files.finish_derived(facts.sha256, keep=facts.pdfa_sha256)  # a killed run's PDF/A goes
 
 
 def page_count(pdf: Path) -> int:
@@ -131,7 +132,7 @@ def read_files(
                 if isinstance(result, OcrFailure):  # the reason without the file store's path
                     fact.damaged = "OCR: " + result.reason.removeprefix(f"{sf.path}: ")
                 else:
-                    pdfa = files.put(dst)
+                    pdfa = files.put_derived(dst, of=sf.sha256)
                     fact.ocr = True
                     fact.pdfa_sha256, fact.pdfa_size = pdfa.sha256, pdfa.size
                     fact.ocr_seconds = round(result.seconds, 2)

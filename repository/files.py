@@ -164,6 +164,29 @@ class FileStore:
         self._write_atomic(target, [data])
         return StoredFile(sha, len(data), target, new=True)
 
+    def put_derived(self, src: Path | str, of: str) -> StoredFile:
+        """Store a file made from the stored file `of` (its OCR'd PDF/A), noting it first in `of`'s
+        pending list: a process killed before the derivative is recorded (finish_derived) leaves
+        the note, and the next run's finish_derived removes what it no longer needs."""
+        sha, _ = sha256_of(Path(src))
+        note = self.path_for(of, ".derived-pending")
+        noted = note.read_text().split() if note.exists() else []
+        self._write_atomic(note, ["\n".join([*noted, sha]).encode()])
+        return self.put(src)
+
+    def finish_derived(self, of: str, keep: str | None) -> list[str]:
+        """`of`'s derivative is recorded as `keep`: remove the others a killed run left."""
+        note = self.path_for(of, ".derived-pending")
+        try:
+            noted = set(note.read_text().split())
+        except FileNotFoundError:
+            return []
+        dropped = sorted(noted - {(keep or "").upper(), _normal(of).upper()})
+        for sha in dropped:
+            self.path_for(sha).unlink(missing_ok=True)
+        note.unlink(missing_ok=True)
+        return dropped
+
     def put_text(self, sha: str, text: str) -> Path:
         """Store the OCR text of a file (NFC, UTF-8) beside it as `….txt`."""
         target = self.path_for(sha, ".txt")

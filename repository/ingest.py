@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from repository import dedup, mapping, record_index, retention, sheets
+from repository import dedup, index_journal, mapping, record_index, retention, sheets
 from repository.batch import IngestReport, UnitRows, find_pdf, group_rows
 from repository.config import Settings
 from repository.digitised import FileFacts, page_texts, read_files
 from repository.errors import KhoError
 from repository.files import FileStore, StoredFile
 from repository.namespaces import DCT, KHO, MODE_GRAPH, RDF, RIC_RST, RICO, Minter, code
+from repository.pdfcheck import PdfLimits
 from repository.preservation import VN_TZ, event_triples, instantiation_triples
 from repository.records_rdf import DocContext, UnitContext, doc_triples, hoso_triples
 from repository.resolve import resolve_issuer
@@ -55,6 +56,7 @@ class DocDraft:
     history: list[ox.Triple] = field(default_factory=list)
     mode: str = "01"
     rejected: bool = False
+    first: bool = False  # the archive's first copy of its file: it gets the ingestion event
 
 
 @dataclass
@@ -117,10 +119,14 @@ def ingest_batch(
     say(f"{len(units)} hồ sơ, {sum(len(u.docs) for u in units)} tài liệu / documents")
     _lap(report, "sheets", clock)
 
-    seen = dedup.BatchDuplicates()
+    if index:  # an earlier run killed between a commit and its index update: finish it first
+        index_journal.replay(store, settings)
+    seen = dedup.BatchDuplicates(batch=frozenset(d.iri for u in units for d in u.docs))
+    claimed: set[str] = set()  # files whose first document in this batch was found
     done = 0
-    for first in range(0, len(units), CHUNK):
-        chunk = units[first : first + CHUNK]
+    size = settings.ingest_chunk or CHUNK
+    for first in range(0, len(units), size):
+        chunk = units[first : first + size]
         _ingest_chunk(
             chunk,
             batch_dir,
@@ -130,6 +136,7 @@ def ingest_batch(
             files,
             report,
             seen,
+            claimed,
             now,
             jobs=jobs or settings.ocr_jobs,
             ocr=ocr,
@@ -155,6 +162,7 @@ def _ingest_chunk(
     files: FileStore,
     report: IngestReport,
     seen: dedup.BatchDuplicates,
+    claimed: set[str],
     now: datetime,
     *,
     jobs: int,
@@ -186,20 +194,27 @@ def _ingest_chunk(
                 continue
             doc.pdf = found
             doc.stored = files.put(found)
+            doc.first = _first_copy(doc.stored, store, claimed)
     _lap(report, "files", clock)
 
     # 3. text layer or OCR (cached by checksum)
     clock = time.perf_counter()
     stored = [d.stored for u in units for d in u.docs if d.stored is not None]
     facts = read_files(
-        stored, files, language=settings.ocr_language, jobs=jobs, ocr=ocr, progress=ocr_progress
+        stored,
+        files,
+        language=settings.ocr_language,
+        jobs=jobs,
+        ocr=ocr,
+        progress=ocr_progress,
+        limits=PdfLimits.from_settings(settings),
     )
     for unit in units:
         for doc in unit.docs:
             if doc.stored is not None:
                 doc.facts = facts[doc.stored.sha256]
                 report.pages += doc.facts.pages
-                if doc.facts.ocr and doc.stored.new:
+                if doc.facts.ocr and doc.first:
                     report.ocr_files += 1
                     report.ocr_pages += doc.facts.pages
     _lap(report, "text+ocr", clock)
@@ -215,34 +230,70 @@ def _ingest_chunk(
     gate(units, store, settings, report)
     _lap(report, "shacl", clock)
 
-    # 6. commit each unit whole, then index what landed
+    # 6. commit each unit whole, then index what landed. The IRIs go to the index journal first:
+    # a process killed between the commit and the index update leaves them for the next replay.
     clock = time.perf_counter()
     levels = _levels(units, store)
     commit = [_commit_unit(unit, store, minter, levels) for unit in units if not unit.rejected]
-    stats = store.commit_units(commit)
-    report.hoso_added += len(stats.added)
-    report.hoso_replaced += len(stats.replaced)
-    report.hoso_unchanged += len(stats.unchanged)
-    report.hoso_rejected += sum(1 for u in units if u.rejected)
-    report.docs_committed += sum(
-        1 for u in units if not u.rejected for d in u.docs if not d.rejected
-    )
-    report.docs_rejected += sum(1 for u in units for d in u.docs if d.rejected or u.rejected)
-    _lap(report, "commit", clock)
-    if index:
-        clock = time.perf_counter()
-        changed = set(stats.added) | set(stats.replaced)
-        iris = [
-            i
-            for u in units
-            if u.iri in changed
-            for i in [u.iri] + [d.iri for d in u.docs if not d.rejected]
-        ]
-        if iris:
-            added = set(stats.added)
-            new = [i for u in units if u.iri in added for i in [u.iri] + [d.iri for d in u.docs]]
-            record_index.update(store, settings, iris, new=new)
-        _lap(report, "index", clock)
+    gone = _replaced_subjects(commit, store) if index else set()
+    landing = [
+        i
+        for u in units
+        if not u.rejected
+        for i in [u.iri] + [d.iri for d in u.docs if not d.rejected]
+    ]
+    with index_journal.pending(settings, [*landing, *sorted(gone)] if index else []):
+        stats = store.commit_units(commit)
+        report.hoso_added += len(stats.added)
+        report.hoso_replaced += len(stats.replaced)
+        report.hoso_unchanged += len(stats.unchanged)
+        report.hoso_rejected += sum(1 for u in units if u.rejected)
+        report.docs_committed += sum(
+            1 for u in units if not u.rejected for d in u.docs if not d.rejected
+        )
+        report.docs_rejected += sum(1 for u in units for d in u.docs if d.rejected or u.rejected)
+        _lap(report, "commit", clock)
+        if index:
+            clock = time.perf_counter()
+            changed = set(stats.added) | set(stats.replaced)
+            iris = [
+                i
+                for u in units
+                if u.iri in changed
+                for i in [u.iri] + [d.iri for d in u.docs if not d.rejected]
+            ]
+            if iris:
+                added = set(stats.added)
+                new = [
+                    i for u in units if u.iri in added for i in [u.iri] + [d.iri for d in u.docs]
+                ]
+                record_index.update(
+                    store, settings, iris, removed=sorted(gone - set(iris)), new=new
+                )
+            _lap(report, "index", clock)
+
+
+def _replaced_subjects(commit: list[CommitUnit], store: Store) -> set[str]:
+    """What the stored versions of units about to change hold: documents a new version no longer
+    has leave the index with it."""
+    gone: set[str] = set()
+    for unit in commit:
+        old = store.unit_digest(unit.key)
+        if old is not None and old != unit.digest:
+            gone |= store.unit_subjects(unit.key)
+    return gone
+
+
+def _first_copy(stored: StoredFile, store: Store, claimed: set[str]) -> bool:
+    """Is this the archive's first copy of the file (the first document of the batch to name it,
+    and no committed record names it)? Not "was it new on disk": a run killed after storing the
+    file but before its commit leaves it on disk, and the re-run must still record its ingestion."""
+    if stored.sha256 in claimed:
+        return False
+    claimed.add(stored.sha256)
+    if stored.new:
+        return True
+    return not store.ask(f'ASK {{ GRAPH ?g {{ ?i kho:sha256 "{stored.sha256}" }} }}')
 
 
 def _release(unit: UnitDraft) -> None:
@@ -306,7 +357,7 @@ def _build_unit(
             doc.rejected = True
             continue
         if doc.stored is not None and doc.facts is not None:
-            _files_rdf(doc, minter, now)
+            _files_rdf(doc, store, minter, now)
     if not hoso_ctx.creators:
         unit.rejected = True
         report.reject(
@@ -320,21 +371,30 @@ def _build_unit(
         unit.rejected = True
 
 
-def _files_rdf(doc: DocDraft, minter: Minter, now: datetime) -> None:
+def _has_event(store: Store, instantiation: str, kind: str) -> bool:
+    """Does the store hold an event of this kind on this instantiation (history is append-only:
+    a re-run must not add a second one)?"""
+    return store.ask(
+        f"ASK {{ GRAPH ?g {{ ?e prov:used <{instantiation}> ; "
+        f"kho:eventType <{code('premis-' + kind)}> }} }}"
+    )
+
+
+def _files_rdf(doc: DocDraft, store: Store, minter: Minter, now: datetime) -> None:
     facts = doc.facts
     assert facts is not None and doc.stored is not None and doc.pdf is not None
     original = Minter.instantiation(doc.iri, "original")
     doc.triples += instantiation_triples(
         doc.iri, "original", doc.stored, doc.pdf.name, facts.pages or None, facts.has_text_layer
     )
-    if doc.stored.new:
+    if doc.first:
         doc.history += event_triples(
             original, "ingestion", now, "success", f"sha256 {doc.stored.sha256}"
         )
-    if facts.damaged:
+    if facts.damaged and not _has_event(store, original, "quarantine"):  # once per instantiation
         doc.history += event_triples(original, "quarantine", now, "failure", facts.damaged)
     if facts.pdfa_sha256:
-        pdfa = StoredFile(facts.pdfa_sha256, facts.pdfa_size or 0, Path(), doc.stored.new)
+        pdfa = StoredFile(facts.pdfa_sha256, facts.pdfa_size or 0, Path(), doc.first)
         doc.triples += instantiation_triples(
             doc.iri,
             "pdfa",
@@ -344,7 +404,7 @@ def _files_rdf(doc: DocDraft, minter: Minter, now: datetime) -> None:
             True,
             derived_from=original,
         )
-        if doc.stored.new:
+        if doc.first:
             doc.history += event_triples(
                 Minter.instantiation(doc.iri, "pdfa"),
                 "ocr",

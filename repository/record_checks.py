@@ -87,7 +87,11 @@ def duplicates(
     from repository.ingest import _iso_date
 
     if doc.stored is not None:
-        others = [i for i in dedup.files_with_checksum(store, doc.stored.sha256) if i != doc.iri]
+        others = [
+            i
+            for i in dedup.files_with_checksum(store, doc.stored.sha256)
+            if i != doc.iri and i not in seen.batch
+        ]
         others += [i for i in seen.same_file(doc.stored.sha256, doc.iri) if i not in others]
         if others:
             flag(
@@ -103,7 +107,7 @@ def duplicates(
         same = [
             i
             for i in dedup.same_document(store, symbol, ctx.creator.agency_iri, issued)
-            if i != doc.iri
+            if i != doc.iri and i not in seen.batch
         ]
         same += [
             i
@@ -123,7 +127,11 @@ def duplicates(
     body = "\n".join(ctx.texts)
     if len(body.split()) >= 30:
         sig = dedup.text_signature(body)
-        near = [(i, j) for i, j in dedup.near_duplicates(store, sig) if i != doc.iri]
+        near = [
+            (i, j)
+            for i, j in dedup.near_duplicates(store, sig)
+            if i != doc.iri and i not in seen.batch
+        ]
         near += [
             (i, j) for i, j in seen.near_duplicates(sig, doc.iri) if i not in {n for n, _ in near}
         ]

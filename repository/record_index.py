@@ -257,6 +257,15 @@ def indexed_iris(settings: Settings) -> set[str]:
     return _engine(settings).indexed_iris(index_path(settings))  # type: ignore[no-any-return]
 
 
+def indexed_documents(settings: Settings) -> list[str]:
+    """The IRI of every document in the index, once per document (`kho check` counts twins)."""
+    return _engine(settings).indexed_documents(index_path(settings))  # type: ignore[no-any-return]
+
+
+def exists(settings: Settings) -> bool:
+    return bool(_engine(settings).exists(index_path(settings)))
+
+
 def check_filters(filters: dict[str, str]) -> dict[str, str]:
     """The filters with a value; an unknown name is the caller's error."""
     for name in filters:

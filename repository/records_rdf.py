@@ -181,7 +181,8 @@ def doc_triples(
                 "Không có chữ nào đọc được / no text could be read",
             )
     if ctx.facts and ctx.facts.damaged:
-        flag(doc, report, "damaged", ctx.now, ctx.facts.damaged)
+        where = f"{doc.pdf.name if doc.pdf else ''} ({doc.row.sheet}, dòng/row {doc.row.row})"
+        flag(doc, report, "damaged", ctx.now, f"{where}: {ctx.facts.damaged}")
     for n, ref in enumerate(refs, start=1):  # the sheet's registry columns
         registry_ref(doc, n, ref, source="sheet", settings=ctx.settings, creator=m, store=store)
     duplicates(doc, ctx, store, report, seen, symbol, t)

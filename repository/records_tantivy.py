@@ -98,14 +98,19 @@ def stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def indexed_iris(path: Path) -> set[str]:
+    return set(indexed_documents(path))
+
+
+def indexed_documents(path: Path) -> list[str]:
+    """The IRI of every live document (an IRI indexed twice appears twice)."""
     ix = open_index(path)
     if ix is None:
-        return set()
+        return []
     searcher = ix.searcher()
     if not searcher.num_docs:
-        return set()
+        return []
     found = searcher.search(tantivy.Query.all_query(), searcher.num_docs, count=False)
-    return {str(searcher.doc(a).get_first("iri")) for _, a in found.hits}
+    return [str(searcher.doc(a).get_first("iri")) for _, a in found.hits]
 
 
 def _filters(filters: dict[str, str], access: set[str] | None) -> list[tantivy.Query]:

@@ -92,11 +92,16 @@ def update(
 
 
 def indexed_iris(path: Path) -> set[str]:
+    return set(indexed_documents(path))
+
+
+def indexed_documents(path: Path) -> list[str]:
+    """The IRI of every live document (an IRI indexed twice appears twice)."""
     ix = _open(path)
     if ix is None:
-        return set()
+        return []
     with ix.searcher() as s:
-        return {str(f["iri"]) for f in s.all_stored_fields()}
+        return [str(f["iri"]) for f in s.all_stored_fields()]
 
 
 def _str(term: object) -> str:

@@ -9,10 +9,12 @@ engine translates the parsed query (repository.search_tantivy), so both match al
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -119,20 +121,58 @@ def write_beside(target: Path, build: Callable[[Path], int]) -> int:
     """Run `build(directory)` in a new directory beside `target`, then swap it in.
 
     Searches running meanwhile keep reading a whole index; a failure leaves the old one in place.
+    A process killed during the swap leaves `target.old` without `target`: recover_swap() (run
+    here, by readers that find no index, and by `kho check`) puts it back.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        count = build(building)
-        old = target.with_name(target.name + ".old")
-        if target.exists():
-            target.rename(old)
-        building.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+    with _building_lock(target):
+        recover_swap(target)
+        for stale in leftovers(target):  # builds of killed processes (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            count = build(building)
+            old = target.with_name(target.name + ".old")
+            if target.exists():
+                target.rename(old)
+            building.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
     return count
+
+
+@contextmanager
+def _building_lock(target: Path) -> Iterator[None]:
+    """One rebuild of an index at a time (the kernel drops the lock when its holder dies)."""
+    with (target.parent / f".{target.name}.lock").open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KhoError(
+                f"Another process is rebuilding {target} (kho reindex?); wait for it to finish."
+            ) from None
+        yield
+
+
+def recover_swap(target: Path) -> bool:
+    """Finish a swap a killed process left half-done; True when the index was put back."""
+    old = target.with_name(target.name + ".old")
+    if not old.exists():
+        return False
+    if target.exists():  # the new index is in place: the old one is garbage
+        shutil.rmtree(old, ignore_errors=True)
+        return False
+    old.rename(target)
+    return True
+
+
+def leftovers(target: Path) -> list[Path]:
+    """Directories of builds that never finished (a killed `kho reindex`)."""
+    if not target.parent.is_dir():
+        return []
+    return sorted(p for p in target.parent.glob(f".{target.name}-*") if p.is_dir())
 
 
 def snippet(body: str, terms: Iterable[str], top: int = 2) -> str:

@@ -106,6 +106,14 @@ class EmbeddedEngine:
         self.ox.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
 
     def load_dump(self, path: Path) -> None:
+        if len(self.ox) == 0:  # an empty store (a restore): the bulk loader, ~10x faster, and
+            try:  # all or nothing all the same: a failure empties the store again
+                self.ox.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
+            except BaseException:
+                self.ox.clear()
+                raise
+            self.ox.flush()
+            return
         self.ox.load(path=str(path), format=ox.RdfFormat.N_QUADS)
 
     def dump(self, path: Path) -> int:
