@@ -275,10 +275,23 @@ def ingesting(url: str, server: object, data: Path, prep: dict, many: tuple, wat
     return result
 
 
+def tracebacks(work: Path, most: int = 3) -> list[str]:
+    """The last lines of the first tracebacks the servers and the ingest logged (an error's
+    cause: the logs go with the work directory)."""
+    found: list[str] = []
+    for log in sorted(work.glob("*.log")):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        for block in text.split("Traceback (most recent call last):")[1:]:
+            lines = [x for x in block.splitlines() if x.strip()][-12:]
+            found.append(f"{log.name}: …\n" + "\n".join(lines))
+    return found[:most]
+
+
 def run(quick: bool = False) -> str:
     work = Path(tempfile.mkdtemp(prefix="kho-bench-load-"))
     try:
         results = measure(work, QUICK if quick else FULL)
+        results["tracebacks"] = tracebacks(work)
         # kept for a second look (the report re-rendered without measuring again)
         Path(tempfile.gettempdir(), "kho-bench-load.json").write_text(json.dumps(results))
         return report(results, quick)

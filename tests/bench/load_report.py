@@ -180,6 +180,8 @@ def report(r: dict, quick: bool) -> str:
         + ".",
         "",
     ]
+    for trace in r.get("tracebacks", []):
+        lines += ["A traceback the servers or the ingest logged:", "", "```", trace, "```", ""]
     lines += goal(r, sums)
     lines += ["", why(r, sums)]
     if quick:
