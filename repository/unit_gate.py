@@ -8,15 +8,16 @@ rejection names the shape's message, the sheet row and the column the value came
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from repository import mapping
+from repository import gazetteer, mapping
 from repository.config import PROJECT_DIR, Settings
-from repository.namespaces import Minter
+from repository.namespaces import KHO, Minter
 from repository.store import Store
 from repository.validation import ShapesGraph, load_shapes, validate_triples
 
@@ -69,6 +70,7 @@ def gate(units: list[UnitDraft], store: Store, settings: Settings, report: Inges
             if isinstance(t.object, ox.NamedNode):
                 referenced.add(t.object.value)
 
+    _commune_codes(units, store, report)
     for unit in units:
         if unit.rejected:
             continue
@@ -113,6 +115,73 @@ def gate(units: list[UnitDraft], store: Store, settings: Settings, report: Inges
                 unit.rows.hoso,
                 resource=unit.iri,
             )
+
+
+def _commune_codes(units: list[UnitDraft], store: Store, report: IngestReport) -> None:
+    """A land parcel's commune code from the sheet must have existed on its key date (the
+    document's date): codes were reused and retired on 2025-07-01. A code that did not is
+    rejected with the units that bore it and when; codes read by OCR are left to the registry
+    check (a misread digit must not reject a document)."""
+    versions: dict[str, list[gazetteer.UnitRef]] = {}
+    for unit in units:
+        if unit.rejected:
+            continue
+        targets = [(unit.triples, unit.rows.hoso, None)]
+        targets += [(d.triples, d.row, d) for d in unit.docs if not d.rejected]
+        for triples, row, doc in targets:
+            for code, day in _sheet_parcels(triples):
+                found = versions.setdefault(code, gazetteer.units_with_code(store, code))
+                if any(u.valid_on(date.fromisoformat(day)) for u in found):
+                    continue
+                vi, en = _code_problem(code, day, found)
+                report.reject(
+                    vi,
+                    en,
+                    row,
+                    column=row.columns.get("landParcel"),
+                    field="landParcel",
+                    value=code,
+                    resource=doc.iri if doc is not None else unit.iri,
+                )
+                if doc is not None:
+                    doc.rejected = True
+                else:
+                    unit.rejected = True
+
+
+def _sheet_parcels(triples: list[ox.Triple]) -> list[tuple[str, str]]:
+    """(commune code, key date) of the sheet's land references among `triples`."""
+    links: dict[str, dict[str, str]] = {}
+    for t in triples:
+        if t.predicate.value in _LINK_FACTS:
+            links.setdefault(t.subject.value, {})[t.predicate.value] = t.object.value
+    return [
+        (facts[KHO + "communeCode"], facts[KHO + "keyDate"][:10])
+        for facts in links.values()
+        if facts.get(KHO + "refSource") == "sheet"
+        and KHO + "communeCode" in facts
+        and KHO + "keyDate" in facts
+    ]
+
+
+_LINK_FACTS = {KHO + "communeCode", KHO + "keyDate", KHO + "refSource"}
+
+
+def _code_problem(code: str, day: str, found: list[gazetteer.UnitRef]) -> tuple[str, str]:
+    on = date.fromisoformat(day).strftime("%d/%m/%Y")
+    if not found:
+        return (
+            f"Mã xã {code} của thửa đất không phải mã của xã nào. Ghi mã xã như vào ngày {on}.",
+            f"The parcel's commune code {code} is no commune's code. Write the commune code as "
+            f"it was on {on}.",
+        )
+    bore = "; ".join(f"{u.name} ({u.valid_from or '…'} – {u.valid_to or 'nay/now'})" for u in found)
+    return (
+        f"Mã xã {code} của thửa đất không tồn tại vào ngày {on}; mã này là của: {bore}. Ghi mã "
+        f"xã như vào ngày {on} (trước 01/7/2025 là mã cũ).",
+        f"The parcel's commune code {code} did not exist on {on}; the code belonged to: {bore}. "
+        f"Write the commune code as it was on {on} (before 2025-07-01, the old code).",
+    )
 
 
 def _predicate(path: str | None) -> str | None:

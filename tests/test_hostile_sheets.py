@@ -340,6 +340,31 @@ def test_formula_cells_are_stored_as_text(
     )
 
 
+def test_parcel_commune_code_must_exist_on_the_document_date(
+    tmp_path: Path, rstore: Store, records_settings: Settings
+) -> None:
+    batch = folder(tmp_path, "lo-thua-dat")
+    truc_bach = "Ủy ban nhân dân phường Trúc Bạch"  # code 00004 until 2025-06-30
+    rows = [cases.HEADERS + ["landParcel"]]
+    for code, day, organ, parcel in [
+        ("C.OK", "05/03/2019", truc_bach, "00004/8/434"),  # Trúc Bạch's code in 2019
+        ("C.NEW", "05/03/2019", truc_bach, "20333/1/1"),  # Đặc khu Hoàng Sa, from 2025-07-01
+        ("C.OLD", "05/03/2026", cases.ORGAN_NEW, "00007/1/1"),  # Cống Vị, until 2025-06-30
+        ("C.NONE", "05/03/2026", cases.ORGAN_NEW, "00010/1/1"),  # never a commune's code
+    ]:
+        rows += [cases.hoso(code) + [""], cases.doc(code, 1, day, organ) + [parcel]]
+    cases.write_csv(batch, "bang-ke.csv", rows)
+    report = ingest_batch(batch, rstore, records_settings, ocr=False, metadata_only=True)
+    assert has(rstore, "C.OK") and report.hoso_added == 1, report.text()
+    said = {p.value: p.message_en for p in report.rejected if p.field == "landParcel"}
+    assert "did not exist on 05/03/2019" in said["20333"] and "Đặc khu Hoàng Sa" in said["20333"]
+    assert "did not exist on 05/03/2026" in said["00007"] and "Phường Cống Vị" in said["00007"]
+    assert "is no commune's code" in said["00010"]
+    assert all(p.column == "landParcel" and p.row for p in report.rejected if p.field)
+    for code in ("C.NEW", "C.OLD", "C.NONE"):
+        assert not has(rstore, code)
+
+
 def test_legacy_batch_lands_converted_and_refused_sheet_reported(
     tmp_path: Path, rstore: Store, records_settings: Settings
 ) -> None:
