@@ -750,6 +750,14 @@ def test_every_kind_of_answer_carries_the_security_headers(app: Flask, hostile: 
         response.close()
 
 
+@pytest.mark.parametrize("path,status", generate.search_cases(), ids=lambda v: str(v)[:24])
+def test_search_text_of_any_length(app: Flask, path: str, status: int) -> None:
+    response = app.test_client().get(path, headers={"Accept": "application/json"})
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    if status == 400:
+        assert "characters long" in response.json["error"]  # type: ignore[index]
+
+
 def test_nothing_that_came_in_wrote_to_the_store(hostile: Settings, quads_before: int) -> None:
     """Last: after every case of this module, the store holds what it held after the ingest."""
     assert len(open_store(hostile)) == quads_before

@@ -25,6 +25,23 @@ REFORM_EVE, REFORM_DAY = "2025-06-30", "2025-07-01"
 SEARCH_LIMIT = 100
 
 
+# The longest search text read (characters): a long sentence; a page of words made each search
+# take minutes of the web process (100,000 characters: 8 minutes).
+MAX_SEARCH_CHARS = 500
+
+
+def search_words() -> str:
+    """The `q` of a search, NFC; longer than MAX_SEARCH_CHARS is refused, saying so."""
+    q = nfc(request.args.get("q") or "").strip()
+    if len(q) > MAX_SEARCH_CHARS:
+        raise BadRequest(
+            f"Từ khóa tìm kiếm dài {len(q):,} ký tự, quá giới hạn {MAX_SEARCH_CHARS}. / The "
+            f"search text is {len(q):,} characters long, over the limit of {MAX_SEARCH_CHARS}: "
+            "search for a few words and narrow the results with the filters."
+        )
+    return q
+
+
 @bp.get("/")
 def home() -> str:
     s = site()
@@ -79,7 +96,7 @@ def units() -> str:
 @bp.get("/search")
 def search() -> Response | str:
     """Accent-blind search over unit names and codes; JSON when the client asks for it."""
-    q = nfc(request.args.get("q") or "").strip()
+    q = search_words()
     level = request.args.get("level") or None
     era = request.args.get("era") or None
     s = site()
@@ -196,7 +213,7 @@ def _names(results: record_index.RecordResults, extra: list[str]) -> dict[str, s
 def records() -> Response | str:
     """Faceted, accent-blind, lineage-aware search over hồ sơ and documents; JSON on request."""
     s = site()
-    q = nfc(request.args.get("q") or "").strip()
+    q = search_words()
     filters = {name: (request.args.get(name) or "").strip() for name in record_index.FILTERS}
     try:
         page = max(1, int(request.args.get("page") or 1))
