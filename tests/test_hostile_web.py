@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,19 @@ from repository.ingest import ingest_batch
 from repository.store import open_store
 from tests.conftest import TODAY
 from tests.hostile.web import generate
+from tests.hostile.web.corpus import (
+    SparqlCase,
+    assert_no_active_content,
+    assert_no_active_svg,
+    paths,
+    raw_get,
+    sparql_cases,
+    traversal_targets,
+)
 from tests.hostile.web.xss_batch import write_batch
 from webapp import create_app
 from webapp.sparql import query_pool
 
-CORPUS = Path(__file__).parent / "hostile" / "web"
 SPARQL_JSON = "application/sparql-results+json"
 MAX_ROWS = 1000
 LIMIT_S = 5  # the module's query time limit (a full scan of the demo store takes ~1 s)
@@ -107,48 +115,6 @@ def remote() -> Iterator[tuple[str, list[str]]]:
 # -- SPARQL ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class SparqlCase:
-    name: str
-    query: bytes
-    status: int
-    says: str = ""
-    via: tuple[str, ...] = ("get", "form", "body")
-    truncated: bool | None = None
-    rows: int | None = None
-
-
-def _header(text: str, key: str) -> str | None:
-    m = re.search(rf"^# {key}: *(.*)$", text, re.MULTILINE)
-    return m.group(1).strip() if m else None
-
-
-def sparql_cases() -> list[SparqlCase]:
-    cases = []
-    for path in sorted((CORPUS / "sparql").glob("*.rq")):
-        raw = path.read_bytes()
-        text = raw.decode("utf-8", "replace")
-        via, truncated, rows = (
-            _header(text, "via"),
-            _header(text, "truncated"),
-            _header(text, "rows"),
-        )
-        cases.append(
-            SparqlCase(
-                path.stem,
-                raw,
-                int(_header(text, "expect") or 0),
-                _header(text, "says") or "",
-                tuple(via.split()) if via else ("get", "form", "body"),
-                None if truncated is None else truncated == "yes",
-                None if rows is None else int(rows),
-            )
-        )
-    for name, query, status, says in generate.sparql_cases():
-        cases.append(SparqlCase(name, query.encode(), status, says, ("form", "body")))
-    return cases
-
-
 def send(client: FlaskClient, query: bytes, via: str):  # type: ignore[no-untyped-def]
     headers = {"Accept": SPARQL_JSON}
     if via == "get":
@@ -222,64 +188,6 @@ def test_the_workbench_echoes_a_hostile_query_as_text(app: Flask) -> None:
 
 # -- XSS: every page that shows the payloads ------------------------------------------------------
 
-_URL_ATTRS = ("href", "src", "action", "formaction", "xlink:href", "data", "poster", "background")
-_ACTIVE = ("script", "iframe", "object", "embed", "base", "style", "frame", "applet")
-
-
-def assert_no_active_content(markup: str, where: str) -> None:
-    """Parsed as a browser would: no script, frame, object or style element (Kho's pages have
-    none of their own: the CSP forbids scripts), no on* attribute, no javascript: URL."""
-    from lxml import html as lxml_html
-
-    doc = lxml_html.document_fromstring(markup)
-    for el in doc.iter():
-        tag = el.tag if isinstance(el.tag, str) else ""
-        local = tag.rsplit("}", 1)[-1].lower()
-        own_pdf = local == "object" and el.get("data", "").startswith("/files/")  # the viewer
-        if local in _ACTIVE and not own_pdf:
-            raise AssertionError(
-                f"{where}: <{local}> in the page: {lxml_html.tostring(el)[:200]!r}"
-            )
-        for attr, value in el.attrib.items():
-            name = attr.rsplit("}", 1)[-1].lower()
-            assert not name.startswith("on"), f"{where}: {name}= on <{local}>"
-            if name in _URL_ATTRS or attr.endswith("}href"):
-                squeezed = re.sub(r"[\s\x00-\x1f]", "", value).lower()
-                assert not squeezed.startswith(("javascript:", "vbscript:", "data:text/html")), (
-                    f"{where}: {name}={value!r}"
-                )
-
-
-def assert_no_active_svg(markup: str, where: str) -> None:
-    from lxml import etree
-
-    root = etree.fromstring(markup.encode())
-    for el in root.iter():
-        local = etree.QName(el).localname.lower() if isinstance(el.tag, str) else ""
-        assert local not in ("script", "foreignobject", "iframe", "style"), where
-        for attr, value in el.attrib.items():
-            name = etree.QName(attr).localname.lower()
-            assert not name.startswith("on"), f"{where}: {name}="
-            if name == "href":
-                assert not value.strip().lower().startswith("javascript:"), where
-
-
-def _paths(settings: Settings) -> dict[str, str]:
-    from repository.namespaces import Minter
-    from tests.hostile.web.xss_batch import FILE
-
-    m = Minter(settings.base_iri)
-    keys = [m.record_key(Minter.doc_code(FILE, n)) for n in (1, 2)]
-    return {
-        "hoso": f"/id/hoso/{m.record_key(FILE)}",
-        "hoso_key": m.record_key(FILE),
-        "record1": f"/id/record/{keys[0]}",
-        "record2": f"/id/record/{keys[1]}",
-        "key1": keys[0],
-        "key2": keys[1],
-        "oai1": f"oai:{m.base.split('//')[1].split('/')[0].split(':')[0]}:id/record/{keys[0]}",
-    }
-
 
 def _creator_page(settings: Settings, record_path: str) -> str:
     iri = settings.base_iri + record_path.lstrip("/")
@@ -293,7 +201,7 @@ def _creator_page(settings: Settings, record_path: str) -> str:
 def html_pages(settings: Settings) -> list[str]:
     from webapp.browse import SECTIONS
 
-    p = _paths(settings)
+    p = paths(settings)
     return [
         p["hoso"],
         p["record1"],
@@ -368,7 +276,7 @@ def test_no_page_runs_the_payloads(
 def test_pictures_feeds_and_data_carry_the_payloads_inert(app: Flask, hostile: Settings) -> None:
     from lxml import etree
 
-    p = _paths(hostile)
+    p = paths(hostile)
     client = app.test_client()
     for path in (f"/provenance/record/{p['key1']}.svg", f"/provenance/hoso/{p['hoso_key']}.svg"):
         response = client.get(path)
@@ -417,37 +325,6 @@ def server(app: Flask) -> Iterator[tuple[str, int]]:
     wsgi.close()
 
 
-def raw_get(server: tuple[str, int], target: str) -> tuple[int, bytes]:
-    """GET `target` exactly as written (no client normalises it): status and whole answer."""
-    import socket
-
-    with socket.create_connection(server, timeout=60) as sock:
-        sock.sendall(
-            f"GET {target} HTTP/1.1\r\nHost: {server[0]}\r\nConnection: close\r\n\r\n".encode()
-        )
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    answer = b"".join(chunks)
-    return int(answer.split(b" ", 2)[1]), answer
-
-
-def traversal_targets(settings: Settings) -> list[str]:
-    p = _paths(settings)
-    lines = (CORPUS / "paths.txt").read_text(encoding="utf-8").splitlines()
-    out = []
-    for line in lines:
-        if not line.strip() or line.startswith("#"):
-            continue
-        if line == "/LONG":
-            line = "/files/" + "..%2f" * 4000 + "secret-key"
-        out.append(
-            line.replace("{key}", p["key1"]).replace("{hoso}", p["hoso_key"])
-            .replace("{data}", str(settings.data_dir))
-        )  # fmt: skip
-    return out
-
-
 def test_path_traversal_corpus(server: tuple[str, int], hostile: Settings) -> None:
     data = Path(hostile.data_dir)
     secrets_ = [
@@ -474,7 +351,7 @@ def test_path_traversal_corpus(server: tuple[str, int], hostile: Settings) -> No
         for secret in secrets_:
             assert secret not in answer, (target, secret)
     # Sanity: the same routes do serve what they should.
-    p = _paths(hostile)
+    p = paths(hostile)
     assert raw_get(server, f"/files/{p['key1']}/original.pdf")[0] == 200
     assert raw_get(server, "/static/kho.css")[0] == 200
     assert raw_get(server, p["record1"])[0] == 200
@@ -715,7 +592,7 @@ def test_changing_a_password_needs_the_old_one(app: Flask, hostile: Settings) ->
 
 
 def test_every_kind_of_answer_carries_the_security_headers(app: Flask, hostile: Settings) -> None:
-    p = _paths(hostile)
+    p = paths(hostile)
     client = app.test_client()
     answers = {
         "page": client.get("/"),
