@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 export KHO_DATA_DIR ?= $(abspath $(DATA))
 
-.PHONY: run test test-virtuoso setup system browser servers demo serve lint format bench bench-1m clean
+.PHONY: run test test-virtuoso setup system browser servers demo serve lint format bench bench-load bench-1m clean
 
 run: demo  ## set everything up, build the demo repository, serve on http://127.0.0.1:5000 (waitress)
 	@cat $(KHO_DATA_DIR)/demo-users.txt 2>/dev/null | sed 's/^/  demo account: /' || true
@@ -76,21 +76,29 @@ servers:
 # gets a copy of its own and runs beside the embedded pass (servers wait on I/O; CI < 20 min).
 # Each pass's output is printed as it ends; any failing pass fails `make test`.
 SERVER_PASSES := oxigraph-server virtuoso
+# Crash trials and backup/restore drive `kho` in subprocesses for minutes: they run as a pass of
+# their own, on their own copies, after the Oxigraph server pass (beside the embedded pass).
+RELIABILITY := tests/test_crash.py tests/test_backup.py
 test: setup browser servers  ## run the whole test suite (embedded store, Oxigraph server, Virtuoso)
 	@d=$$(mktemp -d /tmp/kho-test-XXXXXX); trap 'rm -rf "$$d"' EXIT; \
 	export KHO_TEST_DATA_DIR=$$d/data KHO_TEST_DEMO_DIR=$$d/demo; \
 	echo "== preparing the harvested and demo repositories"; \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_prepared.py || exit 1; \
+	cp -a $$d/data $$d/data-reliability && cp -a $$d/demo $$d/demo-reliability || exit 1; \
 	for b in $(SERVER_PASSES); do \
 	  cp -a $$d/data $$d/data-$$b && cp -a $$d/demo $$d/demo-$$b && \
 	  cp $$d/demo-demo.nq $$d/demo-$$b-demo.nq && cp $$d/demo-demo.size $$d/demo-$$b-demo.size || exit 1; \
 	  ( KHO_TEST_STORE=$$b KHO_TEST_DATA_DIR=$$d/data-$$b KHO_TEST_DEMO_DIR=$$d/demo-$$b \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 \
-	    >$$d/$$b.log 2>&1; echo $$? >$$d/$$b.rc ) & \
+	    >$$d/$$b.log 2>&1; echo $$? >$$d/$$b.rc; \
+	    if [ $$b = oxigraph-server ]; then \
+	      KHO_TEST_DATA_DIR=$$d/data-reliability KHO_TEST_DEMO_DIR=$$d/demo-reliability \
+	      $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 $(RELIABILITY) \
+	      >$$d/reliability.log 2>&1; echo $$? >$$d/reliability.rc; fi ) & \
 	done; \
-	echo "== embedded Oxigraph store (the server passes run beside it: $(SERVER_PASSES))"; \
-	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; wait; \
-	for b in $(SERVER_PASSES); do echo "== $$b"; cat $$d/$$b.log; \
+	echo "== embedded Oxigraph store (the server passes, then the reliability pass, run beside it)"; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(RELIABILITY:%=--ignore=%); rc=$$?; wait; \
+	for b in $(SERVER_PASSES) reliability; do echo "== $$b"; cat $$d/$$b.log; \
 	  [ "$$(cat $$d/$$b.rc)" = 0 ] || rc=1; done; exit $$rc
 
 test-virtuoso: setup servers  ## the server pass of the suites on Virtuoso 7 alone
@@ -98,6 +106,9 @@ test-virtuoso: setup servers  ## the server pass of the suites on Virtuoso 7 alo
 
 bench: setup servers  ## run the benchmarks and write docs/benchmarks.md (BENCH_ARGS=--quick for a smoke run)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+bench-load: setup servers  ## the load test alone (docs/benchmarks.md, Load)
+	$(BIN)/python -m tests.bench.run --only bench_load
 
 bench-1m: setup servers  ## the scale benchmark at 1M records (hours; data kept in /tmp/scale/1000000), merged into docs/benchmarks.md
 	KHO_SEARCH=tantivy nice -n 10 $(BIN)/python -m tests.bench.bench_scale --size 1000000 --reuse --no-remote-ingest

@@ -143,12 +143,13 @@ _PERSONAL_ID = re.compile(
     r"|(?<![\w.-])(\d{2})(\d{5})(\d{2})(?![\w-])"  # CMND
 )  # digit runs touching letters (checksums, codes) or after a decimal point (a JSON score's
 # fraction) are not numbers of people
+_NINE_DIGITS = re.compile(r"\d{9}")  # both kinds of number hold a run of at least nine digits
 
 
 def mask_personal(text: str, reader: Reader = PUBLIC) -> str:
     """`text` with identification numbers masked (001******234) unless `reader` holds `personal`."""
-    if reader.sees_personal or not text:
-        return text
+    if reader.sees_personal or not text or not _NINE_DIGITS.search(text):
+        return text  # the pre-check: 3 ms instead of 16 on an OAI page (docs/benchmarks.md, Load)
 
     def mask(m: re.Match[str]) -> str:
         if m.group(1):

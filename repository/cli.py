@@ -252,6 +252,9 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from repository.reindex import progress_bar, reindex
 
     store = open_for_reading(settings)
+    from repository import index_journal
+
+    started = index_journal.left_behind(settings)
     report = reindex(
         store,
         settings,
@@ -259,6 +262,9 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         records=not args.units_only,
         progress=progress_bar(),
     )
+    if not args.units_only:
+        for entry in started:  # the rebuild read the store after they were committed
+            entry.path.unlink(missing_ok=True)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -289,6 +295,12 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from repository import index_journal
+    from repository.store import is_embedded
+
+    if not is_embedded(settings) or (embedded_path(settings) or Path()).exists():
+        # an ingest or rebuild killed earlier: its records reach the index before anyone searches
+        index_journal.recover(open_store(settings), settings)
     # The web layer is imported only here, so the core stays free of Flask.
     webapp = importlib.import_module("webapp")
     webapp.serve(settings, host=args.host, port=args.port, dev=args.dev)

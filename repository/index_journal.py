@@ -124,6 +124,17 @@ def replay(store: Store, settings: Settings) -> int:
     return done
 
 
+def recover(store: Store, settings: Settings) -> int:
+    """What every writer does first: put back an index a killed rebuild left swapped out, then
+    replay the journal. Return the IRIs replayed."""
+    from repository import record_index, search_text  # noqa: PLC0415
+    from repository.search_index import unit_index_path  # noqa: PLC0415
+
+    for target in (record_index.index_path(settings), unit_index_path(settings)):
+        search_text.recover_swap(target)
+    return replay(store, settings)
+
+
 def _present(store: Store, iris: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(iris), 500):

@@ -29,7 +29,7 @@ from repository.namespaces import DCT, KHO, MODE_GRAPH, RDF, RIC_RST, RICO, Mint
 from repository.pdfcheck import PdfLimits
 from repository.preservation import VN_TZ, event_triples, instantiation_triples
 from repository.records_rdf import DocContext, UnitContext, doc_triples, hoso_triples
-from repository.resolve import resolve_issuer
+from repository.resolve import explain_issuer, resolve_issuer
 from repository.store import CommitUnit, Store
 from repository.text import nfc
 from repository.unit_gate import gate
@@ -99,7 +99,13 @@ def ingest_batch(
     files = FileStore(Path(settings.files_path))  # type: ignore[arg-type]
 
     # 1. sheets → rows → units
-    read = sheets.read_batch(batch_dir)
+    try:
+        read = sheets.read_batch(batch_dir)
+    except sheets.SheetError as exc:  # no sheet of the batch can be read: say why beside it
+        report.reject(exc.message, " ".join(exc.details) or exc.message)
+        report.finished = datetime.now(VN_TZ).isoformat(timespec="seconds")
+        report.write(batch_dir)
+        return report
     report.formats = {name: fmt.name for name, fmt in read.formats.items()}
     for w in read.warnings:
         report.warn(w.message_vi, w.message_en, sheet=w.sheet, row=w.row, column=w.column)
@@ -120,7 +126,7 @@ def ingest_batch(
     _lap(report, "sheets", clock)
 
     if index:  # an earlier run killed between a commit and its index update: finish it first
-        index_journal.replay(store, settings)
+        index_journal.recover(store, settings)
     seen = dedup.BatchDuplicates(batch=frozenset(d.iri for u in units for d in u.docs))
     claimed: set[str] = set()  # files whose first document in this batch was found
     done = 0
@@ -323,7 +329,7 @@ def _build_unit(
         if doc.rejected:
             continue
         row = doc.row
-        triples, errors = mapping.row_to_rdf(row, doc.iri, row.format)
+        triples, errors = mapping.row_to_rdf(row, doc.iri, row.format, today=_today(settings))
         report.reject_fields(errors, row, doc.iri)
         if errors:
             doc.rejected = True
@@ -333,12 +339,17 @@ def _build_unit(
         match = resolve_issuer(store, organ, issued) if organ and issued else None
         if match is None:
             doc.rejected = True
+            why = explain_issuer(store, organ, issued) if organ and issued else None
             report.reject(
-                f"Không xác định được cơ quan ban hành «{organ}» vào ngày {issued or '?'}: "
+                why[0]
+                if why
+                else f"Không xác định được cơ quan ban hành «{organ}» vào ngày {issued or '?'}: "
                 "không có cơ quan nào tên như vậy tồn tại vào ngày đó, hoặc có nhiều cơ quan trùng "
                 "tên ở các huyện khác nhau. Kiểm tra tên cơ quan và ngày văn bản.",
-                f"Cannot resolve the issuing agency «{organ}» on {issued or '?'}: no agency of "
-                "that name existed on that day, or several in different districts share it. "
+                why[1]
+                if why
+                else f"Cannot resolve the issuing agency «{organ}» on {issued or '?'}: no agency "
+                "of that name existed on that day, or several in different districts share it. "
                 "Check the agency name and the document date.",
                 row,
                 column=row.columns.get("organName") if organ else row.columns.get("issuedDate"),
@@ -490,6 +501,10 @@ def _flags(
     for group in by_subject.values():
         quads += put(group, flag_level(mode, group), "curation")
     return quads
+
+
+def _today(settings: Settings) -> date | None:
+    return date.fromisoformat(settings.today) if settings.today else None
 
 
 def _iso_date(value: str | None) -> date | None:

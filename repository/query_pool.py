@@ -92,7 +92,9 @@ class QueryTooBig(KhoError):
             f"Truy vấn cần quá {memory_mb} MB bộ nhớ nên đã bị dừng. Hãy thu hẹp truy vấn "
             "(ORDER BY, GROUP BY hay DISTINCT trên kết quả rất lớn, hoặc tích Đề-các). / The "
             f"query needed more than {memory_mb} MB of memory and was stopped. Narrow it: avoid "
-            "ORDER BY, GROUP BY or DISTINCT over huge results and cross products."
+            "ORDER BY, GROUP BY or DISTINCT over huge results and cross products. (Hoặc truy vấn "
+            "lồng quá sâu / Or the engine ran out of stack on a very long chain of operators or "
+            "nested expressions: write it simpler.)"
         )
         self.retry_after = 1
 

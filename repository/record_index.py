@@ -344,20 +344,28 @@ def search(
         threshold,
     )
     known = search_counts.kept(key) if stamp is not None else None
-    results = eng.search(
-        path,
-        settings,
-        text,
-        chosen,
-        access,
-        page,
-        per_page,
-        names,
-        snippets,
-        sortedby,
-        known,
-        threshold,
-    )
+    for attempt in range(3):
+        try:
+            results = eng.search(
+                path,
+                settings,
+                text,
+                chosen,
+                access,
+                page,
+                per_page,
+                names,
+                snippets,
+                sortedby,
+                known,
+                threshold,
+            )
+            break
+        except FileNotFoundError:
+            # A writer in another process (kho ingest) merged segments away between our reading
+            # of the index's table of contents and opening them: read the new state.
+            if attempt == 2:
+                raise
     if results is None:
         other = _switched(settings)
         switched = (

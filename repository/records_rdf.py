@@ -202,7 +202,8 @@ def hoso_triples(
 ) -> bool:
     """The hồ sơ's triples: creator = its documents' most frequent creator; retention; priority."""
     row = unit.rows.hoso
-    triples, errors = mapping.row_to_rdf(row, unit.iri, row.format)
+    today = date.fromisoformat(settings.today) if settings.today else None
+    triples, errors = mapping.row_to_rdf(row, unit.iri, row.format, today=today)
     report.reject_fields(errors, row, unit.iri)
     refs, problems = sheet_refs.read_refs(row, now.date())
     report.reject_fields(problems, row, unit.iri)

@@ -146,7 +146,7 @@ def write_beside(target: Path, build: Callable[[Path], int]) -> int:
 @contextmanager
 def _building_lock(target: Path) -> Iterator[None]:
     """One rebuild of an index at a time (the kernel drops the lock when its holder dies)."""
-    with (target.parent / f".{target.name}.lock").open("a") as f:
+    with (target.parent / f".lock-{target.name}").open("a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -6,12 +6,8 @@ from __future__ import annotations
 import re
 
 from repository.namespaces import PREFIXES
+from repository.sparql_text import dataset_text
 
-# Strings and comments are blanked (IRIs kept whole: they may hold '#') before reading FROM clauses.
-_LEXEME = re.compile(
-    r'(<[^<>"{}|^`\\\s]*>)|"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*'
-)
 _PREFIX_DECL = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
 _FROM = re.compile(
     r"\bFROM\s+(NAMED\s+)?(?:<([^>]*)>|([A-Za-z][\w.-]*)?:([\w.:%-]*))", re.IGNORECASE
@@ -20,7 +16,7 @@ _FROM = re.compile(
 
 def query_dataset(sparql: str) -> tuple[list[str], list[str]]:
     """The graphs a query names with FROM and FROM NAMED (prefixed names resolved)."""
-    bare = _LEXEME.sub(lambda m: m.group(1) or " ", sparql)
+    bare = dataset_text(sparql)  # strings and comments blanked, IRIs kept: one linear pass
     prefixes = dict(PREFIXES)
     prefixes.update({(p or ""): ns for p, ns in _PREFIX_DECL.findall(bare)})
     default: list[str] = []

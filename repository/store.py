@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -216,7 +217,7 @@ class Store:
         substitutions: dict[str, ox.NamedNode | ox.Literal] | None = None,
     ) -> QueryResult:
         """Run a read-only query; `graphs` limits what it sees (all graphs by default)."""
-        form = check_read_only(sparql)
+        form = _read_only_form(sparql)
         if substitutions:
             sparql = bind_values(sparql, substitutions, in_place=self._engine.binds_in_place)
         result = self._engine.query(sparql, None if graphs is None else list(graphs))
@@ -422,6 +423,12 @@ class Engine(Protocol):
     def graph_ntriples(self, graph: str | None) -> str: ...
     def backup(self, target: Path) -> None: ...
     def flush(self) -> None: ...
+
+
+@lru_cache(maxsize=1024)
+def _read_only_form(sparql: str) -> str:
+    """check_read_only, once per query text: Kho's own queries repeat (a page runs the same few)."""
+    return check_read_only(sparql)
 
 
 def _term(value: object) -> object:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from repository.config import Settings
+from repository.store import open_store_read_only
 from tests import crash_trials as ct
 
 
@@ -102,3 +103,32 @@ def test_reindex_killed_then_rerun_is_whole(
     args = ["reindex", "--records-only"]
     phase, at = ct.kill_trial(template, work, args, delay=1.2)
     _rerun_and_compare(template, reference, work, ct.Trial("reindex", at, phase))
+
+
+def test_records_committed_ahead_of_the_index_are_pending_until_repaired(
+    template: ct.Template, reference: Reference, tmp_path: Path
+) -> None:
+    """The moment the benchmark found: killed after a commit, before the index took it. The
+    journal names those records, so `kho check` reports unfinished work, not damage; --repair
+    (or the next ingest, reindex or serve) indexes them."""
+    import json
+    import os
+
+    from repository import record_index
+
+    work = tmp_path / "data"
+    shutil.copytree(reference.data, work)
+    settings = Settings(data_dir=work, today=ct.TODAY)
+    gone = sorted(reference.state.records)[:3]
+    record_index.update(open_store_read_only(settings), settings, [], gone)
+    journal = work / "records-index.pending"
+    journal.mkdir(exist_ok=True)
+    dead = 4_194_000  # above any pid this machine hands out: a process that no longer runs
+    assert not os.path.exists(f"/proc/{dead}")
+    (journal / f"{dead}-0.json").write_text(json.dumps({"pid": dead, "started": "0", "iris": gone}))
+    after = ct.state(template, work)
+    assert not after.errors and after.pending_kinds == {"index-journal"}
+    done = ct.run(template, work, ["check", "--repair"])
+    assert done.returncode == 0, done.stdout[-2000:]
+    final = ct.state(template, work)
+    assert not final.errors and not final.pending_kinds and set(final.indexed) == final.records

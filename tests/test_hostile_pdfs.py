@@ -340,3 +340,24 @@ def _sha(store: Store, iri: str) -> str:
         substitutions={"r": ox.NamedNode(iri)},
     )
     return str(rows[0]["h"])
+
+
+def test_a_quarantined_file_goes_only_as_an_opaque_attachment(
+    ingested: tuple[IngestReport, set[int]],
+    batch: tuple[Path, dict[str, int]],
+    records_settings: Settings,
+) -> None:
+    """An HTML page renamed .pdf (or a bomb) is kept as sent, but the reader's browser is never
+    asked to open it: no viewer on the page, the download is an octet-stream attachment."""
+    from webapp import create_app
+
+    key = f"{MIXED}.{batch[1]['not-pdf-html']:07d}"
+    client = create_app(records_settings).test_client()
+    response = client.get(f"/files/{key}/original.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    response.close()
+    page = client.get(f"/id/record/{key}").get_data(as_text=True)
+    assert "pdf-viewer" not in page

@@ -148,6 +148,8 @@ def record_page(iri: str) -> Response:
     citizen = record_detail.names_citizen(s.store, s.minter, iri)
     withheld = citizen and not reader.sees_personal
     viewer = record_detail.file_of(d, "pdfa") or record_detail.file_of(d, "original")
+    if viewer and any(e.kind == "premis-quarantine" and e.which == viewer.which for e in d.events):
+        viewer = None  # a quarantined file is never opened in the reader's browser
     text = record_detail.ocr_text(FileStore(s.settings.files_path), d)  # type: ignore[arg-type]
     if citizen and reader.sees_personal:
         auth.audit("read-restricted", iri, "personal")
@@ -279,10 +281,13 @@ def download(key: str, name: str) -> Response:
         if path is None or not path.is_file():
             abort(404)
         _audit_download(d, name, citizen)
-        attach = request.args.get("download") == "1"
+        # A quarantined file (not a PDF, a bomb, encrypted...) is kept as sent, never opened in
+        # the reader's browser: it goes as an opaque attachment.
+        quarantined = any(e.kind == "premis-quarantine" and e.which == which for e in d.events)
+        attach = request.args.get("download") == "1" or quarantined
         response = send_file(
             path,
-            mimetype="application/pdf",
+            mimetype="application/octet-stream" if quarantined else "application/pdf",
             as_attachment=attach,
             download_name=f"{filename}-{which}.pdf",
             conditional=True,
