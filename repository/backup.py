@@ -25,31 +25,32 @@ from __future__ import annotations
 
 import fcntl
 import gzip
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from repository.backup_sets import (
+    DATABASES,
+    FORMAT,
+    KEYS,
+    BackupError,
+    Progress,
+    digest,
+    latest_set,
+    manifest,
+    read_digests,
+    sha256,
+    write_digests,
+)
 from repository.config import Settings, settings_table
-from repository.errors import KhoError
 from repository.store import Store
-
-FORMAT = "kho-backup/1"
-DIGEST = 16  # bytes of BLAKE2b per quad
-KEYS = ("secret-key", "pseudonym-key")
-DATABASES = ("users.sqlite3", "registry-cache.sqlite3")
-Progress = Callable[[str], None]
-
-
-class BackupError(KhoError):
-    """A backup set that is damaged, incomplete or not where it should be."""
 
 
 @dataclass
@@ -76,52 +77,6 @@ class BackupReport:
             f"{self.files:,} ({self.files_copied:,} copied, {self.bytes_copied / 1e6:,.1f} MB); "
             f"settings and users; {self.seconds:.1f} s"
         )
-
-
-@dataclass
-class RestoreReport:
-    chain: list[str]
-    quads: int = 0
-    files: int = 0
-    checked: int = 0  # files whose checksums were verified
-    indexed: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def text(self) -> str:
-        return (
-            f"Khôi phục / restored {' → '.join(self.chain)}: {self.quads:,} quads, "
-            f"{self.files:,} files, {self.checked:,} checksums verified; search indexes rebuilt "
-            f"({', '.join(f'{k} {v:,}' for k, v in self.indexed.items())}); {self.seconds:.1f} s"
-        )
-
-
-# -- digests ------------------------------------------------------------------------------------
-
-
-def _digest(line: bytes) -> bytes:
-    return hashlib.blake2b(line.rstrip(b"\n"), digest_size=DIGEST).digest()
-
-
-def _read_digests(path: Path) -> list[bytes]:
-    data = path.read_bytes()
-    return [data[i : i + DIGEST] for i in range(0, len(data), DIGEST)]
-
-
-def _write_digests(path: Path, digests: list[bytes]) -> None:
-    with path.open("wb") as out:
-        for d in digests:
-            out.write(d)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-# -- backing up ---------------------------------------------------------------------------------
 
 
 def backup(
@@ -171,7 +126,7 @@ def _backup(
             f"No backup set in {dest} to build an incremental one on: run `kho backup {dest}` "
             "(a full set) first."
         )
-    parent_manifest = _manifest(parent) if parent else None
+    parent_manifest = manifest(parent) if parent else None
     kind = "incr" if parent else "full"
     name = f"kho-{now.strftime('%Y%m%dT%H%M%S')}-{kind}"
     final = dest / name
@@ -189,7 +144,7 @@ def _backup(
         files = _files_part(settings, work, parent_manifest, name, report)
         say("settings")
         _settings_part(settings, work)
-        manifest = {
+        described = {
             "format": FORMAT,
             "name": name,
             "kind": report.kind,
@@ -198,7 +153,7 @@ def _backup(
             "store": {"quads": report.quads, "added": report.added, "removed": report.removed},
             "files": files,
         }
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        (work / "manifest.json").write_text(json.dumps(described, indent=1, ensure_ascii=False))
         _write_sums(work)
         os.replace(work, final)
     except BaseException:
@@ -215,23 +170,23 @@ def _store_part(
     with dump.open("rb") as f:
         for line in f:
             if line.strip():
-                digests.append(_digest(line))
+                digests.append(digest(line))
     digests.sort()
     report.quads = len(digests)
-    _write_digests(work / "state.digests", digests)
+    write_digests(work / "state.digests", digests)
     if parent is None:
         with dump.open("rb") as f, gzip.open(work / "store.nq.gz", "wb", compresslevel=6) as out:
             shutil.copyfileobj(f, out, 1 << 20)
         return
     say("store: difference from " + parent.name)
-    before = _read_digests(parent / "state.digests")
+    before = read_digests(parent / "state.digests")
     added, removed = _difference(digests, before)
     report.added, report.removed = len(added), len(removed)
-    _write_digests(work / "removed.digests", removed)
+    write_digests(work / "removed.digests", removed)
     wanted = set(added)
     with dump.open("rb") as f, gzip.open(work / "added.nq.gz", "wb", compresslevel=6) as out:
         for line in f:
-            if line.strip() and _digest(line) in wanted:
+            if line.strip() and digest(line) in wanted:
                 out.write(line)
 
 
@@ -276,7 +231,7 @@ def _files_part(
         target = work / "files" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-        sha = _sha256(target)
+        sha = sha256(target)
         listed[rel] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "set": name}
         report.files_copied += 1
         report.bytes_copied += st.st_size
@@ -313,175 +268,8 @@ def _settings_part(settings: Settings, work: Path) -> None:
 
 def _write_sums(work: Path) -> None:
     lines = [
-        f"{_sha256(p)}  {p.relative_to(work).as_posix()}"
+        f"{sha256(p)}  {p.relative_to(work).as_posix()}"
         for p in sorted(work.rglob("*"))
         if p.is_file() and p.name != "SHA256SUMS"
     ]
     (work / "SHA256SUMS").write_text("\n".join(lines) + "\n")
-
-
-# -- reading sets -------------------------------------------------------------------------------
-
-
-def latest_set(dest: Path) -> Path | None:
-    sets = sorted(p for p in dest.glob("kho-*-*") if (p / "manifest.json").is_file())
-    return sets[-1] if sets else None
-
-
-def _manifest(folder: Path) -> dict[str, object]:
-    try:
-        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BackupError(
-            f"{folder} is not a readable backup set ({exc}); give a folder made by kho backup."
-        ) from exc
-    if data.get("format") != FORMAT:
-        raise BackupError(f"{folder}: unknown backup format {data.get('format')!r}.")
-    return data  # type: ignore[no-any-return]
-
-
-def chain(src: Path) -> list[Path]:
-    """The sets to restore, full set first: SRC itself, or the latest set in the folder SRC."""
-    last = src if (src / "manifest.json").is_file() else latest_set(src)
-    if last is None:
-        raise BackupError(f"No backup set in {src}; give a set folder or the folder holding sets.")
-    sets = [last]
-    while (parent := _manifest(sets[-1]).get("parent")) is not None:
-        folder = sets[-1].parent / str(parent)
-        if not (folder / "manifest.json").is_file():
-            raise BackupError(
-                f"{sets[-1].name} builds on {parent}, which is not beside it in "
-                f"{sets[-1].parent}: copy the whole chain (full set and every incremental one)."
-            )
-        sets.append(folder)
-    return sets[::-1]
-
-
-def verify(sets: list[Path], progress: Progress | None = None) -> int:
-    """Check every checksum of every set; return how many files were checked."""
-    say = progress or (lambda _m: None)
-    checked = 0
-    for folder in sets:
-        say(f"checksums: {folder.name}")
-        sums = folder / "SHA256SUMS"
-        if not sums.is_file():
-            raise BackupError(f"{folder} has no SHA256SUMS: the set is incomplete; use another.")
-        listed = set()
-        for line in sums.read_text().splitlines():
-            sha, _, rel = line.partition("  ")
-            listed.add(rel)
-            path = folder / rel
-            if not path.is_file():
-                raise BackupError(f"{path} is missing from the backup set; use another copy.")
-            if _sha256(path) != sha:
-                raise BackupError(
-                    f"{path} is damaged (its SHA-256 differs from SHA256SUMS); restore from "
-                    "your other backup copy."
-                )
-            checked += 1
-        extra = [
-            p.relative_to(folder).as_posix()
-            for p in folder.rglob("*")
-            if p.is_file() and p.name != "SHA256SUMS"
-        ]
-        unlisted = sorted(set(extra) - listed)
-        if unlisted:
-            raise BackupError(f"{folder} holds files SHA256SUMS does not list: {unlisted[:3]}.")
-    return checked
-
-
-# -- restoring ----------------------------------------------------------------------------------
-
-
-def restore(src: Path, settings: Settings, *, progress: Progress | None = None) -> RestoreReport:
-    """Rebuild the repository of the chain ending at `src` into settings.data_dir (empty)."""
-    from repository import reindex  # noqa: PLC0415
-    from repository.store import open_store  # noqa: PLC0415
-
-    say = progress or (lambda _m: None)
-    started = datetime.now()
-    data = Path(settings.data_dir)
-    if data.exists() and any(data.iterdir()):
-        raise BackupError(
-            f"{data} is not empty: restore into an empty data directory (set KHO_DATA_DIR to a "
-            "new folder), then switch over."
-        )
-    sets = chain(src)
-    report = RestoreReport([s.name for s in sets])
-    report.checked = verify(sets, say)
-    data.mkdir(parents=True, exist_ok=True)
-    say("store")
-    nq = data / ".restore.nq"
-    report.quads = _rebuild_quads(sets, nq)
-    store = open_store(settings)
-    store.load_dump(nq)
-    nq.unlink()
-    say("files")
-    report.files = _restore_files(sets, settings)
-    say("settings")
-    last = sets[-1] / "settings"
-    for key in KEYS:
-        if (last / key).is_file():
-            shutil.copy2(last / key, data / key)
-            (data / key).chmod(0o600)
-    for db in DATABASES:
-        if (last / db).is_file():
-            target = {"users.sqlite3": settings.users_path}.get(db) or data / db
-            shutil.copy2(last / db, target)
-    say("search indexes")
-    rebuilt = reindex.reindex(store, settings)
-    report.indexed = {"units": rebuilt.units or 0, "records": rebuilt.records or 0}
-    report.seconds = round((datetime.now() - started).total_seconds(), 1)
-    return report
-
-
-def _lines(path: Path) -> Iterator[bytes]:
-    if path.is_file():
-        with gzip.open(path, "rb") as f:
-            yield from (line for line in f if line.strip())
-
-
-def _rebuild_quads(sets: list[Path], out_path: Path) -> int:
-    """The quads of the last set: each set's lines, less those a later set removed; checked
-    against the last set's digests of the whole store."""
-    removed_later: list[set[bytes]] = []
-    later: set[bytes] = set()
-    for folder in reversed(sets):
-        removed_later.append(set(later))
-        if (folder / "removed.digests").is_file():
-            later |= set(_read_digests(folder / "removed.digests"))
-    removed_later.reverse()
-    digests: list[bytes] = []
-    with out_path.open("wb") as out:
-        for folder, gone in zip(sets, removed_later, strict=True):
-            part = "store.nq.gz" if folder is sets[0] else "added.nq.gz"
-            for line in _lines(folder / part):
-                d = _digest(line)
-                if d not in gone:
-                    out.write(line if line.endswith(b"\n") else line + b"\n")
-                    digests.append(d)
-    digests.sort()
-    if digests != _read_digests(sets[-1] / "state.digests"):
-        out_path.unlink()
-        raise BackupError(
-            f"The quads rebuilt from {', '.join(s.name for s in sets)} differ from what "
-            f"{sets[-1].name} recorded; a set of the chain is wrong. Restore from your other copy."
-        )
-    return len(digests)
-
-
-def _restore_files(sets: list[Path], settings: Settings) -> int:
-    files = _manifest(sets[-1])["files"]
-    root = Path(settings.files_path)  # type: ignore[arg-type]
-    for rel, entry in files.items():  # type: ignore[attr-defined]
-        source = sets[-1].parent / entry["set"] / "files" / rel
-        if not source.is_file():
-            raise BackupError(
-                f"{rel} should be in set {entry['set']} but is not; copy the whole chain."
-            )
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-        if _sha256(target) != entry["sha256"]:
-            raise BackupError(f"{rel} from set {entry['set']} is damaged; use your other copy.")
-    return len(files)  # type: ignore[arg-type]

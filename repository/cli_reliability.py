@@ -57,8 +57,9 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    from repository.backup import chain, restore, verify  # noqa: PLC0415
+    from repository.backup_sets import chain, verify  # noqa: PLC0415
     from repository.cli import EXIT_OK  # noqa: PLC0415
+    from repository.restore import restore  # noqa: PLC0415
 
     if args.verify_only:
         sets = chain(Path(args.src))
