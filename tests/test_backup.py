@@ -40,6 +40,8 @@ def _copy_repository(demo: Settings, target: Path) -> Path:
     for name in ("secret-key", "pseudonym-key", "users.sqlite3", "registry-cache.sqlite3"):
         if (data / name).exists():
             shutil.copy2(data / name, target / name)
+    own = Settings(data_dir=target, today=TODAY)
+    own.session_key(), own.pseudonym_secret()  # both keys exist (made on first use otherwise)
     return target
 
 

@@ -127,7 +127,10 @@ def test_ocr_many_reports_bad_files_and_carries_on(scan: Path, tmp_path: Path) -
     reasons = {r.src.stem: r.reason for r in results[1:] if isinstance(r, OcrFailure)}
     assert set(reasons) == {p.stem for p in bad}
     assert "Not a PDF (it does not start with %PDF-)" in reasons["notpdf"]
-    assert "damaged" in reasons["truncated"] and "Re-export" in reasons["truncated"]
+    # Cut in half, a PDF either opens after qpdf rebuilds it (pages may be missing) or not at all,
+    # depending on where the cut falls: damaged either way, with what to do.
+    assert "damaged" in reasons["truncated"]
+    assert "Re-export" in reasons["truncated"] or "new copy" in reasons["truncated"]
     assert "encrypted" in reasons["encrypted"] and "unprotected copy" in reasons["encrypted"]
     assert "no pages" in reasons["empty"]
     assert "already has a text layer" in reasons["digital"]
