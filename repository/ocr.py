@@ -16,6 +16,7 @@ about as long around Tesseract as in it; the cuts below are measured in tests/be
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -265,7 +266,11 @@ def _ocr_one(
         )
     except OcrError as e:
         return OcrFailure(src, e.message)
-    except MemoryError:
+    except (MemoryError, OSError) as e:
+        if isinstance(e, OSError) and e.errno != errno.ENOMEM:
+            return OcrFailure(src, f"{src}: OCR failed unexpectedly ({type(e).__name__}: {e}).")
+        # Under the address-space limit an allocation fails as MemoryError in Python, or as
+        # ENOMEM where the C library or the kernel is asked (a thread, a temp folder, a pipe).
         memory = (limits or PdfLimits()).tool_memory >> 20
         return OcrFailure(
             src,
