@@ -20,11 +20,11 @@ def _say(msg: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from repository.cli import EXIT_INVALID, EXIT_OK, open_for_reading  # noqa: PLC0415
+    from repository.cli import EXIT_INVALID, EXIT_OK  # noqa: PLC0415
     from repository.consistency import check  # noqa: PLC0415
     from repository.store import open_store  # noqa: PLC0415
 
-    store = open_store(settings) if args.repair else open_for_reading(settings)
+    store = open_store(settings) if args.repair else _reading(settings)  # beside kho serve too
     report = check(store, settings, deep=args.deep, repair=args.repair, progress=_say)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))

@@ -274,7 +274,8 @@ def _check_files(
             "file-unreferenced",
             "pending",
             str(path),
-            "no record names this file (an ingest stopped before its commit?)",
+            "no record names this file (its row was rejected, or an ingest stopped before its "
+            "commit)",
             "re-run the batch that holds it, or kho check --repair moves it to "
             f"DATA_DIR/{UNREFERENCED}/",
         )
