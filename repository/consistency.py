@@ -311,8 +311,10 @@ def _move_aside(files: FileStore, path: Path, aside: Path) -> None:
 def _check_index(
     store: Store, settings: Settings, records: set[str], report: CheckReport, repair: bool
 ) -> None:
+    journalled = {i for entry in index_journal.entries(settings) for i in entry.iris}
     if not record_index.exists(settings):
-        if records:
+        # Killed after the first commit, before the index was first made: the journal has them.
+        if records - journalled:
             f = report.add(
                 "index-absent",
                 "error",
@@ -331,7 +333,6 @@ def _check_index(
     indexed = set(counts)
     # IRIs a journal entry names are committed, or being committed, ahead of the index: that is
     # the journal's "index-journal" finding (or a running ingest's own business), not a gap.
-    journalled = {i for entry in index_journal.entries(settings) for i in entry.iris}
     missing = sorted(records - indexed - journalled)
     extra = sorted(indexed - records - journalled)
     twice = sorted(i for i, n in counts.items() if n > 1)

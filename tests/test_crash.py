@@ -132,3 +132,26 @@ def test_records_committed_ahead_of_the_index_are_pending_until_repaired(
     assert done.returncode == 0, done.stdout[-2000:]
     final = ct.state(template, work)
     assert not final.errors and not final.pending_kinds and set(final.indexed) == final.records
+
+
+def test_killed_before_the_index_was_first_made_is_pending_too(
+    template: ct.Template, reference: Reference, tmp_path: Path
+) -> None:
+    """The benchmark's second finding: the first commit landed, the records index did not exist
+    yet. Journalled records without an index are unfinished work, not an absent index."""
+    import json
+
+    work = tmp_path / "data"
+    shutil.copytree(reference.data, work)
+    shutil.rmtree(work / "records-index")
+    journal = work / "records-index.pending"
+    journal.mkdir(exist_ok=True)
+    iris = sorted(reference.state.records)
+    (journal / "4194001-0.json").write_text(
+        json.dumps({"pid": 4194001, "started": "0", "iris": iris})
+    )
+    after = ct.state(template, work)
+    assert not after.errors and after.pending_kinds == {"index-journal"}
+    assert ct.run(template, work, ["check", "--repair"]).returncode == 0
+    final = ct.state(template, work)
+    assert not final.errors and not final.pending_kinds and set(final.indexed) == final.records
