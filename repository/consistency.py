@@ -17,6 +17,7 @@ killed process can leave is a gap *between* them, and this module finds it:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -288,8 +289,6 @@ def _check_files(
 def _named_by_facts(files: FileStore, referenced: set[str]) -> set[str]:
     """PDF/A outputs a referenced original's cached facts name (the store names them too, but
     a PDF/A of a file whose record is rejected is still the original's derivative)."""
-    import json  # noqa: PLC0415
-
     named = set()
     for sha in referenced:
         facts = files.path_for(sha, ".json")

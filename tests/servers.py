@@ -172,12 +172,13 @@ def _wait_until_up(server: Server, timeout: float, log: Path) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    _stop(server.process)
+    stop_process(server.process)
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
     raise ServerUnavailable(f"{server.name} did not answer on {server.query_url}:\n{tail}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s: a server or a kho command started by a test."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -243,7 +244,7 @@ def oxigraph_server(
             _wait_until_up(server, 30, log)
             yield server
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 VIRTUOSO_INI = """\
@@ -359,7 +360,7 @@ def virtuoso_server(
             _wait_until_up(server, 60, log)
             yield server
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 SERVERS = {"oxigraph-server": oxigraph_server, "virtuoso": virtuoso_server}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from bench.bench_ocr import write_scan  # tests/ is on sys.path (rootdir conftest)
-from fpdf import FPDF
+from hostile.pdfs import make
 
 from repository.errors import OcrError
 from repository.ocr import (
@@ -27,13 +27,7 @@ DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 
 
 def _born_digital(path: Path, text: str) -> Path:
-    pdf = FPDF()
-    pdf.add_font("DejaVu", fname=DEJAVU)
-    pdf.add_page()
-    pdf.set_font("DejaVu", size=12)
-    pdf.multi_cell(0, 8, text)
-    pdf.output(str(path))
-    return path
+    return make.text_pdf(path, text)
 
 
 def _digest(path: Path) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from tests.bench.bench_ingest import write_sheet
 from tests.bench.bench_web import PASSWORD, TODAY, build
 from tests.bench.load_client import tree_cpu
 from tests.bench.load_report import CLIENTS, report
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 KHO = str(Path(sys.executable).with_name("kho"))
@@ -88,7 +88,7 @@ def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple
         wait_until_up(url, process, log)
         yield url, process.pid
     finally:
-        stop(process)
+        stop_process(process)
 
 
 def kho_env(data_dir: Path) -> dict[str, str]:
@@ -105,18 +105,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    stop(process)
+    stop_process(process)
     raise RuntimeError(f"kho serve did not come up on {url}: {log.read_text()[-1500:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def load(
@@ -263,7 +253,7 @@ def ingesting(url: str, server: object, data: Path, prep: dict, many: tuple, wat
         cpu = tree_cpu(ingest.pid) - cpu0 if running else None
         landed = records_on(server) - at_start
     finally:
-        stop(ingest)
+        stop_process(ingest)
     result["ingest"] = {
         "records": landed,
         "seconds": seconds,
