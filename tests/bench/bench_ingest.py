@@ -52,9 +52,12 @@ def harvested_store(work: Path) -> Path:
         if candidate and (Path(candidate) / "store").is_dir():
             return Path(candidate) / "store"
     from harvesters.units import harvest_units
+    from repository.search_index import build_index
 
     settings = Settings(data_dir=work / "harvested")
-    harvest_units(Store(settings.store_path), settings)
+    store = Store(settings.store_path)
+    harvest_units(store, settings)
+    build_index(store, settings)  # the units index beside the store, as ./data has it
     return Path(settings.store_path)  # type: ignore[arg-type]
 
 

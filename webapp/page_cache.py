@@ -1,0 +1,200 @@
+"""Rendered answers kept per audience: a page asked again by a reader who sees the same things is
+answered from memory, not rebuilt from the store.
+
+What a page shows depends on the URL, the representation asked for (Accept, the language
+cookie), the reader's role, grants and visible graphs (repository.access's rule), and the state
+of the store and the records index. All of these make the key, so a kept answer is only ever
+given to a reader the core would have given the same answer; a write to the store or a commit
+to the index makes every kept answer unreachable. Nothing is kept for archivists and
+administrators (their pages carry forms), for conditional or non-GET requests, or for routes not
+listed in ENDPOINTS (files, sign-in, curation, the dashboard).
+
+The one part of a page that is the reader's own, the account links with the sign-out form and
+its CSRF token, is never kept: pages render a slot there (account_slot) which is filled per
+request. The audit entries a page writes (a restricted record read) are kept with the answer and
+written again, under the reader's name, each time it is given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from flask import Flask, Response, g, render_template, request
+from markupsafe import Markup
+
+from repository import record_index
+
+SLOT = "<!--kho:account-->"
+_SLOT_BYTES = SLOT.encode()
+# Routes whose GET answers are the same for every reader of one audience.
+ENDPOINTS = frozenset(
+    {
+        "browse.home",
+        "browse.units",
+        "browse.search",
+        "browse.records",
+        "browse.browse",
+        "browse.browse_section",
+        "resources.resource",
+        "resources.describe",
+        "resources.provenance_svg",
+        "api.records",
+        "api.units",
+        "sparql.endpoint",
+        "oai.endpoint",
+    }
+)
+KEPT_STATUSES = (200, 404)
+MAX_ENTRY_BYTES = 2 << 20  # one answer larger than this is not kept
+_DROPPED_HEADERS = frozenset({"set-cookie", "content-length"})
+
+
+@dataclass(frozen=True)
+class Kept:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    audits: tuple[tuple[str, str, object], ...]  # (action, target or "", detail or targets)
+
+
+class PageCache:
+    """An LRU of answers bounded by their total size in bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+
+    def get(self, key: Hashable) -> Kept | None:
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                self.misses += 1
+                return None
+            self._kept.move_to_end(key)
+            self.hits += 1
+            return kept
+
+    def put(self, key: Hashable, kept: Kept) -> None:
+        if len(kept.body) > min(MAX_ENTRY_BYTES, self.max_bytes):
+            return
+        with self._lock:
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self.size -= len(old.body)
+            self._kept[key] = kept
+            self.size += len(kept.body)
+            while self.size > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self.size -= len(dropped.body)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def account_slot() -> Markup:
+    """The account links of the page header: a slot filled per request on kept pages."""
+    if g.get("page_cache_key") is not None:
+        return Markup(SLOT)
+    return Markup(render_template("_account.html"))
+
+
+def record_audit(action: str, target: str, detail: object) -> None:
+    """Note an audit entry the page being kept writes (webapp.auth.audit and audit_many)."""
+    kept = g.get("page_cache_audits")
+    if kept is not None:
+        kept.append((action, target, detail))
+
+
+def _key() -> Hashable | None:
+    from webapp import site
+    from webapp.auth import current_reader, ui_language
+
+    if request.method != "GET" or request.endpoint not in ENDPOINTS:
+        return None
+    headers = request.headers
+    if any(h in headers for h in ("If-None-Match", "If-Modified-Since", "Range", "If-Range")):
+        return None
+    reader = current_reader()
+    if reader.curates or reader.administers:
+        return None
+    s = site()
+    return (
+        request.host,
+        request.path,
+        request.query_string,
+        headers.get("Accept", ""),
+        headers.get("Origin", ""),
+        ui_language(),
+        reader.role,
+        reader.grants,
+        tuple(s.visible_graphs(reader)),
+        s.store.generation,
+        record_index.generation(s.settings),
+        s.today(),
+    )
+
+
+def init_app(app: Flask, max_bytes: int) -> PageCache | None:
+    """Keep answers of `app` in at most `max_bytes` (0: keep nothing). Call after every other
+    before/after-request hook is registered: the kept body is the view's own, before masking and
+    headers, which run again on every answer."""
+    app.jinja_env.globals["account_slot"] = account_slot
+    if max_bytes <= 0:
+        return None
+    cache = PageCache(max_bytes)
+    app.extensions["kho-pages"] = cache
+
+    @app.before_request
+    def answer_kept() -> Response | None:
+        key = _key()
+        if key is None:
+            return None
+        kept = cache.get(key)
+        g.page_cache_key = key
+        if kept is None:
+            g.page_cache_audits = []
+            return None
+        g.page_cache_hit = True
+        _replay(kept.audits)
+        response = Response(kept.body, status=kept.status)
+        response.headers.clear()
+        for name, value in kept.headers:
+            response.headers.add(name, value)
+        return response
+
+    @app.after_request
+    def keep(response: Response) -> Response:
+        key = g.get("page_cache_key")
+        if key is None or response.direct_passthrough or response.is_streamed:
+            return response
+        body = response.get_data()
+        if not g.get("page_cache_hit") and response.status_code in KEPT_STATUSES:
+            headers = tuple(
+                (k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS
+            )
+            audits = tuple(g.get("page_cache_audits") or ())
+            cache.put(key, Kept(response.status_code, headers, body, audits))
+        if _SLOT_BYTES in body:
+            g.page_cache_key = None  # the slot's own rendering is the reader's
+            own = render_template("_account.html").encode()
+            response.set_data(body.replace(_SLOT_BYTES, own))
+        return response
+
+    return cache
+
+
+def _replay(audits: tuple[tuple[str, str, object], ...]) -> None:
+    from webapp.auth import audit, audit_many
+
+    for action, target, detail in audits:
+        if isinstance(detail, list):
+            audit_many(action, detail)
+        else:
+            audit(action, target, str(detail))
