@@ -114,6 +114,20 @@ class Settings:
         default=600,
         metadata={"help": "Time limit (s) of one program run on one PDF."},
     )
+    serve_processes: int = field(
+        default=0,
+        metadata={
+            "help": "Processes kho serve renders pages in (GET); forms, files and SPARQL stay in "
+            "the serving process. 0: one per CPU core; 1: all in the serving process."
+        },
+    )
+    page_cache_mb: int = field(
+        default=64,
+        metadata={
+            "help": "Memory (MiB) of rendered pages kept per audience by kho serve, answered "
+            "again until the store or the index changes (0: keep none)."
+        },
+    )
     ingest_chunk: int = field(
         default=500,
         metadata={

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
-import os
 import queue
 import resource
 import signal
@@ -34,6 +33,7 @@ import pyoxigraph as ox
 
 from repository.errors import KhoError, QueryError
 from repository.sparql_answer import QueryAnswer, QueryJob, answer, answer_remote
+from repository.store_oxigraph import store_signature
 from repository.store_wire import PartialAnswer, StoreTimeout
 
 if TYPE_CHECKING:
@@ -100,19 +100,6 @@ class QueryTooBig(KhoError):
 
 
 # -- in the worker -------------------------------------------------------------------------------
-
-
-def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, sizes and modification times of the store directory's files."""
-    entries = []
-    with os.scandir(path) as listing:
-        for entry in listing:
-            try:
-                stat = entry.stat()
-            except FileNotFoundError:  # removed by a compaction meanwhile
-                continue
-            entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(entries))
 
 
 class _Snapshot:

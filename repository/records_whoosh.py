@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from repository.search_text import (
     mark,
 )
 from repository.store import Store
+
+_TOC = re.compile(r"^_MAIN_(\d+)\.toc$")  # Whoosh's table of contents of one commit
 
 
 def rebuild(
@@ -54,8 +57,14 @@ def exists(path: Path) -> bool:
 
 
 def generation(path: Path) -> int | None:
-    ix = _open(path)
-    return None if ix is None else int(ix.latest_generation())
+    """The latest commit's generation, read from the names of the index's tables of contents
+    (_MAIN_<generation>.toc) without opening the index: it is asked on every page."""
+    try:
+        names = os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    found = [int(m.group(1)) for m in map(_TOC.match, names) if m]
+    return max(found) if found else None
 
 
 def is_current(path: Path) -> bool:

@@ -132,6 +132,18 @@ def open_store_read_only(where: Settings | Path | str) -> Store:
     return Store(Path(where), engine=EmbeddedEngine(Path(where), read_only=True))
 
 
+def open_store_follower(settings: Settings) -> Store:
+    """A Store for a process that only reads while another process holds the store: on the
+    embedded store, a read-only view that Store.follow() brings up to date (kho serve's page
+    workers); on a server, the same server store."""
+    kind, target = _parse_spec(store_spec(settings))
+    if kind == "sparql":
+        return open_store(settings)
+    from repository.store_oxigraph import FollowerEngine  # noqa: PLC0415
+
+    return Store(Path(target), engine=FollowerEngine(Path(target)))
+
+
 def is_embedded(settings: Settings) -> bool:
     return _parse_spec(store_spec(settings))[0] == "oxigraph"
 
@@ -200,13 +212,20 @@ class Store:
         On a server it also grows when another process wrote (a stamp in the store, read at most
         once a second), so `kho ingest` beside `kho serve` never leaves stale answers."""
         now = time.monotonic()
-        if now - self._checked >= STAMP_INTERVAL:
+        if now - self._checked >= getattr(self._engine, "stamp_interval", STAMP_INTERVAL):
             self._checked = now
             stamp = self._engine.stamp()
             if stamp != self._seen_stamp:
                 self._seen_stamp = stamp
                 self._generation += 1
         return self._generation
+
+    def follow(self) -> None:
+        """Read what the writing process committed since (a follower's view, see
+        open_store_follower); nothing on other stores, which are always current."""
+        follow = getattr(self._engine, "follow", None)
+        if follow is not None:
+            follow()
 
     # -- reading ---------------------------------------------------------------------------
     def query(

@@ -6,6 +6,8 @@ units, generation); this module only maps its primitives onto pyoxigraph.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -130,6 +132,61 @@ class EmbeddedEngine:
     def flush(self) -> None:
         if self.path is not None:
             self.ox.flush()
+
+
+class FollowerEngine(EmbeddedEngine):
+    """A read-only view of an on-disk store that another process writes (`kho serve`'s page
+    workers read what the serving process writes). follow() reopens the view when the store's
+    files changed, so a request that calls it first reads everything committed before it began.
+    Writing through it is refused."""
+
+    stamp_interval = 0.0  # Store.generation asks stamp() every time: it costs nothing
+
+    def __init__(self, path: Path) -> None:
+        self.signature = store_signature(path)
+        super().__init__(path, read_only=True)
+
+    def follow(self) -> None:
+        assert self.path is not None
+        signature = store_signature(self.path)
+        if signature == self.signature:
+            return
+        del self.ox  # close the old view first
+        try:
+            self.ox = ox.Store.read_only(str(self.path))
+        except OSError:
+            time.sleep(0.05)  # a write was rewriting the manifest: once more
+            self.ox = ox.Store.read_only(str(self.path))
+        self.signature = signature
+
+    def stamp(self) -> str | None:
+        return str(hash(self.signature))
+
+    def write(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None:
+        raise KhoError(f"{self.describe()} is read here (a page worker): writes go elsewhere.")
+
+    def new_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
+        self.write([], [])
+
+    def load_ntriples(self, text: str, graph: str) -> None:
+        self.write([], [])
+
+    def load_dump(self, path: Path) -> None:
+        self.write([], [])
+
+
+def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the store directory's files: they change with
+    every commit."""
+    entries = []
+    with os.scandir(path) as listing:
+        for entry in listing:
+            try:
+                stat = entry.stat()
+            except FileNotFoundError:  # removed by a compaction meanwhile
+                continue
+            entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(entries))
 
 
 def _has_blank(q: ox.Quad) -> bool:

@@ -124,8 +124,9 @@ def test_a_write_makes_kept_pages_unreachable(app: Flask, demo_settings: Setting
     assert title in client.get(path).get_data(as_text=True)  # kept
     new = title + " (đã sửa)"
     graph = ox.NamedNode(str(row["g"]))
-    subject, predicate = ox.NamedNode(str(row["s"])), ox.NamedNode(
-        "https://www.ica.org/standards/RiC/ontology#scopeAndContent"
+    subject, predicate = (
+        ox.NamedNode(str(row["s"])),
+        ox.NamedNode("https://www.ica.org/standards/RiC/ontology#scopeAndContent"),
     )
     old_quad = ox.Quad(subject, predicate, ox.Literal(title), graph)
     new_quad = ox.Quad(subject, predicate, ox.Literal(new), graph)

@@ -35,6 +35,7 @@ class Site:
     vocabulary: labels.Vocabulary
     users: Users
     _counts: tuple[float, dict[str, int]] | None = field(default=None, repr=False)
+    _graphs: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False)  # per generation
 
     def today(self) -> date:
         return date.fromisoformat(self.settings.today) if self.settings.today else date.today()
@@ -51,17 +52,21 @@ class Site:
             from webapp.auth import current_reader
 
             reader = current_reader()
-        return access.visible_graphs(self.store.named_graphs(), self.minter, reader)
+        generation = self.store.generation
+        if self._graphs is None or self._graphs[0] != generation:
+            self._graphs = (generation, tuple(self.store.named_graphs()))
+        return access.visible_graphs(self._graphs[1], self.minter, reader)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask app over one store; settings default to the KHO_* environment."""
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
+    """Build the Flask app over one store; settings default to the KHO_* environment, the store
+    to the one they name (opened read-write)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = open_store(settings)
+    store = store or open_store(settings)
     app.extensions["kho"] = Site(
         settings=settings,
         store=store,
@@ -78,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         dashboard,
         errors,
         oai,
+        page_cache,
         registries,
         resources,
         sparql,
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in (browse, resources, sparql, api, oai, dashboard, curation, registries):
         app.register_blueprint(module.bp)
     errors.register(app)
+    page_cache.init_app(app, settings.page_cache_mb << 20)  # last: its hooks run first
     return app
 
 
@@ -98,15 +105,28 @@ def site() -> Site:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bool = False) -> None:
-    """Serve the app: waitress (a production WSGI server, 8 threads) unless `dev`, which runs
-    Werkzeug's development server (no debugger, no reloader)."""
+    """Serve the app: waitress (a production WSGI server, 8 threads) with page workers
+    (webapp.workers, settings.serve_processes) unless `dev`, which runs Werkzeug's development
+    server (no debugger, no reloader, no workers)."""
     app = create_app(settings)
-    print(f"Kho: http://{host}:{port}/ (store {app.extensions['kho'].store.backend})", flush=True)
+    backend = app.extensions["kho"].store.backend
     if dev:
+        print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
         run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)
         return
+    import os
+
     import waitress
 
+    from webapp.workers import PageWorkers
+
+    processes = settings.serve_processes or os.cpu_count() or 1
+    wsgi = app
+    if processes > 1:
+        wsgi = PageWorkers(app, settings, processes)
+        ready = wsgi.wait_ready()
+        backend += f"; pages rendered by {ready} worker processes"
+    print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
     waitress.serve(
-        app, host=host, port=port, threads=8, ident="Kho", clear_untrusted_proxy_headers=True
+        wsgi, host=host, port=port, threads=8, ident="Kho", clear_untrusted_proxy_headers=True
     )

@@ -28,7 +28,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from repository.access import GRANTS, PUBLIC, ROLES, Reader
 from repository.errors import BadRequest, Forbidden, KhoError, NotFound
 from repository.users import Throttled, User
-from webapp import site
+from webapp import page_cache, site
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,9 +66,11 @@ def csrf_exempt(view: F) -> F:
 
 def current_reader() -> Reader:
     """Who is asking in this request: a signed-in user's Reader, else the anonymous public."""
-    if current_user and current_user.is_authenticated:
-        return current_user.user.reader()  # type: ignore[no-any-return]
-    return PUBLIC
+    if "reader" in g:
+        return g.reader  # type: ignore[no-any-return]
+    signed_in = current_user and current_user.is_authenticated
+    g.reader = current_user.user.reader() if signed_in else PUBLIC
+    return g.reader  # type: ignore[no-any-return]
 
 
 def client_address() -> str:
@@ -78,12 +80,14 @@ def client_address() -> str:
 def audit(action: str, target: str = "", detail: str = "") -> None:
     """Write one entry of the audit log for the current reader."""
     reader = current_reader()
+    page_cache.record_audit(action, target, detail)
     site().users.audit(reader.name or "anonymous", action, target, client_address(), detail)
 
 
 def audit_many(action: str, targets: list[tuple[str, str]]) -> None:
     """Several audit entries (target, detail) for the current reader, written at once."""
     reader = current_reader()
+    page_cache.record_audit(action, "", list(targets))
     site().users.audit_many(reader.name or "anonymous", action, targets, client_address())
 
 
@@ -233,6 +237,7 @@ def login() -> Response | str:
         if user is not None:
             session.clear()
             login_user(SignedIn(user))
+            g.pop("reader", None)  # who asks changed within this request
             session.permanent = True
             csrf_token()
             return redirect(_safe_next(request.form.get("next")))  # type: ignore[return-value]
@@ -258,6 +263,7 @@ def logout() -> Response:
     if reader.signed_in:
         site().users.audit(reader.name or "", "sign-out", reader.name or "", client_address())
     logout_user()
+    g.pop("reader", None)
     session.clear()
     return redirect(url_for("browse.home"))  # type: ignore[return-value]
 
@@ -277,6 +283,7 @@ def account() -> Response | str:
                 actor=reader.name or "",
             )
             logout_user()
+            g.pop("reader", None)
             session.clear()
             return redirect(url_for("auth.login"))  # type: ignore[return-value]
         message = "Mật khẩu hiện tại sai. / The current password is wrong."

@@ -43,13 +43,11 @@ ENDPOINTS = frozenset(
         "resources.provenance_svg",
         "api.records",
         "api.units",
-        "sparql.endpoint",
-        "oai.endpoint",
     }
-)
+)  # not OAI-PMH (every answer carries its responseDate, tokens their expiry) nor SPARQL (NOW())
 KEPT_STATUSES = (200, 404)
 MAX_ENTRY_BYTES = 2 << 20  # one answer larger than this is not kept
-_DROPPED_HEADERS = frozenset({"set-cookie", "content-length"})
+_DROPPED_HEADERS = frozenset({"set-cookie", "content-length", "x-kho-cache"})
 
 
 @dataclass(frozen=True)
@@ -175,7 +173,9 @@ def init_app(app: Flask, max_bytes: int) -> PageCache | None:
         if key is None or response.direct_passthrough or response.is_streamed:
             return response
         body = response.get_data()
-        if not g.get("page_cache_hit") and response.status_code in KEPT_STATUSES:
+        hit = bool(g.get("page_cache_hit"))
+        response.headers["X-Kho-Cache"] = "hit" if hit else "miss"  # as Varnish's X-Cache
+        if not hit and response.status_code in KEPT_STATUSES:
             headers = tuple(
                 (k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS
             )

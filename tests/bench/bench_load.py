@@ -1,6 +1,8 @@
 """Load: 20 concurrent user sessions against `kho serve` (waitress, the production server) on
 127.0.0.1 — browsing, searching, JSON-LD, SPARQL, OAI-PMH — on the embedded store, on an Oxigraph
-server, and on the Oxigraph server while `kho ingest` runs beside it (issue 7, point 4).
+server, and on the Oxigraph server while `kho ingest` runs beside it (issue 7, point 4); on the
+embedded store also with nothing kept (KHO_PAGE_CACHE_MB=0) and as one process with nothing kept
+(session 8's server, before page workers and kept pages).
 
 The server and the ingest are `kho` subprocesses; the clients are a process of their own
 (tests/bench/load_client.py). The data directory is bench_web's: the harvested store plus one
@@ -198,6 +200,12 @@ def measure(work: Path, sizes: Sizes) -> dict:
     with serving(data) as (url, pid):
         results["a"] = {"base": load(url, *one, {"server": pid})}
         results["a"]["load"] = load(url, *many, {"server": pid})
+    # (g) the page workers with nothing kept: every answer built from the store and the index
+    with serving(data, {"KHO_PAGE_CACHE_MB": "0"}) as (url, pid):
+        results["g"] = {"load": load(url, *many, {"server": pid})}
+    # (f) session 8's server, the ratio's baseline: one process, nothing kept
+    with serving(data, {"KHO_SERVE_PROCESSES": "1", "KHO_PAGE_CACHE_MB": "0"}) as (url, pid):
+        results["f"] = {"load": load(url, *many, {"server": pid})}
     # (d) the same with the tantivy search engine (its indexes built from the store first)
     reindex = [KHO, "reindex"]
     env = os.environ | kho_env(data) | {"KHO_SEARCH": "tantivy"}
@@ -220,10 +228,6 @@ def measure(work: Path, sizes: Sizes) -> dict:
             watch = {"server": pid, "oxigraph": server.process.pid}
             results["b"] = {"base": load(url, *one, watch)}
             results["b"]["load"] = load(url, *many, watch)
-            # (e) a second `kho serve` on the same server store: the sessions take turns
-            with serving(data, server.env()) as (second, pid2):
-                both = watch | {"server 2": pid2}
-                results["e"] = {"load": load(f"{url},{second}", *many, both)}
             results["c"] = ingesting(url, server, data, prep, many, watch)
     return results
 

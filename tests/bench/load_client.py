@@ -5,8 +5,9 @@ Each client is a requests.Session that signs in through the real /login form (re
 stays anonymous, then asks for pages, searches, JSON-LD, SPARQL and OAI-PMH with no think time.
 What to ask for is discovered from the server itself before the measured window (its API, its
 browse lists, its search); warm-up requests are not recorded. Every measured request is written
-as (kind, status, milliseconds, end time); a status of 0 is a connection error or a timeout.
-The process's own CPU time and that of the watched process trees (the server and its SPARQL
+as (kind, status, milliseconds, end time, and the X-Kho-Cache header: hit, miss, or "" for a
+route whose answers are not kept); a status of 0 is a connection error or a timeout. The
+process's own CPU time and that of the watched process trees (the server and its SPARQL
 workers, the triplestore server, an ingest) over the measured window go beside them.
 """
 
@@ -259,7 +260,7 @@ def run(
             sessions.append((requests.Session(), False, url))
     signed = next(s for s, signed_in, _ in sessions if signed_in)
     targets = discover(bases[0], signed)
-    records: list[tuple[str, int, float, float]] = []
+    records: list[tuple[str, int, float, float, str]] = []
     lock = threading.Lock()
     state = {"record": False, "stop": False}
 
@@ -272,9 +273,9 @@ def run(
             try:
                 got = session.get(url + path, timeout=TIMEOUT_S, allow_redirects=False)
                 got.content  # noqa: B018 - read the whole body
-                status = got.status_code
+                status, kept = got.status_code, got.headers.get("X-Kho-Cache", "")
             except requests.RequestException:
-                status = 0
+                status, kept = 0, ""
             ms = (time.perf_counter() - start) * 1000
             if status in expected and status != 200:
                 status = 200  # a deliberate 404 that came as it should is a success
@@ -282,7 +283,7 @@ def run(
                 status = 299  # a page that should not be there: counted as an error below
             if state["record"]:
                 with lock:
-                    records.append((kind, status, ms, time.time()))
+                    records.append((kind, status, ms, time.time(), kept))
 
     groups: list[list[tuple[requests.Session, bool, str]]] = [[] for _ in range(clients)]
     for i, s in enumerate(sessions):

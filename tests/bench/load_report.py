@@ -48,7 +48,7 @@ def summarise(result: dict) -> dict[str, Summary]:
 def statuses(result: dict) -> str:
     """The failed requests by kind and status (0: connection error or timeout)."""
     failed: dict[tuple[str, int], int] = {}
-    for kind, status, _ms, _t in result["requests"]:
+    for kind, status, *_ in result["requests"]:
         if not 200 <= status < 299 and status not in (301, 302, 303, 304):
             failed[(kind, status)] = failed.get((kind, status), 0) + 1
     return ", ".join(f"{k} HTTP {s} ×{n}" for (k, s), n in sorted(failed.items())) or "none"
@@ -71,22 +71,32 @@ def _cores(result: dict, own: bool = False, prefix: str = "server") -> float:
 RUNS = (  # (scenario, run, label)
     ("a", "base", "embedded store, 1 client (baseline)"),
     ("a", "load", "embedded store, 20 clients"),
+    ("g", "load", "embedded store, 20 clients, nothing kept"),
+    ("f", "load", "embedded store, 20 clients, one process, nothing kept (session 8's server)"),
     ("d", "load", "embedded store, tantivy search, 20 clients"),
     ("b", "base", "Oxigraph server, 1 client (baseline)"),
     ("b", "load", "Oxigraph server, 20 clients"),
-    ("e", "load", "Oxigraph server, two `kho serve` processes, 20 clients"),
     ("c", "load", "Oxigraph server, 20 clients, `kho ingest` beside"),
 )
 # per-kind table: (scenario, run, heading, ratio against (scenario, run) or None)
 COLUMNS = (
     ("a", "base", "embedded, 1 client", None),
     ("a", "load", "embedded, 20", ("a", "base")),
+    ("g", "load", "embedded, 20, nothing kept", ("a", "load")),
+    ("f", "load", "embedded, 20, one process, nothing kept", ("a", "load")),
     ("d", "load", "embedded, tantivy, 20", ("a", "load")),
     ("b", "base", "server, 1 client", None),
     ("b", "load", "server, 20", ("b", "base")),
-    ("e", "load", "server, 2 processes, 20", ("b", "load")),
     ("c", "load", "server, 20, ingest", ("b", "load")),
 )
+
+
+def kept(result: dict) -> str:
+    """The share of page views answered from kept pages (X-Kho-Cache: hit)."""
+    pages = [r for r in result["requests"] if r[0] in PAGES and len(r) > 4 and r[4]]
+    if not pages:
+        return "–"
+    return f"{100 * sum(1 for r in pages if r[4] == 'hit') / len(pages):.0f} %"
 
 
 def report(r: dict, quick: bool) -> str:
@@ -97,7 +107,9 @@ def report(r: dict, quick: bool) -> str:
     lines = [
         "## Load: 20 concurrent users against `kho serve`",
         "",
-        "`kho serve` (waitress, 8 threads, the production server) on 127.0.0.1 over bench_web's "
+        "`kho serve` (waitress, 8 threads, the production server, with its defaults: pages "
+        "rendered by one worker process per core, answers kept per audience) on 127.0.0.1 "
+        "over bench_web's "
         f"data directory: the harvested store plus {facts['records']:,} generated records "
         f"(metadata only; hồ sơ 60/30/10 % levels 01/02/03), built in {prep['prepare_s']:.0f} s. "
         "The clients are a process of their own (`tests/bench/load_client.py`): "
@@ -120,17 +132,22 @@ def report(r: dict, quick: bool) -> str:
         "deliberate 404 that came is a success; a page that should have been 404 is an "
         "error), a connection error or a timeout (60 s). Latencies in milliseconds, p50 / p95 "
         "/ p99; CPU in cores (CPU seconds per second of the window; the machine has 2, shared "
-        "by clients and servers); `kho serve`'s CPU includes its SPARQL worker processes, its "
-        "own process's beside it. The Oxigraph server holds the same store (bulk-loaded in "
+        "by clients and servers); `kho serve`'s CPU includes its page workers and SPARQL "
+        "workers, the serving process's beside it. Page views kept: the share answered from "
+        "kept pages (the `X-Kho-Cache: hit` header). The Oxigraph server holds the same store "
+        "(bulk-loaded in "
         f"{prep.get('oxigraph_load_s', 0):.0f} s); the tantivy run reads indexes rebuilt by "
-        "`kho reindex` with `KHO_SEARCH=tantivy`; the two-process run starts a second "
-        "`kho serve` on the same server store and data directory, the sessions taking turns. "
+        "`kho reindex` with `KHO_SEARCH=tantivy`; 'nothing kept' runs with "
+        "`KHO_PAGE_CACHE_MB=0`, every answer built from the store and the index; 'one "
+        "process, nothing kept' adds `KHO_SERVE_PROCESSES=1`: the server as session 8 "
+        "measured it. "
         "Machine load is the 1-minute load average at the end of the window (runnable "
         "processes, everyone's: above 2 the two cores were shared with other work).",
         "",
         "| run | requests | req/s | errors | page views p50 / p95 / p99 | all p50 / p95 / p99 "
-        "| kho serve CPU (own process) | other CPU | client CPU | machine load |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| page views kept | kho serve CPU (serving process) | other CPU | client CPU "
+        "| machine load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for sc, run, label in RUNS:
         res, s = r[sc][run], sums[(sc, run)]
@@ -142,7 +159,7 @@ def report(r: dict, quick: bool) -> str:
         lines.append(
             f"| {label} | {s['all'].n:,} | **{s['all'].rate:.1f}** | "
             f"{s['all'].errors} ({100 * s['all'].errors / max(1, s['all'].n):.2f} %) | "
-            f"{_three(s['pages'])} | {_three(s['all'])} | "
+            f"{_three(s['pages'])} | {_three(s['all'])} | {kept(res)} | "
             f"{_cores(res):.2f} ({_cores(res, own=True):.2f}) | "
             f"{', '.join(others) or '–'} | {res['client_cpu_s'] / res['seconds']:.2f} | "
             f"{res.get('loadavg', 0):.1f} |"
@@ -217,82 +234,48 @@ def goal(r: dict, sums: dict) -> list[str]:
     return out
 
 
-def starved(r: dict) -> str:
-    """A note when the server did not get its core: the machine, not Kho, was the limit."""
-    one = _cores(r["a"]["load"], own=True)
-    two = _cores(r["e"]["load"], own=True)
-    load = max(r[sc][run].get("loadavg", 0) for sc, run, _ in RUNS)
-    if one >= 0.9 and two >= 1.5:
-        return ""
-    return (
-        f" In this run one `kho serve` process got {one:.2f} cores and two together "
-        f"{two:.2f} (machine load up to {load:.1f}): other work held the cores, so the machine "
-        "was the limit and these two ratios understate what a second process and tantivy "
-        "give; they are the figures to read again on a quiet machine."
-    )
-
-
 def ingest_note(sums: dict) -> str:
-    """What the ingest's commits cost the cached pages (browse lists, home counts)."""
+    """What the ingest's commits cost the kept pages and the cached browse lists."""
     b, c = sums[("b", "load")], sums[("c", "load")]
     if "browse" not in b or "browse" not in c:
         return ""
     return (
         "- **The ingest beside** costs more than its CPU: every commit (50 hồ sơ) moves the "
-        "store's and the index's generation, which the cached browse lists and home counts "
-        "are keyed by, so they are counted again: `/browse` p50 "
+        "store's and the index's generation, which kept pages, browse lists and home counts "
+        "are keyed by, so they are built again: `/browse` p50 "
         f"{_ms(c['browse'].p50)} ms against {_ms(b['browse'].p50)} without the ingest, home "
         f"{_ms(c['home'].p50 if 'home' in c else 0)} against "
-        f"{_ms(b['home'].p50 if 'home' in b else 0)}. The browse lists' Memo "
-        "(webapp/browse.py) counts once per key, but every request behind it waits for the "
-        "recount; `Memo.recent` (the holdings counts' stale-while-revalidate) would answer "
-        "with the previous lists while it runs.\n"
+        f"{_ms(b['home'].p50 if 'home' in b else 0)}.\n"
     )
 
 
 def why(r: dict, sums: dict) -> str:
-    """Why the goal is missed: profiles of this benchmark's store (see the text), and the two
-    runs of this one that test the causes (tantivy against Whoosh, two processes against one)."""
+    """What the figures say: the page workers and the kept pages against session 8's server,
+    and what a page costs when nothing is kept."""
 
-    def gain(a: tuple[str, str], b: tuple[str, str]) -> str:
-        return f"{sums[a]['all'].rate / sums[b]['all'].rate:.2f}×"
+    def rate(key: tuple[str, str]) -> float:
+        return sums[key]["all"].rate
 
+    a, g, f = ("a", "load"), ("g", "load"), ("f", "load")
     return (
-        "Why p95 is not under 200 ms — profiled on this benchmark's 5k store on 2026-11-26 "
-        "(py-spy sampling `kho serve` under the 20 clients, and every kind of request timed "
-        "step by step in-process, one at a time; the machine was busy, load average 5–7):\n\n"
-        "- **One Python process, one GIL.** waitress's 8 threads run Python one at a time, "
-        "so requests queue for one core whatever the thread count; with 20 closed-loop "
-        "clients the mean latency is 20 ÷ throughput (Little's law), so a p95 under 200 ms "
-        "needs well over 100 requests/s, i.e. under ~10 ms of Python per request in one "
-        "process. This mix costs 56 ms (tantivy) to 78 ms (Whoosh) per request in-process "
-        "(SPARQL's wait for its worker included), 20–35 ms of server CPU per request under "
-        "load. A second `kho serve` process on the Oxigraph server gave "
-        f"{gain(('e', 'load'), ('b', 'load'))} the throughput of one in this run (the "
-        "embedded store admits one process: its lock); tantivy instead of Whoosh "
-        f"{gain(('d', 'load'), ('a', 'load'))}." + starved(r) + "\n"
-        "- **Where the Python time goes** (in-process ms per request, Whoosh / tantivy): "
-        "`/records` search 115 / 40 (Whoosh's scoring and facet counting in Python); unit "
-        "pages 86 / 48 and agency pages 104 / 25 (their holdings are a search); OAI-PMH "
-        "`ListRecords` 360 (100 items: 8 store queries, 105 ms, then oai_dc built in Python); "
-        "record and hồ sơ pages 45–49 (store queries 25–30: the provenance chain); JSON-LD "
-        "47–53 (pyld framing and compaction: 13 % of the samples holding the GIL); SPARQL "
-        "160–200 wall, but in worker processes, off the GIL.\n"
+        "How to read these runs:\n\n"
+        "- **Session 8's server** (one process, nothing kept) is GIL-bound: waitress's threads "
+        "run Python one at a time, so with 20 closed-loop clients the mean latency is 20 ÷ "
+        f"throughput (Little's law): {rate(f):.0f} req/s, page views p95 "
+        f"{_ms(sums[f]['pages'].p95)} ms.\n"
+        "- **Page workers** (webapp/workers.py: GET pages rendered in one process per core, "
+        "over a view of the store that follows the serving process's writes) use both cores: "
+        f"{rate(g):.0f} req/s with nothing kept, {rate(g) / rate(f):.2f}× session 8's server, "
+        f"page views p95 {_ms(sums[g]['pages'].p95)} ms. This is the floor: every answer "
+        "built from the store and the index.\n"
+        "- **Kept pages** (webapp/page_cache.py: an answer kept per URL, representation and "
+        "audience — role, grants, visible graphs — until the store or the index changes; the "
+        "reader's own account links, CSRF token and audit entries are never shared) add "
+        f"the rest: {rate(a):.0f} req/s, {rate(a) / rate(f):.2f}× session 8's server, with "
+        f"{kept(r['a']['load'])} of page views kept. The hit share is this benchmark's: 20 "
+        "sessions draw from a few hundred records, units and agencies and a few dozen words, "
+        "so pages repeat within the window; an archive read across a long tail of records "
+        "keeps less, and its figure lies between the two runs.\n"
         + ingest_note(sums)
-        + "- **Per-request work that could go** (webapp and repository code, for the lead): "
-        "(1) the after-request guard `mask_personal_numbers` (webapp/views.py) runs the "
-        "citizen-number regex over every text response: 16 ms on an OAI page (129 KB), "
-        "61 ms on the `/browse/agencies` HTML (474 KB), 3 ms on a search page — 15 % "
-        "(Whoosh) to 23 % (tantivy) of the GIL-holding samples; a `[0-9]{9}` pre-check "
-        "(no run of 9 digits: nothing to mask) takes 2.9 ms on the OAI page. (2) `Store.query` "
-        "runs `check_read_only` — the guard for readers' SPARQL, a lexer pass and a Python "
-        "loop over every character — on Kho's own queries too: 25 ms of an OAI page's 8 "
-        "queries (57 KB of SPARQL), 2.8 ms per request on average, 13 % of the GIL samples "
-        "in the tantivy run; checking only the endpoint's queries, or memoising the check "
-        "per query text (Kho's are templates; values are bound after the check), removes it. "
-        "(3) `Users.get` opens a SQLite connection and sets WAL on every signed-in request "
-        "(about 1 ms). (4) The browse lists' pages carry every value (145–475 KB), which (1) "
-        "then scans.\n"
-        "- **Not the cause:** the client process (≤ 0.05 cores), errors (none), the store's "
-        "query engine (Rust: its query time is the smaller part of every kind but OAI)."
+        + "- **Not the cause of any figure here:** the client process (≤ 0.05 cores)."
     )

@@ -1,0 +1,131 @@
+"""Page workers (webapp.workers): GET pages rendered in processes of their own, over a view of
+the store that follows the serving process's writes, served over real HTTP (waitress on
+127.0.0.1). The access rule holds there as in the serving process, a write is read at once, a
+killed worker is replaced without a failed request, and forms, files and SPARQL stay home."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pyoxigraph as ox
+import pytest
+import requests
+import waitress
+
+from repository.config import Settings
+from repository.namespaces import Minter
+from repository.store import open_store
+from tests.conftest import PASSWORD
+from webapp import create_app
+from webapp.workers import PageWorkers, dispatched
+
+SCOPE = "https://www.ica.org/standards/RiC/ontology#scopeAndContent"
+
+
+@pytest.fixture(scope="module")
+def served(demo_settings: Settings) -> Iterator[tuple[str, PageWorkers]]:
+    # plain HTTP on loopback: the session cookie may not be Secure, or requests never sends it
+    settings = replace(demo_settings, cookie_secure="no")
+    app = create_app(settings)
+    workers = PageWorkers(app, settings, 2)
+    assert workers.wait_ready() == 2
+    server = waitress.create_server(workers, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}", workers  # type: ignore[union-attr]
+    finally:
+        server.close()
+        workers.close()
+
+
+def _path(settings: Settings, family: str, kind: str = "rico:Record") -> tuple[str, str, str]:
+    """(page path, scopeAndContent, its graph) of the first record of an access family."""
+    minter = Minter(settings.base_iri)
+    row = open_store(settings).select(
+        f"SELECT ?s ?t ?g WHERE {{ GRAPH <{minter.records_graph(family)}> {{ ?s a {kind} }} "
+        f"GRAPH ?g {{ ?s <{SCOPE}> ?t }} }} ORDER BY ?s LIMIT 1"
+    )[0]
+    return "/" + str(minter.local_path(str(row["s"]))), str(row["t"]), str(row["g"])
+
+
+def sign_in(url: str, name: str) -> requests.Session:
+    session = requests.Session()
+    form = session.get(f"{url}/login", timeout=60).text
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    got = session.post(
+        f"{url}/login",
+        data={"name": name, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert got.status_code == 302
+    return session
+
+
+def test_pages_are_rendered_by_the_workers(served: tuple[str, PageWorkers]) -> None:
+    url, workers = served
+    before = workers.answered
+    for path in ("/", "/browse", "/records?q=ha+noi", "/api/records?per_page=5"):
+        got = requests.get(url + path, timeout=60)
+        assert got.status_code == 200, path
+    assert workers.answered == before + 4
+    assert "Kho" in requests.get(url + "/browse", timeout=60).text
+
+
+def test_the_access_rule_holds_in_the_workers(
+    served: tuple[str, PageWorkers], demo_settings: Settings
+) -> None:
+    url, _ = served
+    path, scope, _ = _path(demo_settings, "conditional")
+    for suffix in ("", ".jsonld"):
+        assert requests.get(url + path + suffix, timeout=60).status_code == 404
+    researcher = sign_in(url, "researcher")
+    page = researcher.get(url + path, timeout=60)
+    assert page.status_code == 200 and scope in page.text
+    assert "researcher" in page.text  # the reader's own account links
+    assert researcher.get(url + path + ".jsonld", timeout=60).status_code == 200
+    assert requests.get(url + path, timeout=60).status_code == 404  # still, after the reader
+
+
+def test_a_write_is_read_at_once(served: tuple[str, PageWorkers], demo_settings: Settings) -> None:
+    url, _ = served
+    path, scope, graph = _path(demo_settings, "public")
+    assert scope in requests.get(url + path, timeout=60).text
+    store = open_store(demo_settings)  # the serving process's store, as a form's write uses it
+    subject = ox.NamedNode(demo_settings.base_iri + path[1:])
+    old = ox.Quad(subject, ox.NamedNode(SCOPE), ox.Literal(scope), ox.NamedNode(graph))
+    new = ox.Quad(subject, ox.NamedNode(SCOPE), ox.Literal(scope + " (đã sửa)"), old.graph_name)
+    store.update_quads([old], [new])
+    try:
+        for _ in range(3):  # whichever worker answers
+            assert scope + " (đã sửa)" in requests.get(url + path, timeout=60).text
+    finally:
+        store.update_quads([new], [old])
+    assert scope + " (đã sửa)" not in requests.get(url + path, timeout=60).text
+
+
+def test_a_killed_worker_is_replaced(served: tuple[str, PageWorkers]) -> None:
+    url, workers = served
+    victim = workers.pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(6):
+        assert requests.get(url + "/browse", timeout=120).status_code == 200
+    assert victim not in workers.pids()
+    assert workers.wait_ready() == 2
+
+
+def test_forms_files_and_sparql_stay_in_the_serving_process() -> None:
+    def env(method: str, path: str, length: str = "") -> dict[str, object]:
+        return {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": length}
+
+    assert dispatched(env("GET", "/browse")) and dispatched(env("HEAD", "/id/record/x"))
+    assert not dispatched(env("POST", "/curation/retention", "20"))
+    assert not dispatched(env("GET", "/files/abc/original.pdf"))
+    assert not dispatched(env("GET", "/sparql"))
+    assert not dispatched(env("GET", "/login"))
+    assert not dispatched(env("GET", "/browse", "12"))  # a GET with a body
