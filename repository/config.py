@@ -128,6 +128,14 @@ class Settings:
             "again until the store or the index changes (0: keep none)."
         },
     )
+    page_cache_stale_seconds: int = field(
+        default=0,
+        metadata={
+            "help": "Seconds a kept page may still be given after the store or the index changed "
+            "(0: never). Keeps pages fast while kho ingest commits beside kho serve, but a record "
+            "an archivist restricts stays visible to readers of the old page that long."
+        },
+    )
     ingest_chunk: int = field(
         default=500,
         metadata={

@@ -7,6 +7,7 @@ cache too."""
 from __future__ import annotations
 
 import re
+import time
 
 import pyoxigraph as ox
 import pytest
@@ -19,7 +20,7 @@ from repository.users import Users
 from tests.conftest import PASSWORD
 from tests.web import client_as
 from webapp import create_app
-from webapp.page_cache import SLOT, PageCache
+from webapp.page_cache import SLOT, Kept, PageCache
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -144,3 +145,26 @@ def test_conditional_requests_are_answered_by_the_view(app: Flask) -> None:
     etag = first.headers["ETag"]
     again = client.get("/api/records?per_page=5", headers={"If-None-Match": etag})
     assert again.status_code == 304
+
+
+def test_a_stale_answer_is_given_only_within_the_window() -> None:
+    now = time.monotonic()
+    fresh = Kept(200, (), b"fresh", (), state=(1, 1), at=now)
+    old = Kept(200, (), b"old", (), state=(1, 1), at=now - 60)
+    strict, lenient = PageCache(1 << 20), PageCache(1 << 20, stale_s=10)
+    for cache in (strict, lenient):
+        cache.put("a", fresh)
+        cache.put("b", old)
+        assert cache.get("a", (1, 1)) is fresh and cache.get("b", (1, 1)) is old
+        assert cache.get("b", (2, 1)) is None  # changed, and a minute old
+    assert strict.get("a", (2, 1)) is None
+    assert lenient.get("a", (2, 1)) is fresh  # changed, but within the window
+
+
+def test_the_kept_size_stays_under_its_bound() -> None:
+    cache = PageCache(1000)
+    for i in range(20):
+        cache.put(i, Kept(200, (), bytes(300), ()))
+    assert cache.size <= 1000 and len(cache) == 3
+    cache.put("huge", Kept(200, (), bytes(5000), ()))
+    assert cache.get("huge", None) is None

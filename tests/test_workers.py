@@ -21,7 +21,7 @@ from repository.namespaces import Minter
 from repository.store import open_store
 from tests.conftest import PASSWORD
 from webapp import create_app
-from webapp.workers import PageWorkers, dispatched
+from webapp.workers import PageWorkers, dispatched, init_app
 
 SCOPE = "https://www.ica.org/standards/RiC/ontology#scopeAndContent"
 
@@ -31,9 +31,9 @@ def served(demo_settings: Settings) -> Iterator[tuple[str, PageWorkers]]:
     # plain HTTP on loopback: the session cookie may not be Secure, or requests never sends it
     settings = replace(demo_settings, cookie_secure="no")
     app = create_app(settings)
-    workers = PageWorkers(app, settings, 2)
+    workers = init_app(app, settings, 2)
     assert workers.wait_ready() == 2
-    server = waitress.create_server(workers, host="127.0.0.1", port=0, threads=4)
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -70,11 +70,14 @@ def sign_in(url: str, name: str) -> requests.Session:
 def test_pages_are_rendered_by_the_workers(served: tuple[str, PageWorkers]) -> None:
     url, workers = served
     before = workers.answered
-    for path in ("/", "/browse", "/records?q=ha+noi", "/api/records?per_page=5"):
+    for path in ("/", "/browse", "/records?q=ha+noi", "/api/records?per_page=5", "/dashboard"):
         got = requests.get(url + path, timeout=60)
         assert got.status_code == 200, path
-    assert workers.answered == before + 4
-    assert "Kho" in requests.get(url + "/browse", timeout=60).text
+        assert got.headers.get("X-Kho-Cache") in (None, "miss")
+    assert workers.answered == before + 5
+    again = requests.get(url + "/browse", timeout=60)  # kept by the serving process
+    assert again.headers["X-Kho-Cache"] == "hit" and "Kho" in again.text
+    assert workers.answered == before + 5
 
 
 def test_the_access_rule_holds_in_the_workers(
@@ -89,6 +92,14 @@ def test_the_access_rule_holds_in_the_workers(
     assert page.status_code == 200 and scope in page.text
     assert "researcher" in page.text  # the reader's own account links
     assert researcher.get(url + path + ".jsonld", timeout=60).status_code == 200
+    archivist = sign_in(url, "archivist")  # pages never kept: rendered whole by a worker
+    for _ in range(2):
+        page = archivist.get(url + path, timeout=60)
+        assert page.status_code == 200 and "archivist" in page.text
+        assert "X-Kho-Cache" not in page.headers
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    out = archivist.post(url + "/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert out.status_code == 302  # the worker's session cookie reached the browser
     assert requests.get(url + path, timeout=60).status_code == 404  # still, after the reader
 
 
@@ -113,8 +124,8 @@ def test_a_killed_worker_is_replaced(served: tuple[str, PageWorkers]) -> None:
     url, workers = served
     victim = workers.pids()[0]
     os.kill(victim, signal.SIGKILL)
-    for _ in range(6):
-        assert requests.get(url + "/browse", timeout=120).status_code == 200
+    for i in range(6):  # pages not kept yet: each goes to a worker
+        assert requests.get(f"{url}/records?q=ha+noi+{i}", timeout=120).status_code == 200
     assert victim not in workers.pids()
     assert workers.wait_ready() == 2
 

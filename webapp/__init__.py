@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     for module in (browse, resources, sparql, api, oai, dashboard, curation, registries):
         app.register_blueprint(module.bp)
     errors.register(app)
-    page_cache.init_app(app, settings.page_cache_mb << 20)  # last: its hooks run first
+    # last: its hooks run first
+    page_cache.init_app(app, settings.page_cache_mb << 20, settings.page_cache_stale_seconds)
     return app
 
 
@@ -118,15 +119,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
 
     import waitress
 
-    from webapp.workers import PageWorkers
+    from webapp import workers
 
     processes = settings.serve_processes or os.cpu_count() or 1
-    wsgi = app
     if processes > 1:
-        wsgi = PageWorkers(app, settings, processes)
-        ready = wsgi.wait_ready()
+        ready = workers.init_app(app, settings, processes).wait_ready()
         backend += f"; pages rendered by {ready} worker processes"
     print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
     waitress.serve(
-        wsgi, host=host, port=port, threads=8, ident="Kho", clear_untrusted_proxy_headers=True
+        app, host=host, port=port, threads=8, ident="Kho", clear_untrusted_proxy_headers=True
     )

@@ -5,9 +5,10 @@ What a page shows depends on the URL, the representation asked for (Accept, the 
 cookie), the reader's role, grants and visible graphs (repository.access's rule), and the state
 of the store and the records index. All of these make the key, so a kept answer is only ever
 given to a reader the core would have given the same answer; a write to the store or a commit
-to the index makes every kept answer unreachable. Nothing is kept for archivists and
-administrators (their pages carry forms), for conditional or non-GET requests, or for routes not
-listed in ENDPOINTS (files, sign-in, curation, the dashboard).
+to the index makes every kept answer unreachable (unless the operator allows answers a few
+seconds stale, KHO_PAGE_CACHE_STALE_SECONDS, for an ingest running beside). Nothing is kept for
+archivists and administrators (their pages carry forms), for conditional or non-GET requests, or
+for routes not listed in ENDPOINTS (files, sign-in, curation, the dashboard, OAI-PMH, SPARQL).
 
 The one part of a page that is the reader's own, the account links with the sign-out form and
 its CSRF token, is never kept: pages render a slot there (account_slot) which is filled per
@@ -18,6 +19,7 @@ written again, under the reader's name, each time it is given.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -28,6 +30,9 @@ from markupsafe import Markup
 from repository import record_index
 
 SLOT = "<!--kho:account-->"
+# A page worker's request from the serving process: answer with the slot unfilled, and note the
+# audit entries written (webapp.workers); environ keys no HTTP request can set.
+RAW, AUDITS = "kho.raw", "kho.audits"
 _SLOT_BYTES = SLOT.encode()
 # Routes whose GET answers are the same for every reader of one audience.
 ENDPOINTS = frozenset(
@@ -56,22 +61,29 @@ class Kept:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     audits: tuple[tuple[str, str, object], ...]  # (action, target or "", detail or targets)
+    state: Hashable = None  # the store's and the index's generations it was built from
+    at: float = 0.0  # when (time.monotonic())
 
 
 class PageCache:
-    """An LRU of answers bounded by their total size in bytes."""
+    """An LRU of answers bounded by their total size in bytes. An answer built from another
+    state of the store and index is no answer, unless it is at most `stale_s` seconds old."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, stale_s: float = 0.0) -> None:
         self.max_bytes = max_bytes
+        self.stale_s = stale_s
         self.size = 0
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
 
-    def get(self, key: Hashable) -> Kept | None:
+    def get(self, key: Hashable, state: Hashable) -> Kept | None:
         with self._lock:
             kept = self._kept.get(key)
+            if kept is not None and kept.state != state:
+                if time.monotonic() - kept.at > self.stale_s:
+                    kept = None
             if kept is None:
                 self.misses += 1
                 return None
@@ -110,7 +122,8 @@ def record_audit(action: str, target: str, detail: object) -> None:
         kept.append((action, target, detail))
 
 
-def _key() -> Hashable | None:
+def _key() -> tuple[Hashable, Hashable] | None:
+    """(who asks for what, the state of the store and the index), or None: not kept."""
     from webapp import site
     from webapp.auth import current_reader, ui_language
 
@@ -133,31 +146,29 @@ def _key() -> Hashable | None:
         reader.role,
         reader.grants,
         tuple(s.visible_graphs(reader)),
-        s.store.generation,
-        record_index.generation(s.settings),
         s.today(),
-    )
+    ), (s.store.generation, record_index.generation(s.settings))
 
 
-def init_app(app: Flask, max_bytes: int) -> PageCache | None:
-    """Keep answers of `app` in at most `max_bytes` (0: keep nothing). Call after every other
-    before/after-request hook is registered: the kept body is the view's own, before masking and
-    headers, which run again on every answer."""
+def init_app(app: Flask, max_bytes: int, stale_s: float = 0.0) -> PageCache | None:
+    """Keep answers of `app` in at most `max_bytes` (0: keep nothing, but still render the
+    account slot of answers that could be kept, as a page worker does for the serving process).
+    Call after every other before/after-request hook is registered: the kept body is the view's
+    own, before masking and headers, which run again on every answer."""
     app.jinja_env.globals["account_slot"] = account_slot
-    if max_bytes <= 0:
-        return None
-    cache = PageCache(max_bytes)
-    app.extensions["kho-pages"] = cache
+    cache = PageCache(max_bytes, stale_s) if max_bytes > 0 else None
+    if cache is not None:
+        app.extensions["kho-pages"] = cache
 
     @app.before_request
     def answer_kept() -> Response | None:
-        key = _key()
-        if key is None:
+        asked = _key()
+        if asked is None:
             return None
-        kept = cache.get(key)
-        g.page_cache_key = key
+        g.page_cache_key, g.page_cache_state = asked
+        g.page_cache_audits = []
+        kept = cache.get(*asked) if cache is not None else None
         if kept is None:
-            g.page_cache_audits = []
             return None
         g.page_cache_hit = True
         _replay(kept.audits)
@@ -175,12 +186,16 @@ def init_app(app: Flask, max_bytes: int) -> PageCache | None:
         body = response.get_data()
         hit = bool(g.get("page_cache_hit"))
         response.headers["X-Kho-Cache"] = "hit" if hit else "miss"  # as Varnish's X-Cache
-        if not hit and response.status_code in KEPT_STATUSES:
+        if cache is not None and not hit and response.status_code in KEPT_STATUSES:
             headers = tuple(
                 (k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS
             )
             audits = tuple(g.get("page_cache_audits") or ())
-            cache.put(key, Kept(response.status_code, headers, body, audits))
+            state, at = g.get("page_cache_state"), time.monotonic()
+            cache.put(key, Kept(response.status_code, headers, body, audits, state, at))
+        if request.environ.get(RAW):  # a page worker's answer to the serving process, which
+            request.environ[AUDITS] = list(g.get("page_cache_audits") or ())  # keeps it
+            return response
         if _SLOT_BYTES in body:
             g.page_cache_key = None  # the slot's own rendering is the reader's
             own = render_template("_account.html").encode()

@@ -1,14 +1,17 @@
 """Page workers: `kho serve` renders GET pages in processes of their own, so a 2-core machine
 serves with both cores instead of one (Python runs one thread at a time per process).
 
-The serving process keeps everything that writes or streams: forms (POST), file downloads and
-the SPARQL endpoint (whose queries already run in a pool of processes). A GET or HEAD without a
-body goes to an idle worker, preferring the one that answered the same URL last (its kept pages,
-webapp.page_cache, are per process). Each worker runs the same app over a view of the store that
-follows the serving process's writes (repository.store.open_store_follower): before each request
-it reads what was committed, so a page asked after a form was sent shows what the form wrote.
-The access rule runs in the worker's app exactly as in the serving process.
+Every request enters the serving process's app. A kept answer (webapp.page_cache) is given there
+at once; a GET or HEAD without a body that is not is rendered by an idle worker, preferring the
+one that rendered the same URL last. Forms (POST), file downloads and the SPARQL endpoint (whose
+queries already run in a pool of processes) stay in the serving process. Each worker runs the
+same app over a view of the store that follows the serving process's writes
+(repository.store.open_store_follower): before each request it reads what was committed, so a
+page asked after a form was sent shows what the form wrote. The access rule runs in the worker's
+app exactly as in the serving process.
 
+An answer that may be kept comes back with its account slot unfilled and the audit entries it
+wrote, for the serving process to keep; any other comes back whole, session cookie included.
 A worker that dies is replaced and its request answered by the serving process itself; one that
 takes longer than REQUEST_SECONDS is killed and replaced (503 with Retry-After).
 """
@@ -17,22 +20,25 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import os
 import signal
 import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from multiprocessing.connection import Connection
 
+from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
+
 from repository.config import Settings
+from webapp.page_cache import AUDITS, RAW
 
 REQUEST_SECONDS = 300.0
 TOO_LONG = "Trang này mất quá lâu; hãy thử lại sau. / This page took too long; try again later.\n"
 # Routes the serving process answers itself: writes, streamed files, SPARQL (its own pool).
 _OWN_PREFIXES = ("/files/", "/sparql", "/curation", "/admin", "/account", "/login", "/logout")
-StartResponse = Callable[..., object]
-Answer = tuple[str, list[tuple[str, str]], bytes]
+Answer = tuple[str, list[tuple[str, str]], bytes, list[tuple[str, str, object]]]
 
 
 def dispatched(environ: dict[str, object]) -> bool:
@@ -55,7 +61,7 @@ def _work(conn: Connection, settings: Settings) -> None:
     from webapp import create_app
 
     store = open_store_follower(settings)
-    app = create_app(settings, store=store)
+    app = create_app(replace(settings, page_cache_mb=0), store=store)  # the serving process keeps
     conn.send("ready")
     while True:
         try:
@@ -96,7 +102,8 @@ def _answer(app: Callable[..., Iterable[bytes]], request: dict[str, str]) -> Ans
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-    return str(started[0]), list(started[1]), body  # type: ignore[arg-type]
+    status, headers = started
+    return str(status), list(headers), body, list(environ.get(AUDITS) or [])  # type: ignore[call-overload]
 
 
 # -- in the serving process ----------------------------------------------------------------------
@@ -125,10 +132,9 @@ class _Worker:
 
 
 class PageWorkers:
-    """WSGI middleware in front of `app`: GET pages go to `count` worker processes."""
+    """`count` worker processes rendering pages, each one request at a time."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], settings: Settings, count: int):
-        self.app = app
+    def __init__(self, settings: Settings, count: int) -> None:
         self.settings = settings
         self._ctx = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._cond = threading.Condition()
@@ -138,7 +144,6 @@ class PageWorkers:
         self.answered = 0  # requests the workers answered
         for _ in range(count):
             self._add(_Worker(self._ctx, settings))
-        self.pid = os.getpid()
 
     def _add(self, worker: _Worker) -> None:
         with self._cond:
@@ -153,25 +158,15 @@ class PageWorkers:
     def pids(self) -> list[int]:
         return [w.process.pid for w in self._all if w.process.pid is not None]
 
-    def __call__(
-        self, environ: dict[str, object], start_response: StartResponse
-    ) -> Iterable[bytes]:
-        if not dispatched(environ):
-            return self.app(environ, start_response)
-        request = {k: v for k, v in environ.items() if isinstance(v, str)}
-        url = f"{request.get('PATH_INFO')}?{request.get('QUERY_STRING')}"
+    def render(self, environ: dict[str, object], raw: bool) -> Answer | None:
+        """The answer of a worker to the request `environ` (None: it took too long); raises
+        _WorkerLost when the worker died on it."""
+        asked = {k: v for k, v in environ.items() if isinstance(v, str)}
+        if raw:
+            asked[RAW] = "1"
+        url = f"{asked.get('PATH_INFO')}?{asked.get('QUERY_STRING')}"
         worker = self._take(zlib.crc32(url.encode("utf-8", "replace")))
-        try:
-            answer = self._ask(worker, request)
-        except _WorkerLost:
-            return self.app(environ, start_response)  # answered here rather than not at all
-        if answer is None:
-            plain = ("Content-Type", "text/plain; charset=utf-8")
-            start_response("503 Service Unavailable", [("Retry-After", "30"), plain])
-            return [TOO_LONG.encode()]
-        status, headers, body = answer
-        start_response(status, headers)
-        return [body]
+        return self._ask(worker, asked)
 
     def _take(self, affinity: int) -> _Worker:
         """An idle worker: the URL's own if it is idle (it may have the page kept), else any."""
@@ -224,3 +219,44 @@ class PageWorkers:
 
 class _WorkerLost(Exception):
     pass
+
+
+class _Sessions(SecureCookieSessionInterface):
+    """The serving process's sessions: when a worker answered the whole request, its session
+    cookie is the answer's (it may have made a CSRF token), so this process sends none."""
+
+    def save_session(self, app: Flask, session: object, response: Response) -> None:
+        if g.get("kho_delegated"):
+            return
+        super().save_session(app, session, response)  # type: ignore[arg-type]
+
+
+def init_app(app: Flask, settings: Settings, count: int) -> PageWorkers:
+    """Start `count` page workers for `app` (the serving process's) and send them its pages.
+    Call after webapp.page_cache.init_app: kept answers are given before a worker is asked."""
+    workers = PageWorkers(settings, count)
+    app.extensions["kho-workers"] = workers
+    app.session_interface = _Sessions()
+
+    @app.before_request
+    def delegate() -> Response | None:
+        if not dispatched(request.environ):
+            return None
+        raw = g.get("page_cache_key") is not None
+        try:
+            answer = workers.render(request.environ, raw)
+        except _WorkerLost:
+            return None  # answered here rather than not at all
+        if answer is None:
+            response = Response(TOO_LONG, status=503, mimetype="text/plain")
+            response.headers["Retry-After"] = "30"
+            return response
+        status, headers, body, audits = answer
+        if raw:  # to be kept: the slot is filled and the session saved here
+            headers = [(k, v) for k, v in headers if k.lower() != "set-cookie"]
+            g.page_cache_audits = audits
+        else:
+            g.kho_delegated = True
+        return Response(body, status=status, headers=headers)
+
+    return workers
