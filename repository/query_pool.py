@@ -23,7 +23,6 @@ import queue
 import resource
 import signal
 import threading
-import time
 import weakref
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -33,7 +32,7 @@ import pyoxigraph as ox
 
 from repository.errors import KhoError, QueryError
 from repository.sparql_answer import QueryAnswer, QueryJob, answer, answer_remote
-from repository.store_oxigraph import store_signature
+from repository.store_oxigraph import FollowerEngine
 from repository.store_wire import PartialAnswer, StoreTimeout
 
 if TYPE_CHECKING:
@@ -103,24 +102,19 @@ class QueryTooBig(KhoError):
 
 
 class _Snapshot:
-    """The worker's read-only store, reopened when the directory changed."""
+    """The worker's read-only store, reopened when the directory changed (opened on first use:
+    a worker that never queries never opens it)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.signature: tuple[tuple[str, int, int], ...] | None = None
-        self.store: ox.Store | None = None
+        self.engine: FollowerEngine | None = None
 
     def current(self) -> ox.Store:
-        signature = store_signature(self.path)
-        if self.store is None or signature != self.signature:
-            self.store = None  # close the old snapshot first
-            try:
-                self.store = ox.Store.read_only(str(self.path))
-            except OSError:
-                time.sleep(0.05)  # a write was rewriting the manifest: once more
-                self.store = ox.Store.read_only(str(self.path))
-            self.signature = signature
-        return self.store
+        if self.engine is None:
+            self.engine = FollowerEngine(self.path)
+        else:
+            self.engine.follow()
+        return self.engine.ox
 
 
 def _work(conn: Connection, path: str, memory_mb: int) -> None:

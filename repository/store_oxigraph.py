@@ -29,7 +29,7 @@ class EmbeddedEngine:
             if path is None:
                 self.ox = ox.Store()
             elif read_only:
-                self.ox = ox.Store.read_only(str(path))
+                self.ox = _read_only(path)
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self.ox = ox.Store(str(path))
@@ -152,11 +152,7 @@ class FollowerEngine(EmbeddedEngine):
         if signature == self.signature:
             return
         del self.ox  # close the old view first
-        try:
-            self.ox = ox.Store.read_only(str(self.path))
-        except OSError:
-            time.sleep(0.05)  # a write was rewriting the manifest: once more
-            self.ox = ox.Store.read_only(str(self.path))
+        self.ox = _read_only(self.path)
         self.signature = signature
 
     def stamp(self) -> str | None:
@@ -173,6 +169,14 @@ class FollowerEngine(EmbeddedEngine):
 
     def load_dump(self, path: Path) -> None:
         self.write([], [])
+
+
+def _read_only(path: Path) -> ox.Store:
+    try:
+        return ox.Store.read_only(str(path))
+    except OSError:
+        time.sleep(0.05)  # a write was rewriting the manifest: once more
+        return ox.Store.read_only(str(path))
 
 
 def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
