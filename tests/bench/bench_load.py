@@ -198,8 +198,11 @@ def measure(work: Path, sizes: Sizes) -> dict:
     one = (1, sizes.baseline_s, sizes.warm_up / 2, users)
     many = (CLIENTS, sizes.seconds, sizes.warm_up, users)
     results: dict = {"prep": prep, "sizes": sizes.__dict__}
+    # Each 20-client run starts on a server of its own, nothing kept yet, after the same warm-up
+    # (the baseline's requests would otherwise have filled the first run's kept answers).
     with serving(data) as (url, pid):
         results["a"] = {"base": load(url, *one, {"server": pid})}
+    with serving(data) as (url, pid):
         results["a"]["load"] = load(url, *many, {"server": pid})
     # (g) the page workers with nothing kept: every answer built from the store and the index
     with serving(data, {"KHO_PAGE_CACHE_MB": "0"}) as (url, pid):
@@ -228,7 +231,11 @@ def measure(work: Path, sizes: Sizes) -> dict:
         with serving(data, server.env()) as (url, pid):
             watch = {"server": pid, "oxigraph": server.process.pid}
             results["b"] = {"base": load(url, *one, watch)}
+        with serving(data, server.env()) as (url, pid):
+            watch = {"server": pid, "oxigraph": server.process.pid}
             results["b"]["load"] = load(url, *many, watch)
+        with serving(data, server.env()) as (url, pid):
+            watch = {"server": pid, "oxigraph": server.process.pid}
             results["c"] = ingesting(url, server, data, prep, many, watch)
         # (h) the same with kept pages given up to 10 s after a commit (the ingest goes on
         # with the rest of its batch: what (c) committed is unchanged and skipped)
