@@ -151,8 +151,10 @@ class FollowerEngine(EmbeddedEngine):
         signature = store_signature(self.path)
         if signature == self.signature:
             return
-        del self.ox  # close the old view first
-        self.ox = _read_only(self.path)
+        try:
+            self.ox = _read_only(self.path)  # if that fails, the old view stays
+        except OSError as exc:
+            raise KhoError(f"Cannot read the latest state of {self.path}: {exc}.") from exc
         self.signature = signature
 
     def stamp(self) -> str | None:
