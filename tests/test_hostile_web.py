@@ -135,6 +135,9 @@ def test_sparql_corpus(
     for via in case.via:
         response = send(client, query, via)
         body = response.get_data(as_text=True)
+        if case.or_stopped and response.status_code == 503:
+            assert "dừng" in response.json["error"], (via, body[:400])  # type: ignore[index]
+            continue  # stopped at the time limit: bounded all the same
         assert response.status_code == case.status, (via, body[:400])
         if case.status >= 400:
             assert case.says.lower() in response.json["error"].lower(), (via, body[:400])  # type: ignore[index]
