@@ -2,9 +2,9 @@
 serves with both cores instead of one (Python runs one thread at a time per process).
 
 Every request enters the serving process's app. A kept answer (webapp.page_cache) is given there
-at once; a GET or HEAD without a body that is not is rendered by an idle worker, preferring the
-one that rendered the same URL last. Forms (POST), file downloads and the SPARQL endpoint (whose
-queries already run in a pool of processes) stay in the serving process. Each worker runs the
+at once; a GET or HEAD without a body that is not is rendered by any idle worker. Forms (POST),
+file downloads and the SPARQL endpoint (whose queries already run in a pool of processes) stay in
+the serving process. Each worker runs the
 same app over a view of the store that follows the serving process's writes
 (repository.store.open_store_follower): before each request it reads what was committed, so a
 page asked after a form was sent shows what the form wrote. The access rule runs in the worker's
@@ -23,7 +23,6 @@ import multiprocessing
 import signal
 import sys
 import threading
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -144,7 +143,6 @@ class PageWorkers:
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
-        self.count = count
         self.answered = 0  # requests the workers answered
         for _ in range(count):
             self._add(_Worker(self._ctx, settings))
@@ -168,19 +166,14 @@ class PageWorkers:
         asked = {k: v for k, v in environ.items() if isinstance(v, str)}
         if raw:
             asked[RAW] = "1"
-        url = f"{asked.get('PATH_INFO')}?{asked.get('QUERY_STRING')}"
-        worker = self._take(zlib.crc32(url.encode("utf-8", "replace")))
-        return self._ask(worker, asked)
+        return self._ask(self._take(), asked)
 
-    def _take(self, affinity: int) -> _Worker:
-        """An idle worker: the URL's own if it is idle (it may have the page kept), else any."""
+    def _take(self) -> _Worker:
+        """An idle worker (answers are kept by the serving process: any worker will do)."""
         with self._cond:
             while not self._idle:
                 self._cond.wait()
-            preferred = self._all[affinity % len(self._all)]
-            chosen = preferred if preferred in self._idle else self._idle[0]
-            self._idle.remove(chosen)
-            return chosen
+            return self._idle.pop(0)  # the longest idle: every worker takes turns
 
     def _ask(self, worker: _Worker, request: dict[str, str]) -> Answer | None:
         try:
