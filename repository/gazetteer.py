@@ -394,17 +394,23 @@ def _fonds(store: Store, iri: str) -> list[FondsRef]:
     return list(out.values())
 
 
-def home_counts(store: Store) -> dict[str, int]:
-    rows = store.select("""
+def home_counts(store: Store, graphs: list[str] | None = None) -> dict[str, int]:
+    """Units per level and era, reorganisation events and agencies; `graphs` (the gazetteer's
+    and the agencies') spares the store a union of every graph (2 s on a server, 0.2 here)."""
+    rows = store.select(
+        """
         SELECT ?level ?era (COUNT(?u) AS ?n) WHERE {
           ?u a kho:AdminUnitVersion ; kho:level ?level .
           OPTIONAL { ?u rico:beginningDate ?from } OPTIONAL { ?u rico:endDate ?to }
           BIND(IF(BOUND(?to), "before", IF(BOUND(?from) && ?from = "2025-07-01"^^xsd:date,
                "after", "both")) AS ?era)
-        } GROUP BY ?level ?era""")
+        } GROUP BY ?level ?era""",
+        graphs=graphs,
+    )
     counts = {f"units_{LEVEL_OF[str(r['level'])]}_{r['era']}": int(r["n"]) for r in rows}  # type: ignore[call-overload]
     for key, cls in (("events", "kho:ReorganisationEvent"), ("agencies", "rico:CorporateBody")):
-        counts[key] = int(store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x a {cls} }}")[0]["n"])  # type: ignore[call-overload]
+        count = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x a {cls} }}"
+        counts[key] = int(store.select(count, graphs=graphs)[0]["n"])  # type: ignore[call-overload]
     return counts
 
 

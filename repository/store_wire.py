@@ -93,6 +93,25 @@ def content_type(header: str) -> str:
     return header.split(";")[0].strip().lower()
 
 
+def cut_short(body: bytes, last: bytes) -> None:
+    """Refuse a results document that does not end as one: a server that stops a query after
+    it began to answer (Oxigraph's --timeout-s) appends its error to what it had sent."""
+    tail = body.rstrip()
+    if not tail or tail.endswith(last):
+        return
+    said = tail[tail.rfind(last) + 1 :][-300:].decode("utf-8", "replace").strip()
+    if "cancel" in said.lower() or "timeout" in said.lower():
+        raise StoreTimeout(
+            f"The triple store stopped the query at its time limit, after it began to answer "
+            f"({said!r}). The store is busy or the query is heavy: try again later, narrow the "
+            "query, or raise the server's time limit."
+        )
+    raise PartialAnswer(
+        f"The triple store's answer was cut short ({said!r}). Try again; if it recurs, see the "
+        "triple store's log."
+    )
+
+
 def parse_answer(body: bytes | IO[bytes], header: str, form: str) -> object:
     """A server's answer as the pyoxigraph object the embedded store would give."""
     kind = content_type(header)
@@ -100,10 +119,18 @@ def parse_answer(body: bytes | IO[bytes], header: str, form: str) -> object:
         fmt = _RDF_TYPES.get(kind)
         if fmt is None:
             raise KhoError(f"The triple store answered a graph as {kind!r}, which Kho cannot read.")
-        return list(ox.parse(body, format=fmt))
+        try:
+            return list(ox.parse(body, format=fmt))
+        except SyntaxError as exc:
+            raise PartialAnswer(
+                f"The triple store's answer could not be read ({exc}): it was cut short or "
+                "garbled. Try again; if it recurs, see the triple store's log."
+            ) from exc
     fmt_r = _RESULT_TYPES.get(kind)
     if fmt_r is None:
         raise KhoError(f"The triple store answered results as {kind!r}, which Kho cannot read.")
+    if isinstance(body, bytes):
+        cut_short(body, b"}" if fmt_r == ox.QueryResultsFormat.JSON else b">")
     result = ox.parse_query_results(body, format=fmt_r)
     if form == "ASK" and isinstance(result, ox.QuerySolutions):
         # Virtuoso answers ASK as a table of one variable, __ASK_RETVAL: a row means true.

@@ -14,6 +14,7 @@ from repository.config import Settings
 from repository.errors import KhoError
 from repository.store import CommitUnit, Store, open_store
 from repository.store_sparql import STORE_GRAPH, SparqlEngine
+from repository.store_wire import PartialAnswer, StoreTimeout, parse_answer
 from tests.servers import Server, oxigraph_server, virtuoso_server
 
 BACKENDS = ["embedded", "oxigraph-server", "virtuoso"]
@@ -26,6 +27,7 @@ PUBLIC, SECRET, GAZ = (
 XSD = "http://www.w3.org/2001/XMLSchema#"
 P = ox.NamedNode(f"{BASE}p")
 TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+JSON = "application/sparql-results+json"
 
 
 @pytest.fixture(scope="session")
@@ -385,6 +387,23 @@ def test_unreachable_server_names_the_url(tmp_path: Path) -> None:
         match=r"Cannot reach the triple store at http://127\.0\.0\.1:9/sparql.*server runs",
     ):
         open_store(Settings(data_dir=tmp_path, store=spec, store_timeout=5))
+
+
+def test_a_query_the_server_stops_midway_is_a_clear_503() -> None:
+    # Oxigraph server writes the results' head, evaluates, and at its --timeout-s appends "The
+    # SPARQL operation has been cancelled" to what it sent (CI once showed this as a 500).
+    with oxigraph_server(timeout_s=1) as server:
+        engine = SparqlEngine(server.query_url, server.update_url, server.gsp_url)
+        store = Store(None, engine=engine)
+        triples = "".join(f'<{BASE}s{i}> <{BASE}p{i % 7}> "{i}" .\n' for i in range(20_000))
+        store.load_ntriples(triples, PUBLIC)
+        heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d FILTER(STR(?b) = STR(?d)) }"
+        with pytest.raises(StoreTimeout, match="time limit.*cancelled") as stopped:
+            store.select(heavy)
+        assert stopped.value.status == 503
+    with pytest.raises(PartialAnswer, match="cut short.*Oops"):
+        parse_answer(b'{"head":{"vars":["n"]},"results":{"bindings":[Oops', JSON, "SELECT")
+    parse_answer(b'{"head":{"vars":["n"]},"results":{"bindings":[]}}\n', JSON, "SELECT")
 
 
 def test_open_store_picks_the_backend_from_settings(

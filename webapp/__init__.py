@@ -42,8 +42,13 @@ class Site:
 
     def counts(self) -> dict[str, int]:
         if self._counts is None or time.monotonic() - self._counts[0] > COUNTS_TTL_SECONDS:
-            self._counts = (time.monotonic(), gazetteer.home_counts(self.store))
+            counts = gazetteer.home_counts(self.store, self.reference_graphs())
+            self._counts = (time.monotonic(), counts)
         return self._counts[1]
+
+    def reference_graphs(self) -> list[str]:
+        """The graphs of units and agencies: public to all, written only by harvests."""
+        return [self.minter.graph("gazetteer"), self.minter.graph("agencies")]
 
     def visible_graphs(self, reader: access.Reader | None = None) -> list[str]:
         """The named graphs `reader` (default: who asks in this request) may read; the rule is
