@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -210,10 +211,19 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def in_background(settings: Settings) -> int:
+    """Lower this process's CPU priority by settings.background_nice (its children, the OCR
+    workers, inherit it): work that can wait yields the cores to readers. The new niceness."""
+    if settings.background_nice > 0:
+        return os.nice(min(settings.background_nice, 19))
+    return os.nice(0)
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from repository.ingest import ingest_batch
     from repository.ocr import progress_bar
 
+    in_background(settings)
     store = open_store(settings)
     status = EXIT_OK
     for folder in args.batch_dirs:
@@ -251,6 +261,7 @@ def cmd_demo_batches(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from repository.reindex import progress_bar, reindex
 
+    in_background(settings)
     store = open_for_reading(settings)
     from repository import index_journal
 

@@ -121,6 +121,20 @@ class Settings:
             "the serving process. 0: one per CPU core; 1: all in the serving process."
         },
     )
+    background_nice: int = field(
+        default=10,
+        metadata={
+            "help": "How much lower the CPU priority of kho ingest and kho reindex is (nice, "
+            "0-19; OCR workers inherit it): the readers of kho serve go first. 0: the same."
+        },
+    )
+    serve_threads: int = field(
+        default=24,
+        metadata={
+            "help": "Threads kho serve answers requests with (waitress): kept pages are given "
+            "by them at once, the others wait for a page worker, the most urgent first."
+        },
+    )
     page_cache_mb: int = field(
         default=64,
         metadata={

@@ -75,3 +75,24 @@ def test_readme_starts_with_the_two_commands_and_lists_every_setting() -> None:
     for name, _default, _help in settings_table():
         assert f"`{name}`" in readme, name
     assert "make test" in Path(PROJECT_DIR / ".ci" / "run").read_text()
+
+
+def test_ingest_and_reindex_yield_the_cores_to_readers(tmp_path: Path) -> None:
+    # os.nice only goes down for an ordinary user: the rule runs in a process of its own.
+    import subprocess
+    import sys
+
+    code = (
+        "import os; from repository.cli import in_background; from repository.config import "
+        "Settings; s = Settings(data_dir='{d}', background_nice={n}); before = os.nice(0); "
+        "print(in_background(s) - before)"
+    )
+    for asked, lowered in ((10, 10), (0, 0), (40, 19)):
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(d=tmp_path, n=asked)],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert int(out.stdout) == lowered

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -21,7 +22,14 @@ from repository.namespaces import Minter
 from repository.store import open_store
 from tests.conftest import PASSWORD
 from webapp import create_app
-from webapp.workers import PageWorkers, dispatched, init_app
+from webapp.workers import (
+    DATA_SECONDS,
+    PAGE_SECONDS,
+    PageWorkers,
+    dispatched,
+    due_in,
+    init_app,
+)
 
 SCOPE = "https://www.ica.org/standards/RiC/ontology#scopeAndContent"
 
@@ -140,3 +148,48 @@ def test_forms_files_and_sparql_stay_in_the_serving_process() -> None:
     assert not dispatched(env("GET", "/sparql"))
     assert not dispatched(env("GET", "/login"))
     assert not dispatched(env("GET", "/browse", "12"))  # a GET with a body
+
+
+def test_pages_are_due_before_data() -> None:
+    def env(path: str, accept: str = "") -> dict[str, object]:
+        return {"PATH_INFO": path, "HTTP_ACCEPT": accept}
+
+    for page in ("/", "/records", "/id/record/X", "/units"):
+        assert due_in(env(page, "text/html,application/xhtml+xml,*/*;q=0.8")) == PAGE_SECONDS
+    assert due_in(env("/records")) == PAGE_SECONDS  # no Accept: a page
+    for data in ("/id/record/X.jsonld", "/api/records", "/oai", "/id/unit/Y.ttl"):
+        assert due_in(env(data)) == DATA_SECONDS
+    assert due_in(env("/id/record/X", "application/ld+json")) == DATA_SECONDS
+    assert due_in(env("/browse/units-new", "application/json")) == DATA_SECONDS
+
+
+def test_a_free_worker_goes_to_the_request_due_soonest(demo_settings: Settings) -> None:
+    # The scheduling rule alone: no worker process, idle "workers" given by hand as they free.
+    workers = PageWorkers(demo_settings, 0)
+    got: list[str] = []
+    now = 1000.0
+
+    def wait(name: str, deadline: float) -> threading.Thread:
+        """A request due at `deadline`, waiting for a worker (once this returns)."""
+        before = len(workers._waiting)
+
+        def take() -> None:
+            got.append(f"{name}:{workers._take(deadline)}")
+
+        thread = threading.Thread(target=take, daemon=True)
+        thread.start()
+        while len(workers._waiting) <= before:
+            time.sleep(0.005)
+        return thread
+
+    data = wait("data", now + DATA_SECONDS)  # asked first, due later
+    page = wait("page", now + PAGE_SECONDS)
+    old_data = wait("old-data", now - 1)  # a data request that has waited past its due time
+    workers._add("w1")  # type: ignore[arg-type]
+    old_data.join(5)
+    workers._add("w2")  # type: ignore[arg-type]
+    page.join(5)
+    workers._add("w3")  # type: ignore[arg-type]
+    data.join(5)
+    assert got == ["old-data:w1", "page:w2", "data:w3"]
+    assert not workers._waiting

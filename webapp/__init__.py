@@ -111,9 +111,9 @@ def site() -> Site:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bool = False) -> None:
-    """Serve the app: waitress (a production WSGI server, 8 threads) with page workers
-    (webapp.workers, settings.serve_processes) unless `dev`, which runs Werkzeug's development
-    server (no debugger, no reloader, no workers)."""
+    """Serve the app: waitress (a production WSGI server, settings.serve_threads threads) with
+    page workers (webapp.workers, settings.serve_processes) unless `dev`, which runs Werkzeug's
+    development server (no debugger, no reloader, no workers)."""
     app = create_app(settings)
     backend = app.extensions["kho"].store.backend
     if dev:
@@ -132,5 +132,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
         backend += f"; pages rendered by {ready} worker processes"
     print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
     waitress.serve(
-        app, host=host, port=port, threads=8, ident="Kho", clear_untrusted_proxy_headers=True
+        app,
+        host=host,
+        port=port,
+        threads=settings.serve_threads,
+        ident="Kho",
+        clear_untrusted_proxy_headers=True,
     )
