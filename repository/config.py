@@ -142,12 +142,13 @@ class Settings:
             "again until the store or the index changes (0: keep none)."
         },
     )
-    page_cache_stale_seconds: int = field(
-        default=0,
+    page_cache_lag_seconds: int = field(
+        default=30,
         metadata={
-            "help": "Seconds a kept page may still be given after the store or the index changed "
-            "(0: never). Keeps pages fast while kho ingest commits beside kho serve, but a record "
-            "an archivist restricts stays visible to readers of the old page that long."
+            "help": "Seconds kept pages may lag behind records being added (kho ingest of new "
+            "hồ sơ): a new record may take that long to show in kept lists and searches. Any "
+            "other write (an edit, a restriction, a deletion) makes kept pages unreachable at "
+            "once. 0: every addition does too."
         },
     )
     ingest_chunk: int = field(

@@ -14,6 +14,8 @@ default (repository.records_whoosh), and tantivy for 100k records and more
 from __future__ import annotations
 
 import importlib
+import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache, lru_cache
@@ -196,9 +198,34 @@ def rebuild(store: Store, settings: Settings, progress: Callable[[int], None] | 
     from repository.search_text import write_beside
 
     eng = _engine(settings)
-    return write_beside(
+    count = write_beside(
         index_path(settings), lambda path: eng.rebuild(path, store, settings, progress)
     )
+    _changed(settings)
+    return count
+
+
+def _changes_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "records-index.changes"
+
+
+def _changed(settings: Settings) -> None:
+    """Mark that the index changed what it held (a document updated or removed, a rebuild), as
+    opposed to only adding documents: written after the change, a new file each time."""
+    path = _changes_path(settings)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(f"{time.time_ns()}\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def changes(settings: Settings) -> tuple[int, int] | None:
+    """The mark of the index's last change (see _changed); None before the first. Kept answers
+    may lag behind documents added, never behind a change (webapp.page_cache)."""
+    try:
+        st = os.stat(_changes_path(settings))
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def generation(settings: Settings) -> int | None:
@@ -250,7 +277,12 @@ def update(
     if ensure_current(store, settings):
         return len(list(iris))
     eng = _engine(settings)
-    return int(eng.update(index_path(settings), store, settings, iris, removed, set(new)))
+    iris, removed, new = list(iris), list(removed), set(new)
+    try:
+        return int(eng.update(index_path(settings), store, settings, iris, removed, new))
+    finally:
+        if removed or set(iris) - new:  # not only additions: whatever happened, say so
+            _changed(settings)
 
 
 def indexed_iris(settings: Settings) -> set[str]:

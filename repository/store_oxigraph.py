@@ -80,8 +80,8 @@ class EmbeddedEngine:
         return None  # only this process writes while it holds the directory
 
     # -- writing ---------------------------------------------------------------------------
-    def write(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None:
-        """Remove and add quads in one transaction."""
+    def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
+        """Remove and add quads in one transaction (`only_added`: for a server's stamps)."""
         if not remove:
             if add:
                 self.ox.extend(add)
@@ -158,9 +158,10 @@ class FollowerEngine(EmbeddedEngine):
         self.signature = signature
 
     def stamp(self) -> str | None:
-        return str(hash(self.signature))
+        seen = str(hash(self.signature))
+        return f"{seen}|{seen}"  # a follower cannot tell additions from changes: all change
 
-    def write(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None:
+    def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
         raise KhoError(f"{self.describe()} is read here (a page worker): writes go elsewhere.")
 
     def new_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:

@@ -8,7 +8,8 @@ Bookkeeping of its own, in the graph `kho:storeGraph` (never listed, queried or 
 * `<g> a kho:NamedGraph` for each graph Kho wrote: `named_graphs()` and the "all graphs" dataset
   are these, so a server's own graphs (Virtuoso's system graphs) never show up in Kho's answers;
 * `kho:storeGraph kho:writeStamp "…"`, one more added by every write's own request: a Store in
-  another process sees the count change (Store.generation).
+  another process sees the count change (Store.generation); and `kho:changeStamp "…"`, one more
+  by every write that does more than add new ingest units (Store.change_generation).
 Every write is ONE update request (DELETE DATA …; INSERT DATA …; the stamp), which Oxigraph server
 applies all-or-nothing. A new graph (a harvest, `kho load`) goes by Graph Store Protocol POSTs of
 50,000 quads and is dropped again if one fails (GSP was 1.7x faster than SPARQL Update on Oxigraph
@@ -90,6 +91,7 @@ VIRTUOSO_REPAIRS = [
 ]
 STORE_GRAPH = ox.NamedNode("https://w3id.org/kho/ns#storeGraph")
 _STAMP = ox.NamedNode("https://w3id.org/kho/ns#writeStamp")
+_CHANGE = ox.NamedNode("https://w3id.org/kho/ns#changeStamp")
 _NAMED_GRAPH = ox.NamedNode("https://w3id.org/kho/ns#NamedGraph")
 _TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _NOTHING = "urn:kho:no-graph"  # an empty dataset: the protocol has no other way to say it
@@ -372,35 +374,49 @@ class SparqlEngine:
         return 0
 
     def stamp(self) -> str | None:
-        """Changes with every write: how many stamps the writes added, and the greatest."""
+        """Changes with every write: how many stamps the writes added, and the greatest; after
+        "|" the same of the change stamps (writes that did more than add new ingest units)."""
         self._graphs = None  # another process may have added graphs too
-        pattern = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {_STAMP} ?x }}"
-        sparql = f"SELECT (COUNT(?x) AS ?n) (MAX(STR(?x)) AS ?m) WHERE {{ {pattern} }}"
-        row = next(iter(self.select(sparql, [STORE_GRAPH.value])), None)
-        n = int(row["n"].value) if row is not None and row["n"] is not None else 0  # type: ignore[union-attr]
-        if n > STAMPS_KEPT:  # folded into a new one, in one operation: readers still notice
-            fresh = ox.Literal(uuid.uuid4().hex)
-            new = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {_STAMP} {fresh} }}"
-            self.update(f"DELETE {{ {pattern} }} INSERT {{ {new} }} WHERE {{ {pattern} }}")
-            return f"1 {fresh.value}"
-        return f"{n} {row['m'].value if row is not None and row['m'] is not None else ''}"  # type: ignore[union-attr]
+        sparql = (
+            f"SELECT ?p (COUNT(?x) AS ?n) (MAX(STR(?x)) AS ?m) WHERE {{ VALUES ?p {{ {_STAMP} "
+            f"{_CHANGE} }} GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} ?p ?x }} }} GROUP BY ?p"
+        )
+        seen = {
+            str(row["p"].value): (int(row["n"].value), str(row["m"].value))  # type: ignore[union-attr]
+            for row in self.select(sparql, [STORE_GRAPH.value])
+            if row["p"] is not None and row["n"] is not None and row["m"] is not None
+        }
+        parts = []
+        for predicate in (_STAMP, _CHANGE):
+            n, greatest = seen.get(predicate.value, (0, ""))
+            if n > STAMPS_KEPT:  # folded into a new one, in one operation: readers still notice
+                pattern = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {predicate} ?x }}"
+                fresh = ox.Literal(uuid.uuid4().hex)
+                new = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {predicate} {fresh} }}"
+                self.update(f"DELETE {{ {pattern} }} INSERT {{ {new} }} WHERE {{ {pattern} }}")
+                n, greatest = 1, fresh.value
+            parts.append(f"{n} {greatest}")
+        return "|".join(parts)
 
     # -- writing ---------------------------------------------------------------------------
-    def _bookkeeping(self, graphs: Iterable[str]) -> list[ox.Quad]:
-        """A new stamp and the written graphs' marks, inserted by the write's own request.
+    def _bookkeeping(self, graphs: Iterable[str], change: bool = True) -> list[ox.Quad]:
+        """A new stamp (and a change stamp unless the write only added new ingest units) and the
+        written graphs' marks, inserted by the write's own request.
 
         Stamps are only ever added (one small triple per write), so a write needs no DELETE of the
         old stamp: on Virtuoso, which commits each operation of a request on its own, a write
         stays one operation."""
         marks = [ox.Quad(ox.NamedNode(g), _TYPE, _NAMED_GRAPH, STORE_GRAPH) for g in set(graphs)]
-        stamp = ox.Quad(STORE_GRAPH, _STAMP, ox.Literal(uuid.uuid4().hex), STORE_GRAPH)
-        return [stamp, *marks]
+        stamps = [ox.Quad(STORE_GRAPH, _STAMP, ox.Literal(uuid.uuid4().hex), STORE_GRAPH)]
+        if change:
+            stamps.append(ox.Quad(STORE_GRAPH, _CHANGE, ox.Literal(uuid.uuid4().hex), STORE_GRAPH))
+        return [*stamps, *marks]
 
-    def write(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None:
+    def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
         if not remove and not add:
             return
         graphs = {q.graph_name.value for q in add}  # type: ignore[attr-defined]
-        add = add + self._bookkeeping(graphs)
+        add = add + self._bookkeeping(graphs, change=bool(remove) or not only_added)
         if self.dialect != "virtuoso":
             self.update(update_body(remove, add))  # one request: one transaction
         elif len(remove) + len(add) > VIRTUOSO_CHUNK:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import pyoxigraph as ox
 import pytest
@@ -15,7 +16,7 @@ from flask import Flask
 
 from repository.config import Settings
 from repository.namespaces import Minter
-from repository.store import open_store
+from repository.store import CommitUnit, open_store
 from repository.users import Users
 from tests.conftest import PASSWORD
 from tests.web import client_as
@@ -147,18 +148,45 @@ def test_conditional_requests_are_answered_by_the_view(app: Flask) -> None:
     assert again.status_code == 304
 
 
-def test_a_stale_answer_is_given_only_within_the_window() -> None:
-    now = time.monotonic()
-    fresh = Kept(200, (), b"fresh", (), state=(1, 1), at=now)
-    old = Kept(200, (), b"old", (), state=(1, 1), at=now - 60)
-    strict, lenient = PageCache(1 << 20), PageCache(1 << 20, stale_s=10)
-    for cache in (strict, lenient):
-        cache.put("a", fresh)
-        cache.put("b", old)
-        assert cache.get("a", (1, 1)) is fresh and cache.get("b", (1, 1)) is old
-        assert cache.get("b", (2, 1)) is None  # changed, and a minute old
-    assert strict.get("a", (2, 1)) is None
-    assert lenient.get("a", (2, 1)) is fresh  # changed, but within the window
+def test_answers_lag_behind_additions_only_within_the_window() -> None:
+    one, added, changed = ((1, None), (1, 1)), ((1, None), (2, 2)), ((2, None), (3, 3))
+    lagging, strict = PageCache(1 << 20, lag_s=10), PageCache(1 << 20)
+    for cache in (lagging, strict):
+        cache.get("x", one)  # the state the answers were kept in, seen
+        cache.put("a", Kept(200, (), b"a", (), state=one))
+        assert cache.get("a", one) is not None
+    assert lagging.get("a", added) is not None  # records added since: within the window
+    assert strict.get("a", added) is None  # no window: every addition makes it unreachable
+    lagging._seen[one] = time.monotonic() - 11  # the first addition after it is 11 s old
+    assert lagging.get("a", added) is None
+    lagging._seen[one] = time.monotonic()
+    assert lagging.get("a", changed) is None  # a change: unreachable at once, window or not
+    assert lagging.get("a", one) is not None  # (its own state still answers it)
+
+
+def test_an_ingest_commit_leaves_kept_pages_a_change_does_not(demo_settings: Settings) -> None:
+    store = open_store(demo_settings)
+    apps = {lag: create_app(replace(demo_settings, page_cache_lag_seconds=lag)) for lag in (0, 30)}
+    clients = {lag: client_as(app, "anonymous") for lag, app in apps.items()}
+
+    def kept(lag: int) -> str:
+        return clients[lag].get("/browse").headers["X-Kho-Cache"]
+
+    graph = ox.NamedNode("https://kho.example.org/graph/test-page-cache")
+    key = "https://kho.example.org/id/hoso/TEST-PAGE-CACHE"
+    quad = ox.Quad(ox.NamedNode(key), ox.NamedNode(f"{key}#p"), ox.Literal("mới"), graph)
+    for lag in apps:
+        kept(lag)
+        assert kept(lag) == "hit"
+    try:
+        assert store.commit_units([CommitUnit(key, "d1", [quad], [], set())]).added
+        assert kept(30) == "hit"  # a new hồ sơ only added: the kept page may lag 30 s
+        assert kept(0) == "miss"
+        other = ox.Quad(ox.NamedNode(key), ox.NamedNode(f"{key}#q"), ox.Literal("x"), graph)
+        store.add_quads([other])  # not an ingest unit: a change, whatever it writes
+        assert kept(30) == "miss"
+    finally:
+        store.update_quads([*store.quads(graph=graph), *store.quads(ox.NamedNode(key))], [])
 
 
 def test_the_kept_size_stays_under_its_bound() -> None:

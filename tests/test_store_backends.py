@@ -369,6 +369,48 @@ def test_generation_sees_writes_of_another_store_object(
         assert reader.generation > seen
 
 
+def test_only_new_ingest_units_leave_the_change_generation(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kept pages may lag behind additions, never behind a change (webapp.page_cache): the store
+    # says which writes only added new units, in this process and (servers) to another.
+    import repository.store as store_module
+
+    monkeypatch.setattr(store_module, "STAMP_INTERVAL", 0.0)
+
+    def unit(n: int, digest: str = "d1") -> CommitUnit:
+        quads = [q(f"hs{n}", lit(f"Hồ sơ {n} {digest}"), PUBLIC, TITLE)]
+        return CommitUnit(f"{BASE}id/hs{n}", digest, quads, [], set())
+
+    for kind in BACKENDS:
+        writer = make(kind, request, tmp_path)
+        readers = [writer]
+        if kind != "embedded":
+            readers.append(
+                server_store(
+                    request.getfixturevalue(
+                        "oxigraph_srv" if kind == "oxigraph-server" else "virtuoso_srv"
+                    )
+                )
+            )
+
+        def states(readers: list[Store] = readers) -> list[tuple[int, int]]:
+            return [(r.generation, r.change_generation) for r in readers]
+
+        seen = states()
+        assert writer.commit_units([unit(1), unit(2)]).added  # new units: only added
+        now = states()
+        for (gen, changes), (gen0, changes0) in zip(now, seen, strict=True):
+            assert gen > gen0 and changes == changes0, kind
+        writer.commit_units([unit(3), unit(1, "d2")])  # one new, one replaced: a change
+        for (_, changes), (_, changes0) in zip(states(), now, strict=True):
+            assert changes > changes0, kind
+        now = states()
+        writer.add_quads([q("other", lit("x"), PUBLIC)])  # any other write is a change
+        for (_, changes), (_, changes0) in zip(states(), now, strict=True):
+            assert changes > changes0, kind
+
+
 # -- opening ---------------------------------------------------------------------------------------
 
 

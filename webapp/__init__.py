@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.register_blueprint(module.bp)
     errors.register(app)
     # last: its hooks run first
-    page_cache.init_app(app, settings.page_cache_mb << 20, settings.page_cache_stale_seconds)
+    page_cache.init_app(app, settings.page_cache_mb << 20, settings.page_cache_lag_seconds)
     return app
 
 

@@ -4,9 +4,13 @@ answered from memory, not rebuilt from the store.
 What a page shows depends on the URL, the representation asked for (Accept, the language
 cookie), the reader's role, grants and visible graphs (repository.access's rule), and the state
 of the store and the records index. All of these make the key, so a kept answer is only ever
-given to a reader the core would have given the same answer; a write to the store or a commit
-to the index makes every kept answer unreachable (unless the operator allows answers a few
-seconds stale, KHO_PAGE_CACHE_STALE_SECONDS, for an ingest running beside). Nothing is kept for
+given to a reader the core would have given the same answer. A write that changes what was there
+(an edit, a restriction, a deletion, a rebuilt index) makes every kept answer unreachable at
+once. A commit that only adds new ingest units (Store.change_generation, record_index.changes)
+lets them lag behind it for up to KHO_PAGE_CACHE_LAG_SECONDS: since what a reader may see is
+decided by named graphs and additions never take a resource out of one, an answer from before an
+addition shows less, never something the reader may no longer see. So `kho ingest` beside
+`kho serve` does not rebuild every page at every commit. Nothing is kept for
 archivists and administrators (their pages carry forms), for conditional or non-GET requests, or
 for routes not listed in ENDPOINTS (files, sign-in, curation, the dashboard, OAI-PMH, SPARQL).
 
@@ -61,28 +65,56 @@ class Kept:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     audits: tuple[tuple[str, str, object], ...]  # (action, target or "", detail or targets)
-    state: Hashable = None  # the store's and the index's generations it was built from
+    state: State | None = None  # the store's and the index's state it was built from
     at: float = 0.0  # when (time.monotonic())
+
+
+# (what was changed, what was added): (Store.change_generation, record_index.changes) and
+# (Store.generation, record_index.generation)
+State = tuple[Hashable, Hashable]
+_STATES_SEEN = 256
 
 
 class PageCache:
     """An LRU of answers bounded by their total size in bytes. An answer built from another
-    state of the store and index is no answer, unless it is at most `stale_s` seconds old."""
+    state of the store and index is no answer, unless the store and the index only had things
+    added since, and the first of those additions is at most `lag_s` seconds old."""
 
-    def __init__(self, max_bytes: int, stale_s: float = 0.0) -> None:
+    def __init__(self, max_bytes: int, lag_s: float = 0.0) -> None:
         self.max_bytes = max_bytes
-        self.stale_s = stale_s
+        self.lag_s = lag_s
         self.size = 0
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        # every state seen, in order, with when a later one was first seen (None: none yet)
+        self._seen: OrderedDict[State, float | None] = OrderedDict()
 
-    def get(self, key: Hashable, state: Hashable) -> Kept | None:
+    def _observe(self, state: State, now: float) -> None:
+        if state in self._seen:
+            return
+        for old, after in self._seen.items():
+            if after is None:
+                self._seen[old] = now
+        self._seen[state] = None
+        while len(self._seen) > _STATES_SEEN:
+            self._seen.popitem(last=False)
+
+    def _lagging(self, kept: State, state: State, now: float) -> bool:
+        """May an answer of state `kept` be given in state `state`?"""
+        if self.lag_s <= 0 or kept[0] != state[0] or kept not in self._seen:
+            return False
+        after = self._seen[kept]
+        return after is None or now - after <= self.lag_s
+
+    def get(self, key: Hashable, state: State) -> Kept | None:
         with self._lock:
+            now = time.monotonic()
+            self._observe(state, now)
             kept = self._kept.get(key)
             if kept is not None and kept.state != state:
-                if time.monotonic() - kept.at > self.stale_s:
+                if kept.state is None or not self._lagging(kept.state, state, now):
                     kept = None
             if kept is None:
                 self.misses += 1
@@ -122,7 +154,7 @@ def record_audit(action: str, target: str, detail: object) -> None:
         kept.append((action, target, detail))
 
 
-def _key() -> tuple[Hashable, Hashable] | None:
+def _key() -> tuple[Hashable, State] | None:
     """(who asks for what, the state of the store and the index), or None: not kept."""
     from webapp import site
     from webapp.auth import current_reader, ui_language
@@ -147,16 +179,19 @@ def _key() -> tuple[Hashable, Hashable] | None:
         reader.grants,
         tuple(s.visible_graphs(reader)),
         s.today(),
-    ), (s.store.generation, record_index.generation(s.settings))
+    ), (
+        (s.store.change_generation, record_index.changes(s.settings)),
+        (s.store.generation, record_index.generation(s.settings)),
+    )
 
 
-def init_app(app: Flask, max_bytes: int, stale_s: float = 0.0) -> PageCache | None:
+def init_app(app: Flask, max_bytes: int, lag_s: float = 0.0) -> PageCache | None:
     """Keep answers of `app` in at most `max_bytes` (0: keep nothing, but still render the
     account slot of answers that could be kept, as a page worker does for the serving process).
     Call after every other before/after-request hook is registered: the kept body is the view's
     own, before masking and headers, which run again on every answer."""
     app.jinja_env.globals["account_slot"] = account_slot
-    cache = PageCache(max_bytes, stale_s) if max_bytes > 0 else None
+    cache = PageCache(max_bytes, lag_s) if max_bytes > 0 else None
     if cache is not None:
         app.extensions["kho-pages"] = cache
 
