@@ -448,6 +448,42 @@ def test_a_query_the_server_stops_midway_is_a_clear_503() -> None:
     parse_answer(b'{"head":{"vars":["n"]},"results":{"bindings":[]}}\n', JSON, "SELECT")
 
 
+def test_a_server_too_slow_to_answer_a_query_is_a_clear_503() -> None:
+    # A real HTTP server on 127.0.0.1 that answers at once, but sleeps on a query saying SLOW.
+    import http.server
+    import threading
+    import time
+    from urllib.parse import parse_qs
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            query = form["query"][0]
+            if "SLOW" in query:
+                time.sleep(3)
+            body = b'{"head": {}, "boolean": true}'
+            if "SELECT" in query:  # the graphs Kho wrote: none
+                body = b'{"head": {"vars": ["g"]}, "results": {"bindings": []}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        engine = SparqlEngine(f"{base}/query", f"{base}/update", f"{base}/store", timeout=1)
+        with pytest.raises(StoreTimeout, match=r"did not answer within 1 s.*KHO_STORE_TIMEOUT"):
+            Store(None, engine=engine).ask('ASK { ?s ?p "SLOW" }')
+    finally:
+        server.shutdown()
+
+
 def test_open_store_picks_the_backend_from_settings(
     oxigraph_srv: Server, virtuoso_srv: Server, tmp_path: Path
 ) -> None:
