@@ -118,7 +118,8 @@ class Settings:
         default=0,
         metadata={
             "help": "Processes kho serve renders pages in (GET); forms, files and SPARQL stay in "
-            "the serving process. 0: one per CPU core; 1: all in the serving process."
+            "the serving process. 0: one per CPU core (two on a server store, which pages wait "
+            "on); 1: all in the serving process."
         },
     )
     background_nice: int = field(

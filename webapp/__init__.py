@@ -126,7 +126,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
 
     from webapp import workers
 
-    processes = settings.serve_processes or os.cpu_count() or 1
+    processes = settings.serve_processes or (os.cpu_count() or 1)
+    if not settings.serve_processes and backend.startswith("sparql:"):
+        processes *= 2  # a page over a server store waits on it about half its time
     if processes > 1:
         ready = workers.init_app(app, settings, processes).wait_ready()
         backend += f"; pages rendered by {ready} worker processes"

@@ -110,7 +110,8 @@ def report(r: dict, quick: bool) -> str:
         "## Load: 20 concurrent users against `kho serve`",
         "",
         "`kho serve` (waitress, the production server, with its defaults: 24 threads, pages "
-        "rendered by one worker process per core, the waiting request due soonest first — a "
+        "rendered by one worker process per core — two on the Oxigraph server, which pages wait "
+        "on — the waiting request due soonest first — a "
         "page 0.2 s after it arrived, data for programs 2 s — and answers kept per audience) "
         "on 127.0.0.1 "
         "over bench_web's "
