@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from whoosh import index as windex
-from whoosh import sorting
 from whoosh.query import And, Every, Or, Query, Term
+from whoosh.searching import Searcher
 
 from repository.config import Settings
 from repository.record_documents import record_documents
@@ -162,45 +164,85 @@ def search(
         return None
     query = parse(text) if text else Every()
     names = [n for n in facets if n in ix.schema.names()] if known is None else []
-    groups = sorting.Facets()
-    for name in names:
-        groups.add_field(name, allow_overlap=name in MULTI)
     only = _filter(filters, access)
     with ix.searcher() as searcher:
-        results = searcher.search_page(
-            query,
-            max(1, page),
-            pagelen=per_page,
-            filter=only,
-            groupedby=groups if names else None,
-            maptype=sorting.Count if names else None,
-            sortedby=sortedby,
-            terms=bool(text),
-        )
+        # The documents the filter allows and the query matches, once: the page of hits, the
+        # total and the facet counts all come from them (Whoosh's grouped collector counted
+        # facets in Python per hit and read every column's offsets again on each search).
+        allowed = None if only is None else set(searcher.docs_for_query(only))
+        if allowed is not None and not allowed:  # (an empty filter set would filter nothing)
+            none = known.facets if known else {name: [] for name in names}
+            return RecordResults(total=0, hits=[], facets=none)
+        page = max(1, page)
+        if text:  # every match scored once: the page, the total and the counts come from it
+            results = searcher.search(
+                query, limit=None, filter=allowed, sortedby=sortedby, terms=True
+            )
+            hits_of_page = list(results[(page - 1) * per_page : page * per_page])
+            matched = set(results.docs())
+        else:
+            results = searcher.search_page(
+                query, page, pagelen=per_page, filter=allowed, sortedby=sortedby
+            )
+            hits_of_page = list(results)
+            matched = allowed if allowed is not None else set(searcher.reader().all_doc_ids())
         counts = known.facets if known else {}
-        for name in names:
-            groups_of = results.results.groups(name).items()
-            counts[name] = by_count((_text(k), int(n)) for k, n in groups_of if k)
+        total = known.total if known is not None else len(matched)
+        if known is None:
+            columns = _columns(path, searcher, names)
+            for name in names:
+                counts[name] = by_count(_count(columns[name], matched, name in MULTI).items())
         # The words and keys the query asks of the links, checked against each hit's own link
         # labels as the tantivy engine does: Whoosh's matched terms leave out what an OR matched
         # in another field of the same document.
         asked = Asked.of(query if text else None)
         hits = []
-        for r in results:
+        for r in hits_of_page:
             fields = r.fields()
-            matched = r.matched_terms() if text else []
-            in_text = {t.decode("utf-8") for f, t in matched if f == "text"}
+            matched_terms = r.matched_terms() if text else []
+            in_text = {t.decode("utf-8") for f, t in matched_terms if f == "text"}
             link_text = " ; ".join(fields.get("link_labels") or [])
             hits.append(
                 dress(settings, fields, r.score or 0.0, asked, snippets, link_text, in_text)
             )
-        if known is not None:
-            total = known.total
-        elif only is None:
-            total = results.total
-        else:  # Whoosh's own total skips the filter when it skips blocks (access levels!)
-            total = sum(1 for _ in searcher.docs_for_query(And([query, only])))
         return RecordResults(total=total, hits=hits, facets=counts)
+
+
+# Facet values per document number, read from the columns once per index state and process.
+_COLUMNS: dict[tuple[str, object], dict[str, list[object]]] = {}
+_COLUMNS_LOCK = threading.Lock()
+
+
+def _columns(path: Path, searcher: Searcher, names: list[str]) -> dict[str, list[object]]:
+    """The columns of `names` as this searcher numbers its documents (its segments and their
+    deletions: a commit in between renumbers them)."""
+    segments = tuple(
+        (r.segment().segment_id(), r.segment().deleted_count())  # type: ignore[attr-defined]
+        for r, _ in searcher.reader().leaf_readers()
+    )
+    key = (str(path), segments)
+    with _COLUMNS_LOCK:
+        kept = _COLUMNS.get(key)
+        if kept is None:
+            kept = {}
+            _COLUMNS.clear()
+            _COLUMNS[key] = kept
+        reader = searcher.reader()
+        for name in names:
+            if name not in kept:
+                column = reader.column_reader(name, translate=name not in MULTI)
+                kept[name] = list(column)
+        return kept
+
+
+def _count(values: list[object], docs: Iterable[int], multi: bool) -> Counter[str]:
+    """How many of `docs` hold each value (a document with several values counts for each)."""
+    if not multi:
+        return Counter(_text(v) for v in map(values.__getitem__, docs) if v)
+    counts: Counter[str] = Counter()
+    for doc in docs:
+        counts.update({_text(v) for v in values[doc] if v})  # type: ignore[attr-defined]
+    return counts
 
 
 def _text(key: object) -> str:
