@@ -231,7 +231,11 @@ def _columns(path: Path, searcher: Searcher, names: list[str]) -> dict[str, list
         for name in names:
             if name not in kept:
                 column = reader.column_reader(name, translate=name not in MULTI)
-                kept[name] = list(column)
+                one: dict[object, object] = {}  # each value once in memory, however many hold it
+                if name in MULTI:
+                    kept[name] = [tuple(one.setdefault(v, v) for v in vs) for vs in column]
+                else:
+                    kept[name] = [one.setdefault(v, v) for v in column]
         return kept
 
 
