@@ -53,6 +53,7 @@ Dialects (`store_dialect`; auto: /sparql-auth → virtuoso; .../store → oxigra
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
@@ -192,6 +193,8 @@ class SparqlEngine:
             self._pool = urllib3.PoolManager(maxsize=32, retries=False)
             if user:
                 self._pool_headers |= urllib3.make_headers(basic_auth=f"{user}:{password}")
+            # An engine let go closes its idle connections (not left to the garbage collector).
+            weakref.finalize(self, self._pool.clear)
         self._graphs: list[str] | None = None  # Kho's graphs, cached until the next write
         self._check()
 

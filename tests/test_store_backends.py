@@ -482,6 +482,7 @@ def test_a_server_too_slow_to_answer_a_query_is_a_clear_503() -> None:
             Store(None, engine=engine).ask('ASK { ?s ?p "SLOW" }')
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_open_store_picks_the_backend_from_settings(
