@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -213,7 +214,7 @@ def _changed(settings: Settings) -> None:
     """Mark that the index changed what it held (a document updated or removed, a rebuild), as
     opposed to only adding documents: written after the change, a new file each time."""
     path = _changes_path(settings)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     tmp.write_text(f"{time.time_ns()}\n", encoding="utf-8")
     os.replace(tmp, path)
 

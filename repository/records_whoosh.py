@@ -179,16 +179,19 @@ def search(
                 query, limit=None, filter=allowed, sortedby=sortedby, terms=True
             )
             hits_of_page = list(results[(page - 1) * per_page : page * per_page])
-            matched = set(results.docs())
         else:
-            results = searcher.search_page(
+            page_of = searcher.search_page(
                 query, page, pagelen=per_page, filter=allowed, sortedby=sortedby
             )
-            hits_of_page = list(results)
-            matched = allowed if allowed is not None else set(searcher.reader().all_doc_ids())
+            hits_of_page = list(page_of)
         counts = known.facets if known else {}
-        total = known.total if known is not None else len(matched)
-        if known is None:
+        total = known.total if known is not None else 0
+        if known is None:  # (a later page of the same search has its counts kept)
+            if text:
+                matched = set(results.docs())
+            else:
+                matched = allowed if allowed is not None else set(searcher.reader().all_doc_ids())
+            total = len(matched)
             columns = _columns(path, searcher, names)
             for name in names:
                 counts[name] = by_count(_count(columns[name], matched, name in MULTI).items())

@@ -209,6 +209,11 @@ class Store:
         return self._engine.kind == "oxigraph" and self.path is None
 
     @property
+    def on_server(self) -> bool:
+        """A store on a SPARQL server (every read is a round trip to another process)."""
+        return self._engine.kind == "sparql"
+
+    @property
     def backend(self) -> str:
         """Which store this is, for people: oxigraph:PATH or sparql:QUERY_URL (dialect)."""
         return self._engine.describe()

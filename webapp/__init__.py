@@ -115,7 +115,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
     page workers (webapp.workers, settings.serve_processes) unless `dev`, which runs Werkzeug's
     development server (no debugger, no reloader, no workers)."""
     app = create_app(settings)
-    backend = app.extensions["kho"].store.backend
+    store = app.extensions["kho"].store
+    backend = store.backend
     if dev:
         print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
         run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)
@@ -127,7 +128,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
     from webapp import workers
 
     processes = settings.serve_processes or (os.cpu_count() or 1)
-    if not settings.serve_processes and backend.startswith("sparql:"):
+    if not settings.serve_processes and store.on_server:
         processes *= 2  # a page over a server store waits on it about half its time
     if processes > 1:
         ready = workers.init_app(app, settings, processes).wait_ready()
