@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -283,7 +283,8 @@ def measure(work: Path, size: int) -> Results:
     public = store.select(query, graphs=graphs["anonymous"])
     record = next(str(r["record"]) for r in public if "/id/record/" in str(r["record"]))
 
-    app = create_app(settings)
+    # Nothing kept: each figure is what the page costs to build (kept answers: the Load section)
+    app = create_app(replace(settings, page_cache_mb=0))
     clients = {n: sign_in(app.test_client(), n) for n in readers}
     table: dict[str, dict[str, Timing]] = {}
     for label, path in surfaces("/" + record[len(base) :], query):
@@ -373,7 +374,9 @@ def report(r: Results, quick: bool) -> str:
         f"requests (fewer, at least {MIN_RUNS}, where {RUNS} would take over {BUDGET_S:.0f} s; "
         f"one cold request where one takes over {ONE_SHOT_S:.0f} s: then p95 is the slowest "
         "of few), through Flask's test client in-process: the app's own time (routing, the "
-        "access rule, store queries, templates, serialisation), no sockets or WSGI server. "
+        "access rule, store queries, templates, serialisation), no sockets or WSGI server, "
+        "and nothing kept (`KHO_PAGE_CACHE_MB=0`: every answer built; what kept answers "
+        "change is in the Load section). "
         f"The store: a copy of the harvested store plus one metadata-only batch of "
         f"{r.facts['records']:,} records ({r.facts['rejected']} rows rejected by the gate; hồ sơ "
         f"modes 01/02/03 = {modes['01']}/{modes['02']}/{modes['03']}, documents inherit "  # type: ignore[index]
