@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from repository import processes
 from repository.config import Settings
 from repository.store import Store
 
@@ -36,19 +37,11 @@ class Entry:
 
     @property
     def alive(self) -> bool:
-        return self.pid != os.getpid() and _started(self.pid) == self.started
+        return self.pid != os.getpid() and processes.running(self.pid, self.started)
 
 
 def folder(settings: Settings) -> Path:
     return Path(settings.data_dir) / FOLDER
-
-
-def _started(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
 
 
 def _fsync_dir(path: Path) -> None:
@@ -73,7 +66,7 @@ def pending(settings: Settings, iris: Iterable[str]) -> Iterator[None]:
     pid = os.getpid()
     path = base / f"{pid}-{uuid.uuid4().hex[:12]}.json"
     tmp = path.with_suffix(".part")
-    body = json.dumps({"pid": pid, "started": _started(pid), "iris": iris})
+    body = json.dumps({"pid": pid, "started": processes.started(pid), "iris": iris})
     with tmp.open("w", encoding="utf-8") as f:
         f.write(body)
         f.flush()
@@ -94,7 +87,7 @@ def entries(settings: Settings) -> list[Entry]:
     for path in sorted(base.iterdir()):
         if path.suffix == ".part":
             pid = int(path.name.split("-", 1)[0]) if path.name.split("-", 1)[0].isdigit() else 0
-            if not _started(pid):
+            if not processes.started(pid):
                 path.unlink(missing_ok=True)
             continue
         try:

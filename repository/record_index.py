@@ -31,7 +31,7 @@ from whoosh.query import And, Phrase, Query, Term
 from repository import search_counts
 from repository.access import mask_personal
 from repository.config import Settings
-from repository.errors import BadRequest
+from repository.errors import BadRequest, KhoError
 from repository.search_counts import Counts
 from repository.search_index import IndexMissing
 from repository.search_text import (
@@ -44,6 +44,24 @@ from repository.search_text import (
 )
 from repository.store import Store
 from repository.text import nfc
+
+WRITER_WAIT_SECONDS = 600.0  # an index update waits this long for another process's (an ingest)
+
+
+class IndexBusy(KhoError):
+    """Another process kept the records index's writer for longer than an update may wait."""
+
+    status = 503
+
+    def __init__(self, path: Path, seconds: float) -> None:
+        super().__init__(
+            f"Chỉ mục tìm kiếm đang được một tiến trình khác ghi suốt {seconds:g} giây. / "
+            f"Another process (an ingest, `kho reindex`) has been writing the records index at "
+            f"{path} for {seconds:g} s. What was written to the store is there; run "
+            "`kho check --repair` or `kho reindex` once it is done."
+        )
+        self.retry_after = 30
+
 
 FACETS = (
     "kind",
@@ -269,18 +287,20 @@ def update(
     removed: Iterable[str] = (),
     *,
     new: Iterable[str] = (),
+    wait: float = WRITER_WAIT_SECONDS,
 ) -> int:
     """Bring the index in step with the store for these IRIs (added/changed) and removed ones.
 
     IRIs in `new` were never indexed, so they are added without looking for an old copy. An index
-    of an older schema (or of the other engine only) is rebuilt whole instead.
+    of an older schema (or of the other engine only) is rebuilt whole instead. The index has one
+    writer at a time across processes: this waits up to `wait` seconds for it (IndexBusy).
     """
     if ensure_current(store, settings):
         return len(list(iris))
     eng = _engine(settings)
     iris, removed, new = list(iris), list(removed), set(new)
     try:
-        return int(eng.update(index_path(settings), store, settings, iris, removed, new))
+        return int(eng.update(index_path(settings), store, settings, iris, removed, new, wait))
     finally:
         if removed or set(iris) - new:  # not only additions: whatever happened, say so
             _changed(settings)

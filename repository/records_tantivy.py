@@ -3,6 +3,7 @@ facets, filters, pages, snippets and registry-link labels as the Whoosh engine, 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,8 @@ from repository.config import Settings
 from repository.record_documents import record_documents
 from repository.record_index import (
     FORMAT,
+    WRITER_WAIT_SECONDS,
+    IndexBusy,
     IndexMissing,
     RecordResults,
     parse,
@@ -64,6 +67,7 @@ def update(
     iris: Iterable[str],
     removed: Iterable[str],
     fresh: set[str],
+    wait: float = WRITER_WAIT_SECONDS,
 ) -> int:
     if not exists(path):
         path.mkdir(parents=True, exist_ok=True)
@@ -71,7 +75,7 @@ def update(
     ix = open_index(path)
     assert ix is not None
     lay = layout()
-    writer = ix.writer(heap_size=50_000_000, num_threads=1)
+    writer = _writer(ix, path, wait)
     count = 0
     try:
         for iri in removed:
@@ -87,6 +91,20 @@ def update(
         writer.rollback()
         raise
     return count
+
+
+def _writer(ix: tantivy.Index, path: Path, wait: float) -> tantivy.IndexWriter:
+    """The index's one writer, once another process's (an ingest beside kho serve) is done."""
+    start = time.monotonic()
+    while True:
+        try:
+            return ix.writer(heap_size=50_000_000, num_threads=1)
+        except ValueError as exc:
+            if "LockBusy" not in str(exc):
+                raise
+            if time.monotonic() - start >= wait:
+                raise IndexBusy(path, wait) from None
+            time.sleep(0.05)
 
 
 def stamp(path: Path) -> tuple[int, int, int] | None:

@@ -17,6 +17,8 @@ from repository.config import Settings
 from repository.record_documents import record_documents
 from repository.record_index import (
     MULTI,
+    WRITER_WAIT_SECONDS,
+    IndexBusy,
     RecordResults,
     parse,
     schema,
@@ -81,10 +83,14 @@ def update(
     iris: Iterable[str],
     removed: Iterable[str],
     fresh: set[str],
+    wait: float = WRITER_WAIT_SECONDS,
 ) -> int:
     ix = _open(path, create=True)
     assert ix is not None
-    writer = ix.writer(limitmb=128)
+    try:
+        writer = ix.writer(limitmb=128, timeout=wait, delay=0.05)
+    except windex.LockError:
+        raise IndexBusy(path, wait) from None
     count = 0
     try:
         for iri in removed:

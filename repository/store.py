@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -103,11 +104,15 @@ def store_spec(settings: Settings) -> str:
 
 def open_store(where: Settings | Path | str) -> Store:
     """The process's one Store for a Settings (KHO_STORE picks the back-end) or a path (the
-    embedded on-disk store: Oxigraph allows a single read-write opener per directory)."""
+    embedded on-disk store, which other Kho processes may read and write at the same time:
+    repository.store_oxigraph.SharedEngine)."""
     if isinstance(where, (Path, str)):
         key = f"oxigraph:{Path(where).resolve()}"
         if key not in _OPEN:
-            _OPEN[key] = Store(Path(where).resolve())
+            from repository.store_oxigraph import SharedEngine  # noqa: PLC0415
+
+            path = Path(where).resolve()
+            _OPEN[key] = Store(path, engine=SharedEngine(path))
         return _OPEN[key]
     kind, target = _parse_spec(store_spec(where))
     if kind == "oxigraph":
@@ -174,7 +179,8 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     def write(self: Store, *args: object, **kwargs: object) -> T:
         self._mine.only_added = False
         try:
-            return method(self, *args, **kwargs)
+            with self._engine.writing():  # what the method reads and writes, as one
+                return method(self, *args, **kwargs)
         finally:
             self._generation += 1
             if not self._mine.only_added:
@@ -245,6 +251,13 @@ class Store:
         change: an edit, a restriction or a deletion."""
         self.generation  # noqa: B018 - reads a server's stamps when due
         return self._changes
+
+    def wait_for_writes(self, seconds: float) -> None:
+        """How long a write waits for another process's to end before it gives up (StoreBusy):
+        the embedded store takes one write at a time across processes. A server orders its
+        writers itself."""
+        if hasattr(self._engine, "write_wait"):
+            self._engine.write_wait = seconds  # type: ignore[attr-defined]
 
     def follow(self) -> None:
         """Read what the writing process committed since (a follower's view, see
@@ -471,6 +484,7 @@ class Engine(Protocol):
     def graph_ntriples(self, graph: str | None) -> str: ...
     def backup(self, target: Path) -> None: ...
     def flush(self) -> None: ...
+    def writing(self) -> AbstractContextManager[None]: ...
 
 
 @lru_cache(maxsize=1024)

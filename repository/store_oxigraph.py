@@ -2,19 +2,74 @@
 
 Private to repository.store, which holds the logic shared by both engines (fingerprints, ingest
 units, generation); this module only maps its primitives onto pyoxigraph.
+
+RocksDB lets one process at a time open a directory read-write, and any number read-only (a
+snapshot as of the opening). Three engines build on that:
+* EmbeddedEngine holds the directory read-write for as long as it lives (scratch stores, tests);
+* FollowerEngine reads a read-only view and reopens it when the directory changed (page workers,
+  SPARQL workers);
+* SharedEngine (open_store) is a follower that writes: it takes the store's write lock
+  (DATA_DIR/store/kho-write.lock, flock) and opens the directory read-write only for the length
+  of one write, about 12 ms. So `kho ingest`, `kho flags` or a harvest run beside `kho serve`,
+  each write waiting for the one before it.
+
+A read-only RocksDB store opens its table files as it needs them, and a writer's compaction
+deletes the ones it replaced: a view opened before the compaction would then fail on a file that
+is gone. So a view opens a private copy of the directory, made between two writes: hard links to
+the table files (never changed once written) and copies of the small rest (DATA_DIR/store/
+kho-views/PID-START-N). A copy goes VIEW_GRACE_SECONDS after a newer view replaced it (a query
+started on it has long finished), or with its process.
+
+Followers must tell a write that only added new ingest units from any other write (kept answers
+may lag behind the first, never the second: webapp.page_cache). Every other write bumps a counter
+in DATA_DIR/store/kho-changes to an odd value before it and to the next even value after it. A
+follower reads the counter before and after opening a view: an odd value, or two different ones,
+means "a change may be under way", and every such view counts as a change of its own. A view that
+holds a change its predecessor lacked therefore always reads a new change stamp.
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
+import gc
+import itertools
 import os
+import shutil
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from repository import processes
 from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
+
+LOCK_FILE = "kho-write.lock"  # in the store's directory: who writes now (flock, and its pid)
+CHANGES_FILE = "kho-changes"  # the change counter (odd while a change is being written)
+WRITE_WAIT_SECONDS = 600.0  # how long a write waits for another process's write to end
+VIEWS_DIR = "kho-views"  # the private copies read-only views open (_open_copy)
+VIEW_GRACE_SECONDS = 120.0  # a view replaced by a newer one is removed this much later
+_VIEW_IDS = itertools.count()
+_FOLLOWING = threading.Lock()
+
+
+class StoreBusy(KhoError):
+    """Another process kept the store's write lock for longer than a write may wait."""
+
+    status = 503
+
+    def __init__(self, path: Path, holder: str, seconds: float) -> None:
+        super().__init__(
+            f"Kho đang ghi vào kho dữ liệu từ một tiến trình khác ({holder}) suốt {seconds:g} "
+            "giây; hãy thử lại sau. / Another Kho process "
+            f"({holder}) has been writing to the store at {path} for {seconds:g} s; try again "
+            "when it is done."
+        )
+        self.retry_after = 30
 
 
 class EmbeddedEngine:
@@ -29,7 +84,10 @@ class EmbeddedEngine:
             if path is None:
                 self.ox = ox.Store()
             elif read_only:
-                self.ox = _read_only(path)
+                with _between_writes(path, WRITE_WAIT_SECONDS) as quiet:
+                    if not quiet:
+                        raise StoreBusy(path, _holder(path), WRITE_WAIT_SECONDS)
+                    self.ox, self.copy = _read_only(path)
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self.ox = ox.Store(str(path))
@@ -81,7 +139,12 @@ class EmbeddedEngine:
 
     # -- writing ---------------------------------------------------------------------------
     def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
-        """Remove and add quads in one transaction (`only_added`: for a server's stamps)."""
+        """Remove and add quads in one transaction (`only_added`: the write adds new ingest units
+        and nothing else, which followers may lag behind)."""
+        with self._changing(not only_added):
+            self._write(remove, add)
+
+    def _write(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None:
         if not remove:
             if add:
                 self.ox.extend(add)
@@ -98,16 +161,22 @@ class EmbeddedEngine:
         """Fill an empty graph: a bulk load (6x faster than one big transaction on disk, and a
         third of the size); bulk loading is not transactional, so a failure drops the graph
         again: nothing lands half-way."""
-        try:
-            self.ox.bulk_extend(quads)
-        except BaseException:
-            self.ox.remove_graph(ox.NamedNode(graph))
-            raise
+        with self._changing():
+            try:
+                self.ox.bulk_extend(quads)
+            except BaseException:
+                self.ox.remove_graph(ox.NamedNode(graph))
+                raise
 
     def load_ntriples(self, text: str, graph: str) -> None:
-        self.ox.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+        with self._changing():
+            self.ox.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
 
     def load_dump(self, path: Path) -> None:
+        with self._changing():
+            self._load_dump(path)
+
+    def _load_dump(self, path: Path) -> None:
         if len(self.ox) == 0:  # an empty store (a restore): the bulk loader, ~10x faster, and
             try:  # all or nothing all the same: a failure empties the store again
                 self.ox.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
@@ -133,6 +202,24 @@ class EmbeddedEngine:
         if self.path is not None:
             self.ox.flush()
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around each Store write (this engine holds the directory already)."""
+        yield
+
+    @contextmanager
+    def _changing(self, change: bool = True) -> Iterator[None]:
+        """Bracket a write that is not only an addition with the change counter, for followers."""
+        if not change or self.path is None:
+            yield
+            return
+        mark = self.path / CHANGES_FILE
+        _set_mark(mark, _begin(_read_mark(mark)))
+        try:
+            yield
+        finally:
+            _set_mark(mark, _end(_read_mark(mark)))
+
 
 class FollowerEngine(EmbeddedEngine):
     """A read-only view of an on-disk store that another process writes (`kho serve`'s page
@@ -142,24 +229,51 @@ class FollowerEngine(EmbeddedEngine):
 
     stamp_interval = 0.0  # Store.generation asks stamp() every time: it costs nothing
 
+    write_wait = WRITE_WAIT_SECONDS
+
     def __init__(self, path: Path) -> None:
-        self.signature = store_signature(path)
-        super().__init__(path, read_only=True)
+        self.path = path
+        self._open_view(self.write_wait)
+
+    def _open_view(self, wait: float) -> None:
+        """Open a view of what is committed now, with the change stamp it shows (module doc);
+        between two writes only (`wait`: how long for one to end; past it, the old view stays)."""
+        assert self.path is not None
+        with _between_writes(self.path, wait) as quiet:
+            if quiet:
+                self._view_now()
+            elif not hasattr(self, "signature"):
+                raise StoreBusy(self.path, _holder(self.path), wait)
+
+    def _view_now(self) -> None:
+        """Open the view (no write under way: the caller holds the write lock, either way)."""
+        assert self.path is not None
+        mark = self.path / CHANGES_FILE
+        before = _read_mark(mark)
+        signature = store_signature(self.path)
+        old = getattr(self, "copy", None)
+        try:
+            self.ox, self.copy = _read_only(self.path)
+        except OSError as exc:
+            raise KhoError(f"Cannot open the store at {self.path} read-only: {exc}.") from exc
+        _retire(old)
+        after = _read_mark(mark)
+        self.signature = signature
+        steady = before == after and before % 2 == 0
+        self.change = str(after) if steady else f"view {hash(signature)}"
 
     def follow(self) -> None:
+        """Read what was committed since, unless a write is under way (then the view stays as it
+        is, whole, until the next call)."""
         assert self.path is not None
-        signature = store_signature(self.path)
-        if signature == self.signature:
+        if store_signature(self.path) == self.signature:
             return
-        try:
-            self.ox = _read_only(self.path)  # if that fails, the old view stays
-        except OSError as exc:
-            raise KhoError(f"Cannot read the latest state of {self.path}: {exc}.") from exc
-        self.signature = signature
+        with _FOLLOWING:  # one opening at a time: the threads after it find it done
+            if store_signature(self.path) != self.signature:
+                self._open_view(0.0)
 
     def stamp(self) -> str | None:
-        seen = str(hash(self.signature))
-        return f"{seen}|{seen}"  # a follower cannot tell additions from changes: all change
+        return f"{hash(self.signature)}|{self.change}"
 
     def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
         raise KhoError(f"{self.describe()} is read here (a page worker): writes go elsewhere.")
@@ -174,12 +288,283 @@ class FollowerEngine(EmbeddedEngine):
         self.write([], [])
 
 
-def _read_only(path: Path) -> ox.Store:
+class SharedEngine(FollowerEngine):
+    """The on-disk store as every Kho process opens it (open_store): reads go to a followed
+    read-only view; a write takes the store's write lock, opens the directory read-write for
+    its length, and then follows (module doc). Writes of one process go one at a time, and
+    a thread's reads inside its own write see that write."""
+
+    write_wait = WRITE_WAIT_SECONDS
+
+    def __init__(self, path: Path) -> None:
+        self._local = threading.local()
+        self._one_writer = threading.RLock()
+        path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        if not (path / "CURRENT").exists():  # a new store: made under the lock
+            with _write_lock(path, self.write_wait):
+                if not (path / "CURRENT").exists():
+                    _read_write(path)  # made, and closed again at once
+        self._open_view(self.write_wait)
+
+    @property  # type: ignore[override]
+    def ox(self) -> ox.Store:
+        writer = getattr(self._local, "writer", None)
+        return self._view if writer is None else writer
+
+    @ox.setter
+    def ox(self, value: ox.Store) -> None:
+        self._view = value
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store for one Store write: the lock, a view of what is committed now for
+        the write's reads, and a read-write handle once it writes (_writer)."""
+        if getattr(self._local, "held", False):
+            yield  # a write inside a write (Store methods call each other)
+            return
+        assert self.path is not None
+        if not self._one_writer.acquire(timeout=self.write_wait):  # this process's other writer
+            raise StoreBusy(self.path, _holder(self.path), self.write_wait)
+        try:
+            with _write_lock(self.path, self.write_wait):
+                if store_signature(self.path) != getattr(self, "signature", None):
+                    self._view_now()  # what the write reads is what is committed now
+                self._local.held = True
+                try:
+                    yield
+                finally:
+                    self._local.held = False
+                    if getattr(self._local, "writer", None) is not None:
+                        try:
+                            self._local.writer.flush()  # a short log for the views to copy
+                        except OSError:
+                            pass  # the next opening replays the log
+                        self._local.writer = None  # the only reference: RocksDB closes
+                        self._view_now()  # still under the lock: this process reads its write
+        finally:
+            self._one_writer.release()
+
+    def _writer(self) -> ox.Store:
+        """The read-write handle of the write under way, opened at its first change: a write
+        that finds nothing to change leaves the directory as it was."""
+        assert self.path is not None and getattr(self._local, "held", False)
+        if getattr(self._local, "writer", None) is None:
+            mark = self.path / CHANGES_FILE
+            if _read_mark(mark) % 2:  # a writer died in the middle of a change
+                _set_mark(mark, _end(_read_mark(mark)))
+            self._local.writer = _read_write(self.path)
+        return self._local.writer
+
+    def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
+        with self.writing():
+            if remove or add:
+                self._writer()
+                EmbeddedEngine.write(self, remove, add, only_added=only_added)
+
+    def new_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
+        with self.writing():
+            self._writer()
+            EmbeddedEngine.new_graph(self, graph, quads)
+
+    def load_ntriples(self, text: str, graph: str) -> None:
+        with self.writing():
+            self._writer()
+            EmbeddedEngine.load_ntriples(self, text, graph)
+
+    def load_dump(self, path: Path) -> None:
+        with self.writing():
+            self._writer()
+            EmbeddedEngine.load_dump(self, path)
+
+    def backup(self, target: Path) -> None:
+        with self.writing():  # a checkpoint needs the read-write handle
+            self._writer()
+            EmbeddedEngine.backup(self, target)
+
+    def flush(self) -> None:
+        if getattr(self._local, "writer", None) is not None:
+            self._local.writer.flush()
+
+
+@contextmanager
+def _write_lock(path: Path, wait: float) -> Iterator[None]:
+    """The store's write lock (flock: the kernel lets go of it when its process dies), with the
+    holder's pid and command in the file for whoever waits."""
+    with open(path / LOCK_FILE, "a+", encoding="utf-8") as f:
+        start = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - start > wait:
+                    f.seek(0)
+                    raise StoreBusy(path, f.read().strip() or "?", wait) from None
+                time.sleep(0.01)
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}: {_command()}")
+            f.flush()
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _between_writes(path: Path, wait: float) -> Iterator[bool]:
+    """A shared hold on the write lock: while it lasts no process has the directory open
+    read-write, so a read-only open sees a closed store, whole (RocksDB leaves undefined what a
+    read-only open sees while another process writes). Yields False if a write did not end
+    within `wait` seconds. A directory Kho cannot write is read without the lock."""
     try:
-        return ox.Store.read_only(str(path))
+        f = open(path / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError:
-        time.sleep(0.05)  # a write was rewriting the manifest: once more
-        return ox.Store.read_only(str(path))
+        yield True
+        return
+    with f:
+        start = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - start >= wait:
+                    yield False
+                    return
+                time.sleep(0.01)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _holder(path: Path) -> str:
+    try:
+        return (path / LOCK_FILE).read_text(encoding="utf-8").strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _command() -> str:
+    try:
+        return Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()[:200]
+    except OSError:
+        return "?"
+
+
+def _read_write(path: Path) -> ox.Store:
+    """Open the directory read-write. Under the write lock no other Kho process holds it; a
+    handle of this process that a query result kept alive lets go once collected."""
+    for attempt in range(100):
+        try:
+            return ox.Store(str(path))
+        except OSError as exc:
+            if attempt == 99:
+                raise KhoError(
+                    f"Cannot open the store at {path} for writing: {exc}. A process that is not "
+                    "Kho, or an older Kho, may hold it; stop it."
+                ) from exc
+            gc.collect()
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _read_mark(path: Path) -> int:
+    try:
+        return int(path.read_text(encoding="ascii").strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _set_mark(path: Path, value: int) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(str(value), encoding="ascii")
+    os.replace(tmp, path)
+
+
+def _begin(value: int) -> int:
+    return value + 1 if value % 2 == 0 else value + 2  # odd: a change is being written
+
+
+def _end(value: int) -> int:
+    return value + 1 if value % 2 else value  # even: it is done
+
+
+def _read_only(path: Path) -> tuple[ox.Store, Path | None]:
+    """A read-only store over a private copy of `path` (module doc) and the copy's directory
+    (_retire it once a newer view replaced it). Where the directory cannot be written, the
+    store itself, read-only."""
+    base = path / VIEWS_DIR
+    try:
+        base.mkdir(exist_ok=True)
+    except OSError:
+        return ox.Store.read_only(str(path)), None
+    _sweep(base)
+    for attempt in range(5):
+        copy = base / f"{os.getpid()}-{processes.started(os.getpid())}-{next(_VIEW_IDS)}"
+        try:
+            copy.mkdir()
+            _link_or_copy(path, copy)
+            store = ox.Store.read_only(str(copy))
+        except OSError:  # a writer that takes no lock (an older Kho) moved on: once more
+            shutil.rmtree(copy, ignore_errors=True)
+            if attempt == 4:
+                raise
+            time.sleep(0.05)
+            continue
+        _MINE.add(copy)
+        return store, copy
+    raise AssertionError("unreachable")
+
+
+_MINE: set[Path] = set()  # this process's copies
+_RETIRED: dict[Path, float] = {}  # this process's replaced copies, and since when
+
+
+def _retire(copy: Path | None) -> None:
+    """A newer view replaced the one over `copy`: remove it VIEW_GRACE_SECONDS from now."""
+    if copy is not None:
+        _RETIRED[copy] = time.monotonic()
+
+
+def _link_or_copy(path: Path, copy: Path) -> None:
+    with os.scandir(path) as listing:
+        for entry in listing:
+            if not entry.is_file(follow_symlinks=False) or entry.name.startswith(
+                ("kho-", "LOCK", "LOG")
+            ):
+                continue
+            if entry.name.endswith((".sst", ".blob")):  # immutable once written: a link
+                os.link(entry.path, copy / entry.name)
+            else:  # CURRENT, MANIFEST, the write-ahead log, OPTIONS: small, and rewritten
+                shutil.copyfile(entry.path, copy / entry.name)
+
+
+def _sweep(base: Path) -> None:
+    """Remove this process's copies replaced long enough ago, and copies of processes gone."""
+    now = time.monotonic()
+    for copy, since in list(_RETIRED.items()):
+        if now - since > VIEW_GRACE_SECONDS:
+            shutil.rmtree(copy, ignore_errors=True)
+            _RETIRED.pop(copy, None)
+            _MINE.discard(copy)
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        pid, _, rest = name.partition("-")
+        start = rest.partition("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not processes.running(int(pid), start):
+            shutil.rmtree(base / name, ignore_errors=True)
+
+
+@atexit.register
+def _remove_mine() -> None:
+    for copy in list(_MINE):
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
@@ -188,6 +573,8 @@ def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
     entries = []
     with os.scandir(path) as listing:
         for entry in listing:
+            if entry.name.startswith("kho-"):  # Kho's own: the lock, the change counter
+                continue
             try:
                 stat = entry.stat()
             except FileNotFoundError:  # removed by a compaction meanwhile

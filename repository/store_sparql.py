@@ -55,6 +55,7 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlencode
@@ -632,3 +633,7 @@ class SparqlEngine:
 
     def flush(self) -> None:
         pass  # the server decides when to write out
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        yield  # the server orders concurrent writers itself

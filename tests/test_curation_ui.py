@@ -5,6 +5,7 @@ These tests write, so they work on their own copy of the demo repository (store 
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,8 @@ from repository.config import Settings
 from repository.dedup import flag_triples
 from repository.namespaces import Minter
 from repository.preservation import VN_TZ
-from repository.store import Store, open_store
+from repository.store import Store, embedded_path, open_store
+from repository.store_oxigraph import LOCK_FILE
 from tests.conftest import TODAY
 from tests.web import client_as, csrf
 from webapp import create_app
@@ -202,3 +204,29 @@ def test_bad_edits_are_explained(app: Flask) -> None:
     r = post(client, "/curation/retention", {"hoso": CONDITIONAL_HOSO, "code": "04", "basis": " "})
     assert r.status_code == 400 and "basis" in r.get_data(as_text=True)
     assert client.get("/curation/flags?kind=nonsense").status_code == 400
+
+
+def test_a_form_waits_for_another_processs_write_then_says_so(
+    app: Flask, copy_settings: Settings, copy_store: Store
+) -> None:
+    """`kho ingest` or a harvest writing beside `kho serve`: a form's write waits for it (30 s
+    by default), then answers a clear 503 with Retry-After; nothing is written half-way."""
+    path = embedded_path(copy_settings)
+    if path is None:
+        pytest.skip("a server orders its own writers")
+    client = client_as(app, "archivist")
+    flag = Minter.flag(FLAGGED, "duplicate-file")
+    copy_store.wait_for_writes(0.3)
+    try:
+        with open(path / LOCK_FILE, "a+", encoding="utf-8") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # as another process's write holds it
+            before = reviews(copy_store, flag)
+            busy = post(client, "/curation/flags/review", {"flag": flag, "outcome": "confirmed"})
+            fcntl.flock(held, fcntl.LOCK_UN)
+        assert busy.status_code == 503 and busy.headers["Retry-After"]
+        assert "try again" in busy.get_data(as_text=True)
+        assert reviews(copy_store, flag) == before  # nothing landed
+        done = post(client, "/curation/flags/review", {"flag": flag, "outcome": "confirmed"})
+        assert done.status_code == 303 and len(reviews(copy_store, flag)) == len(before) + 1
+    finally:
+        copy_store.wait_for_writes(30)

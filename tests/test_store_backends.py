@@ -13,6 +13,7 @@ import pytest
 from repository.config import Settings
 from repository.errors import KhoError
 from repository.store import CommitUnit, Store, open_store
+from repository.store_oxigraph import FollowerEngine, SharedEngine
 from repository.store_sparql import STORE_GRAPH, SparqlEngine
 from repository.store_wire import PartialAnswer, StoreTimeout, parse_answer
 from tests.servers import Server, oxigraph_server, virtuoso_server
@@ -65,8 +66,9 @@ def wipe(store: Store) -> None:
 
 
 def make(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if kind == "embedded":
-        return Store(tmp_path / f"store-{len(list(tmp_path.iterdir()))}")
+    if kind == "embedded":  # as open_store opens it: shared with other processes
+        path = tmp_path / f"store-{len(list(tmp_path.iterdir()))}"
+        return Store(path, engine=SharedEngine(path))
     server = request.getfixturevalue(
         "oxigraph_srv" if kind == "oxigraph-server" else "virtuoso_srv"
     )
@@ -385,7 +387,9 @@ def test_only_new_ingest_units_leave_the_change_generation(
     for kind in BACKENDS:
         writer = make(kind, request, tmp_path)
         readers = [writer]
-        if kind != "embedded":
+        if kind == "embedded":  # a page worker's view of it
+            readers.append(Store(writer.path, engine=FollowerEngine(writer.path)))  # type: ignore[arg-type]
+        else:
             readers.append(
                 server_store(
                     request.getfixturevalue(
@@ -395,6 +399,8 @@ def test_only_new_ingest_units_leave_the_change_generation(
             )
 
         def states(readers: list[Store] = readers) -> list[tuple[int, int]]:
+            for r in readers:
+                r.follow()
             return [(r.generation, r.change_generation) for r in readers]
 
         seen = states()

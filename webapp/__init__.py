@@ -23,6 +23,9 @@ COUNTS_TTL_SECONDS = 600
 # queries (webapp.sparql.MAX_QUERY_CHARS, percent-encoded); anything bigger is refused with 413
 # before it is read.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
+# A form waits this long for a write of another process (kho ingest commits, a harvest) to end:
+# then a clear 503 with Retry-After, not a request hanging for ever.
+WRITE_WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -94,6 +97,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         sparql,
         views,
     )
+
+    store.wait_for_writes(WRITE_WAIT_SECONDS)
+
+    @app.before_request
+    def follow_store() -> None:  # first: what other processes (kho ingest) committed since
+        store.follow()
 
     auth.init_app(app)
     views.register(app)

@@ -63,7 +63,11 @@ def register(app: Flask) -> None:
     def kho_error(exc: KhoError) -> Response:
         if exc.status >= 500:
             log.error("%s: %s", request.path, exc.message)
-        return error_response(exc.message, exc.status, exc.details)
+        response = error_response(exc.message, exc.status, exc.details)
+        retry_after = getattr(exc, "retry_after", None)  # busy, not broken: when to come back
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

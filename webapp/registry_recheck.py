@@ -33,6 +33,7 @@ log = logging.getLogger("kho.registries")
 GIVE_UP_AFTER = 3  # registry errors in a row before a re-check stops asking that registry
 SHOWN = 8  # status changes listed one by one in the summary (the session cookie stays small)
 NOTE_MAX = 240  # characters of a registry's message kept in the summary
+INDEX_WAIT_SECONDS = 2.0  # a page waits this long for the records index (an ingest may hold it)
 
 
 def _back(default: str) -> str:
@@ -125,8 +126,8 @@ def _reindex(records: list[str]) -> int:
         return 0
     s = site()
     try:
-        record_index.update(s.store, s.settings, records)
-    except (LockError, OSError) as exc:
+        record_index.update(s.store, s.settings, records, wait=INDEX_WAIT_SECONDS)
+    except (record_index.IndexBusy, LockError, OSError) as exc:
         log.warning("registry re-check: the records index was not updated (%s)", exc)
         return 0
     return len(records)
