@@ -1,6 +1,6 @@
 """Load: 20 concurrent user sessions against `kho serve` (waitress, the production server) on
-127.0.0.1 — browsing, searching, JSON-LD, SPARQL, OAI-PMH — on the embedded store, on an Oxigraph
-server, and on the Oxigraph server while `kho ingest` runs beside it (issue 7, point 4); on the
+127.0.0.1 — browsing, searching, JSON-LD, SPARQL, OAI-PMH — on the embedded store and on an
+Oxigraph server, each alone and while `kho ingest` runs beside it (issue 7, point 4); on the
 embedded store also with nothing kept (KHO_PAGE_CACHE_MB=0) and as one process with nothing kept
 (session 8's server, before page workers and kept pages).
 
@@ -13,6 +13,7 @@ request at a time) and 20 clients, closed loop, no think time.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,21 +161,36 @@ def prepare(work: Path, sizes: Sizes) -> dict:
     }
 
 
+RECORDS_QUERY = (
+    "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?r a ?t } VALUES ?t { "
+    "<https://www.ica.org/standards/RiC/ontology#Record> "
+    "<https://www.ica.org/standards/RiC/ontology#RecordSet> } }"
+)
+
+
 def records_on(server: object) -> int:
     """hồ sơ and documents in the Oxigraph server, asked directly."""
-    query = (
-        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?r a ?t } VALUES ?t { "
-        "<https://www.ica.org/standards/RiC/ontology#Record> "
-        "<https://www.ica.org/standards/RiC/ontology#RecordSet> } }"
-    )
     got = requests.get(
         server.query_url,  # type: ignore[attr-defined]
-        params={"query": query},
+        params={"query": RECORDS_QUERY},
         headers={"Accept": "application/sparql-results+json"},
         timeout=120,
     )
     got.raise_for_status()
     return int(got.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def records_in(store_dir: Path) -> Callable[[], int]:
+    """hồ sơ and documents in an embedded store another process writes, each count from a view
+    opened between two of its writes (a follower keeps its old view while one is under way)."""
+    from repository.store import Store
+    from repository.store_oxigraph import FollowerEngine
+
+    def count() -> int:
+        store = Store(store_dir, engine=FollowerEngine(store_dir))
+        return int(store.select(RECORDS_QUERY)[0]["n"])
+
+    return count
 
 
 def measure(work: Path, sizes: Sizes) -> dict:
@@ -215,6 +231,13 @@ def measure(work: Path, sizes: Sizes) -> dict:
     subprocess.run(reindex, cwd=ROOT, env=env, check=True, capture_output=True)
     with serving(data, {"KHO_SEARCH": "tantivy"}) as (url, pid):
         results["d"] = {"load": load(url, *many, {"server": pid})}
+    # (e) `kho ingest` beside `kho serve` on the same embedded store (a copy: the server runs
+    # read this data directory's index and files with the store they were built from)
+    shared = work / "data-ingest"
+    shutil.copytree(data, shared)
+    with serving(shared) as (url, pid):
+        count = records_in(shared / "store")
+        results["e"] = ingesting(url, count, shared, prep, many, {"server": pid}, {})
     oxi = work / "oxigraph"
     oxi.mkdir()
     started = time.perf_counter()
@@ -235,41 +258,51 @@ def measure(work: Path, sizes: Sizes) -> dict:
             results["b"]["load"] = load(url, *many, watch)
         with serving(data, server.env()) as (url, pid):
             watch = {"server": pid, "oxigraph": server.process.pid}
-            results["c"] = ingesting(url, server, data, prep, many, watch)
+            count = functools.partial(records_on, server)
+            results["c"] = ingesting(url, count, data, prep, many, watch, server.env())
         # (h) the same with kept pages never lagging behind an addition: every commit makes them
         # unreachable (the ingest goes on with the rest of its batch: what (c) committed is
         # unchanged and skipped)
         strict = server.env() | {"KHO_PAGE_CACHE_LAG_SECONDS": "0"}
         with serving(data, strict) as (url, pid):
             watch = {"server": pid, "oxigraph": server.process.pid}
-            results["h"] = ingesting(url, server, data, prep, many, watch)
+            results["h"] = ingesting(url, count, data, prep, many, watch, server.env())
     return results
 
 
-def ingesting(url: str, server: object, data: Path, prep: dict, many: tuple, watch: dict) -> dict:
-    """(c), (h): `kho ingest` of the batches into the Oxigraph server while the clients run."""
-    before = records_on(server)
+def ingesting(
+    url: str,
+    records: Callable[[], int],
+    data: Path,
+    prep: dict,
+    many: tuple,
+    watch: dict,
+    store_env: dict[str, str],
+) -> dict:
+    """(c), (e), (h): `kho ingest` of the batches into the store `kho serve` at `url` serves,
+    while the clients run; `records` counts the store's records."""
+    before = records()
     cmd = [KHO, "ingest", "--metadata-only", "--no-ocr", "--jobs", "1", *prep["batches"]]
     # Commits of 50 hồ sơ (about 200 records) instead of 500: writes land all through the window.
     log = data.parent / "ingest.log"
-    env = os.environ | kho_env(data) | server.env()  # type: ignore[attr-defined]
+    env = os.environ | kho_env(data) | store_env
     env["KHO_INGEST_CHUNK"] = "50"
     with log.open("ab") as fh:
         ingest = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300  # until the first hồ sơ lands (sheets read, PDFs hashed)
-        while records_on(server) == before and ingest.poll() is None:
+        while records() == before and ingest.poll() is None:
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"kho ingest committed nothing in 300 s: {log.read_text()[-800:]}"
                 )
             time.sleep(1)
-        start, at_start, cpu0 = time.perf_counter(), records_on(server), tree_cpu(ingest.pid)
+        start, at_start, cpu0 = time.perf_counter(), records(), tree_cpu(ingest.pid)
         result = {"load": load(url, *many, watch | {"ingest": ingest.pid})}
         seconds = time.perf_counter() - start
         running = ingest.poll() is None
         cpu = tree_cpu(ingest.pid) - cpu0 if running else None
-        landed = records_on(server) - at_start
+        landed = records() - at_start
     finally:
         stop_process(ingest)
     result["ingest"] = {
