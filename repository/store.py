@@ -259,6 +259,13 @@ class Store:
         if hasattr(self._engine, "write_wait"):
             self._engine.write_wait = seconds  # type: ignore[attr-defined]
 
+    def lag_behind_additions(self, seconds: float) -> None:
+        """Let follow() leave writes that only added new ingest units unread for up to `seconds`
+        (an embedded store's view, reopened after such writes, would start with a cold cache):
+        any other write is read at the next follow(), and this process's own writes at once."""
+        if hasattr(self._engine, "addition_lag"):
+            self._engine.addition_lag = seconds  # type: ignore[attr-defined]
+
     def follow(self) -> None:
         """Read what the writing process committed since (a follower's view, see
         open_store_follower); nothing on other stores, which are always current."""

@@ -41,6 +41,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import pyoxigraph as ox
 
@@ -228,8 +229,8 @@ class FollowerEngine(EmbeddedEngine):
     Writing through it is refused."""
 
     stamp_interval = 0.0  # Store.generation asks stamp() every time: it costs nothing
-
     write_wait = WRITE_WAIT_SECONDS
+    addition_lag = 0.0  # seconds follow() may leave new ingest units unread (Store.follow)
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -258,6 +259,7 @@ class FollowerEngine(EmbeddedEngine):
             raise KhoError(f"Cannot open the store at {self.path} read-only: {exc}.") from exc
         _retire(old)
         after = _read_mark(mark)
+        self.opened = time.monotonic()
         self.signature = signature
         steady = before == after and before % 2 == 0
         self.change = str(after) if steady else f"view {hash(signature)}"
@@ -266,11 +268,20 @@ class FollowerEngine(EmbeddedEngine):
         """Read what was committed since, unless a write is under way (then the view stays as it
         is, whole, until the next call)."""
         assert self.path is not None
-        if store_signature(self.path) == self.signature:
+        if store_signature(self.path) == self.signature or self._may_lag():
             return
         with _FOLLOWING:  # one opening at a time: the threads after it find it done
             if store_signature(self.path) != self.signature:
                 self._open_view(0.0)
+
+    def _may_lag(self) -> bool:
+        """Only additions since the view opened (the change counter as the view read it), and
+        the view younger than `addition_lag`: a new view would start with a cold cache, and
+        kept pages lag behind additions as long anyway (webapp.page_cache)."""
+        if time.monotonic() - self.opened >= self.addition_lag:
+            return False
+        assert self.path is not None
+        return self.change == str(_read_mark(self.path / CHANGES_FILE))
 
     def stamp(self) -> str | None:
         return f"{hash(self.signature)}|{self.change}"
@@ -392,16 +403,9 @@ def _write_lock(path: Path, wait: float) -> Iterator[None]:
     """The store's write lock (flock: the kernel lets go of it when its process dies), with the
     holder's pid and command in the file for whoever waits."""
     with open(path / LOCK_FILE, "a+", encoding="utf-8") as f:
-        start = time.monotonic()
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() - start > wait:
-                    f.seek(0)
-                    raise StoreBusy(path, f.read().strip() or "?", wait) from None
-                time.sleep(0.01)
+        if not _flock(f, fcntl.LOCK_EX, wait):
+            f.seek(0)
+            raise StoreBusy(path, f.read().strip() or "?", wait)
         try:
             f.seek(0)
             f.truncate()
@@ -424,20 +428,26 @@ def _between_writes(path: Path, wait: float) -> Iterator[bool]:
         yield True
         return
     with f:
-        start = time.monotonic()
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() - start >= wait:
-                    yield False
-                    return
-                time.sleep(0.01)
+        if not _flock(f, fcntl.LOCK_SH, wait):
+            yield False
+            return
         try:
             yield True
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _flock(f: TextIO, mode: int, wait: float) -> bool:
+    """Take the lock in `mode` within `wait` seconds (polled: a blocking flock cannot time out)."""
+    start = time.monotonic()
+    while True:
+        try:
+            fcntl.flock(f, mode | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() - start >= wait:
+                return False
+            time.sleep(0.01)
 
 
 def _holder(path: Path) -> str:

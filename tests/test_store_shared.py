@@ -275,3 +275,18 @@ def test_a_view_outlives_the_compaction_that_deletes_its_files(
     view.follow()
     assert not dead.exists() and first is not None and not first.exists()
     assert len(values(view)) == 1002
+
+
+def test_a_follower_may_lag_behind_additions_never_behind_a_change(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    shared(path).add_quads([quad("seed")])
+    reader = Store(path, engine=FollowerEngine(path))
+    reader.lag_behind_additions(30)
+    done = in_another_process(path, "store.commit_units([unit('n1')])")  # an addition
+    assert done.returncode == 0, done.stderr
+    reader.follow()
+    assert "n1" not in values(reader)  # left unread for now: the view keeps its warm cache
+    done = in_another_process(path, "store.add_quads([quad('edit')])")  # a change
+    assert done.returncode == 0, done.stderr
+    reader.follow()
+    assert {"n1", "edit"} <= values(reader)  # read at once, with the addition before it

@@ -26,6 +26,10 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 # A form waits this long for a write of another process (kho ingest commits, a harvest) to end:
 # then a clear 503 with Retry-After, not a request hanging for ever.
 WRITE_WAIT_SECONDS = 30.0
+# Pages read another process's additions (kho ingest of new hồ sơ) at most this late (and no later
+# than KHO_PAGE_CACHE_LAG_SECONDS): a view of the embedded store reopened after every commit starts
+# with a cold cache each time. Any other write is read at the next request.
+ADDITION_LAG_SECONDS = 10.0
 
 
 @dataclass
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
 
     store.wait_for_writes(WRITE_WAIT_SECONDS)
+    store.lag_behind_additions(min(settings.page_cache_lag_seconds, ADDITION_LAG_SECONDS))
 
     @app.before_request
     def follow_store() -> None:  # first: what other processes (kho ingest) committed since
