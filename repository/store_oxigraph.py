@@ -13,64 +13,40 @@ snapshot as of the opening). Three engines build on that:
   of one write, about 12 ms. So `kho ingest`, `kho flags` or a harvest run beside `kho serve`,
   each write waiting for the one before it.
 
-A read-only RocksDB store opens its table files as it needs them, and a writer's compaction
-deletes the ones it replaced: a view opened before the compaction would then fail on a file that
-is gone. So a view opens a private copy of the directory, made between two writes: hard links to
-the table files (never changed once written) and copies of the small rest (DATA_DIR/store/
-kho-views/PID-START-N). A copy goes VIEW_GRACE_SECONDS after a newer view replaced it (a query
-started on it has long finished), or with its process.
-
-Followers must tell a write that only added new ingest units from any other write (kept answers
-may lag behind the first, never the second: webapp.page_cache). Every other write bumps a counter
-in DATA_DIR/store/kho-changes to an odd value before it and to the next even value after it. A
-follower reads the counter before and after opening a view: an odd value, or two different ones,
-means "a change may be under way", and every such view counts as a change of its own. A view that
-holds a change its predecessor lacked therefore always reads a new change stamp.
+How processes share the directory (the lock, the views' private copies, the change counter that
+tells additions from changes) is repository.store_directory.
 """
 
 from __future__ import annotations
 
-import atexit
-import fcntl
-import gc
-import itertools
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
 
 import pyoxigraph as ox
 
-from repository import processes
 from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
+from repository.store_directory import (
+    CHANGES_FILE,
+    WRITE_WAIT_SECONDS,
+    StoreBusy,
+    begin,
+    between_writes,
+    end,
+    holder,
+    open_copy,
+    read_mark,
+    read_write,
+    retire,
+    set_mark,
+    store_signature,
+    write_lock,
+)
 
-LOCK_FILE = "kho-write.lock"  # in the store's directory: who writes now (flock, and its pid)
-CHANGES_FILE = "kho-changes"  # the change counter (odd while a change is being written)
-WRITE_WAIT_SECONDS = 600.0  # how long a write waits for another process's write to end
-VIEWS_DIR = "kho-views"  # the private copies read-only views open (_open_copy)
-VIEW_GRACE_SECONDS = 120.0  # a view replaced by a newer one is removed this much later
-_VIEW_IDS = itertools.count()
 _FOLLOWING = threading.Lock()
-
-
-class StoreBusy(KhoError):
-    """Another process kept the store's write lock for longer than a write may wait."""
-
-    status = 503
-
-    def __init__(self, path: Path, holder: str, seconds: float) -> None:
-        super().__init__(
-            f"Kho đang ghi vào kho dữ liệu từ một tiến trình khác ({holder}) suốt {seconds:g} "
-            "giây; hãy thử lại sau. / Another Kho process "
-            f"({holder}) has been writing to the store at {path} for {seconds:g} s; try again "
-            "when it is done."
-        )
-        self.retry_after = 30
 
 
 class EmbeddedEngine:
@@ -85,10 +61,10 @@ class EmbeddedEngine:
             if path is None:
                 self.ox = ox.Store()
             elif read_only:
-                with _between_writes(path, WRITE_WAIT_SECONDS) as quiet:
+                with between_writes(path, WRITE_WAIT_SECONDS) as quiet:
                     if not quiet:
-                        raise StoreBusy(path, _holder(path), WRITE_WAIT_SECONDS)
-                    self.ox, self.copy = _read_only(path)
+                        raise StoreBusy(path, holder(path), WRITE_WAIT_SECONDS)
+                    self.ox, self.copy = open_copy(path)
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self.ox = ox.Store(str(path))
@@ -215,11 +191,11 @@ class EmbeddedEngine:
             yield
             return
         mark = self.path / CHANGES_FILE
-        _set_mark(mark, _begin(_read_mark(mark)))
+        set_mark(mark, begin(read_mark(mark)))
         try:
             yield
         finally:
-            _set_mark(mark, _end(_read_mark(mark)))
+            set_mark(mark, end(read_mark(mark)))
 
 
 class FollowerEngine(EmbeddedEngine):
@@ -240,25 +216,25 @@ class FollowerEngine(EmbeddedEngine):
         """Open a view of what is committed now, with the change stamp it shows (module doc);
         between two writes only (`wait`: how long for one to end; past it, the old view stays)."""
         assert self.path is not None
-        with _between_writes(self.path, wait) as quiet:
+        with between_writes(self.path, wait) as quiet:
             if quiet:
                 self._view_now()
             elif not hasattr(self, "signature"):
-                raise StoreBusy(self.path, _holder(self.path), wait)
+                raise StoreBusy(self.path, holder(self.path), wait)
 
     def _view_now(self) -> None:
         """Open the view (no write under way: the caller holds the write lock, either way)."""
         assert self.path is not None
         mark = self.path / CHANGES_FILE
-        before = _read_mark(mark)
+        before = read_mark(mark)
         signature = store_signature(self.path)
         old = getattr(self, "copy", None)
         try:
-            self.ox, self.copy = _read_only(self.path)
+            self.ox, self.copy = open_copy(self.path)
         except OSError as exc:
             raise KhoError(f"Cannot open the store at {self.path} read-only: {exc}.") from exc
-        _retire(old)
-        after = _read_mark(mark)
+        retire(old)
+        after = read_mark(mark)
         self.opened = time.monotonic()
         self.signature = signature
         steady = before == after and before % 2 == 0
@@ -281,7 +257,7 @@ class FollowerEngine(EmbeddedEngine):
         if time.monotonic() - self.opened >= self.addition_lag:
             return False
         assert self.path is not None
-        return self.change == str(_read_mark(self.path / CHANGES_FILE))
+        return self.change == str(read_mark(self.path / CHANGES_FILE))
 
     def stamp(self) -> str | None:
         return f"{hash(self.signature)}|{self.change}"
@@ -313,9 +289,9 @@ class SharedEngine(FollowerEngine):
         path.mkdir(parents=True, exist_ok=True)
         self.path = path
         if not (path / "CURRENT").exists():  # a new store: made under the lock
-            with _write_lock(path, self.write_wait):
+            with write_lock(path, self.write_wait):
                 if not (path / "CURRENT").exists():
-                    _read_write(path)  # made, and closed again at once
+                    read_write(path)  # made, and closed again at once
         self._open_view(self.write_wait)
 
     @property  # type: ignore[override]
@@ -336,9 +312,9 @@ class SharedEngine(FollowerEngine):
             return
         assert self.path is not None
         if not self._one_writer.acquire(timeout=self.write_wait):  # this process's other writer
-            raise StoreBusy(self.path, _holder(self.path), self.write_wait)
+            raise StoreBusy(self.path, holder(self.path), self.write_wait)
         try:
-            with _write_lock(self.path, self.write_wait):
+            with write_lock(self.path, self.write_wait):
                 if store_signature(self.path) != getattr(self, "signature", None):
                     self._view_now()  # what the write reads is what is committed now
                 self._local.held = True
@@ -362,9 +338,9 @@ class SharedEngine(FollowerEngine):
         assert self.path is not None and getattr(self._local, "held", False)
         if getattr(self._local, "writer", None) is None:
             mark = self.path / CHANGES_FILE
-            if _read_mark(mark) % 2:  # a writer died in the middle of a change
-                _set_mark(mark, _end(_read_mark(mark)))
-            self._local.writer = _read_write(self.path)
+            if read_mark(mark) % 2:  # a writer died in the middle of a change
+                set_mark(mark, end(read_mark(mark)))
+            self._local.writer = read_write(self.path)
         return self._local.writer
 
     def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
@@ -396,201 +372,6 @@ class SharedEngine(FollowerEngine):
     def flush(self) -> None:
         if getattr(self._local, "writer", None) is not None:
             self._local.writer.flush()
-
-
-@contextmanager
-def _write_lock(path: Path, wait: float) -> Iterator[None]:
-    """The store's write lock (flock: the kernel lets go of it when its process dies), with the
-    holder's pid and command in the file for whoever waits."""
-    with open(path / LOCK_FILE, "a+", encoding="utf-8") as f:
-        if not _flock(f, fcntl.LOCK_EX, wait):
-            f.seek(0)
-            raise StoreBusy(path, f.read().strip() or "?", wait)
-        try:
-            f.seek(0)
-            f.truncate()
-            f.write(f"pid {os.getpid()}: {_command()}")
-            f.flush()
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-@contextmanager
-def _between_writes(path: Path, wait: float) -> Iterator[bool]:
-    """A shared hold on the write lock: while it lasts no process has the directory open
-    read-write, so a read-only open sees a closed store, whole (RocksDB leaves undefined what a
-    read-only open sees while another process writes). Yields False if a write did not end
-    within `wait` seconds. A directory Kho cannot write is read without the lock."""
-    try:
-        f = open(path / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
-    except OSError:
-        yield True
-        return
-    with f:
-        if not _flock(f, fcntl.LOCK_SH, wait):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _flock(f: TextIO, mode: int, wait: float) -> bool:
-    """Take the lock in `mode` within `wait` seconds (polled: a blocking flock cannot time out)."""
-    start = time.monotonic()
-    while True:
-        try:
-            fcntl.flock(f, mode | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() - start >= wait:
-                return False
-            time.sleep(0.01)
-
-
-def _holder(path: Path) -> str:
-    try:
-        return (path / LOCK_FILE).read_text(encoding="utf-8").strip() or "?"
-    except OSError:
-        return "?"
-
-
-def _command() -> str:
-    try:
-        return Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()[:200]
-    except OSError:
-        return "?"
-
-
-def _read_write(path: Path) -> ox.Store:
-    """Open the directory read-write. Under the write lock no other Kho process holds it; a
-    handle of this process that a query result kept alive lets go once collected."""
-    for attempt in range(100):
-        try:
-            return ox.Store(str(path))
-        except OSError as exc:
-            if attempt == 99:
-                raise KhoError(
-                    f"Cannot open the store at {path} for writing: {exc}. A process that is not "
-                    "Kho, or an older Kho, may hold it; stop it."
-                ) from exc
-            gc.collect()
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
-
-
-def _read_mark(path: Path) -> int:
-    try:
-        return int(path.read_text(encoding="ascii").strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def _set_mark(path: Path, value: int) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(str(value), encoding="ascii")
-    os.replace(tmp, path)
-
-
-def _begin(value: int) -> int:
-    return value + 1 if value % 2 == 0 else value + 2  # odd: a change is being written
-
-
-def _end(value: int) -> int:
-    return value + 1 if value % 2 else value  # even: it is done
-
-
-def _read_only(path: Path) -> tuple[ox.Store, Path | None]:
-    """A read-only store over a private copy of `path` (module doc) and the copy's directory
-    (_retire it once a newer view replaced it). Where the directory cannot be written, the
-    store itself, read-only."""
-    base = path / VIEWS_DIR
-    try:
-        base.mkdir(exist_ok=True)
-    except OSError:
-        return ox.Store.read_only(str(path)), None
-    _sweep(base)
-    for attempt in range(5):
-        copy = base / f"{os.getpid()}-{processes.started(os.getpid())}-{next(_VIEW_IDS)}"
-        try:
-            copy.mkdir()
-            _link_or_copy(path, copy)
-            store = ox.Store.read_only(str(copy))
-        except OSError:  # a writer that takes no lock (an older Kho) moved on: once more
-            shutil.rmtree(copy, ignore_errors=True)
-            if attempt == 4:
-                raise
-            time.sleep(0.05)
-            continue
-        _MINE.add(copy)
-        return store, copy
-    raise AssertionError("unreachable")
-
-
-_MINE: set[Path] = set()  # this process's copies
-_RETIRED: dict[Path, float] = {}  # this process's replaced copies, and since when
-
-
-def _retire(copy: Path | None) -> None:
-    """A newer view replaced the one over `copy`: remove it VIEW_GRACE_SECONDS from now."""
-    if copy is not None:
-        _RETIRED[copy] = time.monotonic()
-
-
-def _link_or_copy(path: Path, copy: Path) -> None:
-    with os.scandir(path) as listing:
-        for entry in listing:
-            if not entry.is_file(follow_symlinks=False) or entry.name.startswith(
-                ("kho-", "LOCK", "LOG")
-            ):
-                continue
-            if entry.name.endswith((".sst", ".blob")):  # immutable once written: a link
-                os.link(entry.path, copy / entry.name)
-            else:  # CURRENT, MANIFEST, the write-ahead log, OPTIONS: small, and rewritten
-                shutil.copyfile(entry.path, copy / entry.name)
-
-
-def _sweep(base: Path) -> None:
-    """Remove this process's copies replaced long enough ago, and copies of processes gone."""
-    now = time.monotonic()
-    for copy, since in list(_RETIRED.items()):
-        if now - since > VIEW_GRACE_SECONDS:
-            shutil.rmtree(copy, ignore_errors=True)
-            _RETIRED.pop(copy, None)
-            _MINE.discard(copy)
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return
-    for name in names:
-        pid, _, rest = name.partition("-")
-        start = rest.partition("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not processes.running(int(pid), start):
-            shutil.rmtree(base / name, ignore_errors=True)
-
-
-@atexit.register
-def _remove_mine() -> None:
-    for copy in list(_MINE):
-        shutil.rmtree(copy, ignore_errors=True)
-
-
-def store_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, sizes and modification times of the store directory's files: they change with
-    every commit."""
-    entries = []
-    with os.scandir(path) as listing:
-        for entry in listing:
-            if entry.name.startswith("kho-"):  # Kho's own: the lock, the change counter
-                continue
-            try:
-                stat = entry.stat()
-            except FileNotFoundError:  # removed by a compaction meanwhile
-                continue
-            entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(entries))
 
 
 def _has_blank(q: ox.Quad) -> bool:

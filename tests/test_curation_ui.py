@@ -19,7 +19,7 @@ from repository.dedup import flag_triples
 from repository.namespaces import Minter
 from repository.preservation import VN_TZ
 from repository.store import Store, embedded_path, open_store
-from repository.store_oxigraph import LOCK_FILE
+from repository.store_directory import LOCK_FILE
 from tests.conftest import TODAY
 from tests.web import client_as, csrf
 from webapp import create_app

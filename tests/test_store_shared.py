@@ -22,14 +22,8 @@ import requests
 
 from repository.config import Settings
 from repository.store import CommitUnit, Store, open_store
-from repository.store_oxigraph import (
-    CHANGES_FILE,
-    LOCK_FILE,
-    VIEWS_DIR,
-    FollowerEngine,
-    SharedEngine,
-    StoreBusy,
-)
+from repository.store_directory import CHANGES_FILE, LOCK_FILE, VIEWS_DIR, StoreBusy
+from repository.store_oxigraph import FollowerEngine, SharedEngine
 from tests.bench.bench_ingest import write_sheet
 from tests.bench.bench_load import KHO, kho_env, serving
 
@@ -264,7 +258,7 @@ def test_a_view_outlives_the_compaction_that_deletes_its_files(
         fcntl.flock(lock, fcntl.LOCK_UN)
     assert len(values(view)) == 1000  # the view, not followed, still reads every quad
     # copies of replaced views go after the grace period; those of dead processes at once
-    monkeypatch.setattr("repository.store_oxigraph.VIEW_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr("repository.store_directory.VIEW_GRACE_SECONDS", 0.0)
     views = path / VIEWS_DIR
     dead = views / "999999999-1-0"
     dead.mkdir()
