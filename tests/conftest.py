@@ -272,3 +272,16 @@ def verify_demo_links(store: Store, data_dir: Path) -> None:
     from repository import record_index
 
     record_index.update(store, linked, sorted(report.changed_subjects))
+
+
+@pytest.fixture
+def served_copy(demo_settings: Settings, tmp_path: Path) -> Path:
+    """A data directory of its own for a `kho serve` subprocess: the demo store's backup beside
+    copies of its indexes, files and users (embedded store only)."""
+    if demo_settings.store.startswith("sparql:"):
+        pytest.skip("the embedded store is copied; a server pass serves its own store")
+    data = tmp_path / "data"
+    skip = shutil.ignore_patterns("store", "demo-batches", "*.nq")
+    shutil.copytree(demo_settings.data_dir, data, ignore=skip)
+    open_store(demo_settings).backup(data / "store")
+    return data

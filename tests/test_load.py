@@ -4,29 +4,11 @@ the demo repository, the clients in a process of their own. No timings are asser
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-
-from repository.config import Settings
-from repository.store import open_store
 from tests.bench.bench_load import load, serving
 from tests.bench.load_report import summarise
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def served_copy(demo_settings: Settings, tmp_path: Path) -> Path:
-    """A data directory of its own (the store's lock is one process's): the demo store's
-    backup beside copies of its indexes, files and users."""
-    if demo_settings.store.startswith("sparql:"):
-        pytest.skip("the embedded store is copied; a server pass serves its own store")
-    data = tmp_path / "data"
-    skip = shutil.ignore_patterns("store", "demo-batches", "*.nq")
-    shutil.copytree(demo_settings.data_dir, data, ignore=skip)
-    open_store(demo_settings).backup(data / "store")
-    return data
 
 
 def test_load_harness_counts_every_kind_without_errors(served_copy: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,8 +19,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from repository.config import Settings
-from repository.store import CommitUnit, Store, open_store
+from repository.store import CommitUnit, Store
 from repository.store_directory import CHANGES_FILE, LOCK_FILE, VIEWS_DIR, StoreBusy
 from repository.store_oxigraph import FollowerEngine, SharedEngine
 from tests.bench.bench_ingest import write_sheet
@@ -205,15 +203,10 @@ def test_a_change_left_half_way_counts_every_view_as_a_change(tmp_path: Path) ->
     assert reader.change_generation == steady  # now an addition is an addition again
 
 
-def test_kho_ingest_runs_beside_kho_serve(demo_settings: Settings, tmp_path: Path) -> None:
+def test_kho_ingest_runs_beside_kho_serve(served_copy: Path, tmp_path: Path) -> None:
     """The user's story: a batch is ingested while the repository is served from the same
     embedded store; pages keep answering, and the new records are found once committed."""
-    if demo_settings.store.startswith("sparql:"):
-        pytest.skip("the embedded store is shared here; a server orders its own writers")
-    data = tmp_path / "data"
-    skip = shutil.ignore_patterns("store", "demo-batches", "*.nq")
-    shutil.copytree(demo_settings.data_dir, data, ignore=skip)
-    open_store(demo_settings).backup(data / "store")
+    data = served_copy
     batch = tmp_path / "batch"
     write_sheet(batch, 300, seed=41)
     env = os.environ | kho_env(data) | {"KHO_INGEST_CHUNK": "20"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,11 +12,13 @@ from werkzeug.serving import run_simple
 
 from repository import access, gazetteer
 from repository.config import Settings
+from repository.errors import KhoError
 from repository.namespaces import Minter
 from repository.store import Store, open_store
 from repository.users import Users
 from webapp import labels
 
+log = logging.getLogger("kho.store")
 # Counts on the home page take about a second over the whole country; they change only when the
 # store is re-harvested, so they are kept for a while.
 COUNTS_TTL_SECONDS = 600
@@ -107,7 +110,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @app.before_request
     def follow_store() -> None:  # first: what other processes (kho ingest) committed since
-        store.follow()
+        try:
+            store.follow()
+        except KhoError as exc:  # the store was being rewritten: the view it had, this time
+            log.warning("%s", exc)
 
     auth.init_app(app)
     views.register(app)

@@ -40,7 +40,6 @@ from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 
 from repository.config import Settings
-from repository.errors import KhoError
 from webapp.page_cache import AUDITS, RAW
 
 REQUEST_SECONDS = 300.0
@@ -96,11 +95,7 @@ def _work(conn: Connection, settings: Settings) -> None:
             return
         if request is None:
             return
-        try:
-            store.follow()
-        except KhoError as exc:  # the store was being rewritten: the view it had, this time
-            print(f"kho-pages: {exc}", file=sys.stderr, flush=True)
-        try:
+        try:  # (the app reads what was committed first: create_app's follow_store)
             conn.send(_answer(app, request))
         except (EOFError, OSError):
             return
