@@ -17,6 +17,7 @@ import hmac
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,18 +143,21 @@ class Users:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # kept in the file
             db.executescript(_SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:
-                yield db
-        finally:
-            db.close()
+        """A transaction on this thread's connection. Each thread keeps its own open: a new
+        connection reads the schema again at its first statement, 0.25 ms of every signed-in
+        request's 0.3 (WAL: each transaction still reads what other processes committed)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self.path, timeout=30)
+        with db:
+            yield db
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 
 import pytest
 from flask import Flask
@@ -94,6 +96,29 @@ def test_throttling_after_repeated_failures(tmp_path) -> None:
     assert caught.value.retry_after > 0
     actions = [e.action for e in users.audit_log()]
     assert actions.count("sign-in-failed") == MAX_FAILURES
+
+
+def test_a_user_disabled_elsewhere_is_disabled_here_at_once(tmp_path) -> None:
+    # kho serve keeps one open connection per thread; `kho users` writes from another process
+    users = Users(tmp_path / "u.sqlite3")
+    users.add("lan", "dung-mat-khau-1", "researcher")
+    assert users.get("lan").active  # this thread's connection is open from here on
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from repository.users import Users; "
+            "Users(sys.argv[1]).update('lan', active=False, role='archivist')",
+            str(users.path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stderr
+    seen = users.get("lan")
+    assert not seen.active and seen.role == "archivist"
+    assert users.authenticate("lan", "dung-mat-khau-1") is None
 
 
 @pytest.fixture(scope="module")
