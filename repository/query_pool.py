@@ -105,19 +105,21 @@ class _Snapshot:
     """The worker's read-only store, reopened when the directory changed (opened on first use:
     a worker that never queries never opens it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, addition_lag: float = 0.0) -> None:
         self.path = path
+        self.addition_lag = addition_lag
         self.engine: FollowerEngine | None = None
 
     def current(self) -> ox.Store:
         if self.engine is None:
             self.engine = FollowerEngine(self.path)
+            self.engine.addition_lag = self.addition_lag
         else:
             self.engine.follow()
         return self.engine.ox
 
 
-def _work(conn: Connection, path: str, memory_mb: int) -> None:
+def _work(conn: Connection, path: str, memory_mb: int, lag: float) -> None:
     """A worker's loop: answer jobs until told to stop (None) or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
     if memory_mb:
@@ -125,7 +127,7 @@ def _work(conn: Connection, path: str, memory_mb: int) -> None:
         # space, so such a query ends the worker (an allocation failure) instead of the server.
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    snapshot = _Snapshot(Path(path))
+    snapshot = _Snapshot(Path(path), lag)
     while True:
         try:
             job = conn.recv()
@@ -160,10 +162,16 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 class _Worker:
-    def __init__(self, ctx: multiprocessing.context.BaseContext, path: Path, memory: int) -> None:
+    def __init__(
+        self,
+        ctx: multiprocessing.context.BaseContext,
+        path: Path,
+        memory: int,
+        lag: float,
+    ) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(  # type: ignore[attr-defined]
-            target=_work, args=(child, str(path), memory), name="kho-sparql", daemon=True
+            target=_work, args=(child, str(path), memory, lag), name="kho-sparql", daemon=True
         )
         self.process.start()
         child.close()
@@ -191,7 +199,9 @@ class QueryPool:
 
     Workers start on first use. A query waits at most `wait` seconds for a free worker, else
     PoolBusy; past `timeout` it raises QueryTimeout, past `memory_mb` of address space
-    QueryTooBig, and its worker is replaced."""
+    QueryTooBig, and its worker is replaced. Workers may leave another process's additions of
+    new ingest units unread for up to `addition_lag` seconds, as page workers do (Store.follow):
+    a view reopened after every commit of an ingest starts with a cold cache."""
 
     def __init__(
         self,
@@ -200,8 +210,10 @@ class QueryPool:
         timeout: float = 20,
         wait: float = 10,
         memory_mb: int = 3072,
+        addition_lag: float = 0.0,
     ) -> None:
         self.path = Path(store_path)
+        self.addition_lag = addition_lag
         self.workers = max(1, workers)
         self.timeout = timeout
         self.wait = wait
@@ -215,7 +227,7 @@ class QueryPool:
         _POOLS.add(self)
 
     def _start(self) -> _Worker:
-        worker = _Worker(self._ctx, self.path, self.memory_mb)
+        worker = _Worker(self._ctx, self.path, self.memory_mb, self.addition_lag)
         with self._lock:
             self._all.add(worker)
         return worker
@@ -368,13 +380,14 @@ def pool_for(
     timeout: float = 20,
     wait: float = 10,
     memory_mb: int = 3072,
+    addition_lag: float = 0.0,
 ) -> QueryPool | RemoteQueryPool:
     """Worker processes on the embedded store's directory, or threads asking the server."""
     from repository.store import embedded_path, open_store  # noqa: PLC0415
 
     path = embedded_path(settings)
     if path is not None:
-        return QueryPool(path, workers=workers, timeout=timeout, wait=wait, memory_mb=memory_mb)
+        return QueryPool(path, workers, timeout, wait, memory_mb, addition_lag)
     engine = open_store(settings)._engine  # noqa: SLF001 - the pool speaks the engine's HTTP
     return RemoteQueryPool(engine, workers=workers, timeout=timeout, wait=wait)  # type: ignore[arg-type]
 

@@ -277,3 +277,27 @@ def test_a_follower_may_lag_behind_additions_never_behind_a_change(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     reader.follow()
     assert {"n1", "edit"} <= values(reader)  # read at once, with the addition before it
+
+
+def test_sparql_workers_lag_behind_additions_as_pages_do(tmp_path: Path) -> None:
+    from repository.query_pool import QueryJob, QueryPool
+
+    path = tmp_path / "store"
+    shared(path).add_quads([quad("seed")])
+    pool = QueryPool(path, workers=1, timeout=30, addition_lag=30)
+    job = QueryJob(f"SELECT ?s WHERE {{ ?s <{P.value}> ?o }}", (G,), (), "json", 100)
+
+    def found() -> set[str]:
+        rows = json.loads(pool.run(job).body)["results"]["bindings"]
+        return {r["s"]["value"].rsplit("/", 1)[1] for r in rows}
+
+    try:
+        assert found() == {"seed"}  # the worker's view opens here
+        done = in_another_process(path, "store.commit_units([unit('n1')])")  # an addition
+        assert done.returncode == 0, done.stderr
+        assert found() == {"seed"}  # left unread for now, as a page worker leaves it
+        done = in_another_process(path, "store.add_quads([quad('edit')])")  # a change
+        assert done.returncode == 0, done.stderr
+        assert found() == {"seed", "n1", "edit"}  # read at once, with the addition before it
+    finally:
+        pool.close()

@@ -88,6 +88,8 @@ class QueryTooLong(BadRequest):
 @bp.record_once
 def _start_pool(state: BlueprintSetupState) -> None:
     """One worker pool per app (workers start on the first query)."""
+    from webapp import ADDITION_LAG_SECONDS
+
     settings = state.app.extensions["kho"].settings
     state.app.extensions["kho_sparql"] = pool_for(
         settings,
@@ -96,6 +98,8 @@ def _start_pool(state: BlueprintSetupState) -> None:
         wait=min(10, settings.sparql_timeout),
         # Address space of one worker; a `sparql_memory_mb` setting would go here.
         memory_mb=getattr(settings, "sparql_memory_mb", 3072),
+        # another process's new ingest units read as late as pages read them
+        addition_lag=min(settings.page_cache_lag_seconds, ADDITION_LAG_SECONDS),
     )
 
 
