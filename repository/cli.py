@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -214,9 +213,9 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
 def in_background(settings: Settings) -> int:
     """Lower this process's CPU priority by settings.background_nice (its children, the OCR
     workers, inherit it): work that can wait yields the cores to readers. The new niceness."""
-    if settings.background_nice > 0:
-        return os.nice(min(settings.background_nice, 19))
-    return os.nice(0)
+    from repository.processes import lower_priority
+
+    return lower_priority(settings.background_nice)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:

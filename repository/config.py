@@ -129,6 +129,15 @@ class Settings:
             "0-19; OCR workers inherit it): the readers of kho serve go first. 0: the same."
         },
     )
+    data_nice: int = field(
+        default=5,
+        metadata={
+            "help": "How much lower the CPU priority of answers for programs is in kho serve "
+            "(nice, 0-19): JSON-LD and other RDF, the JSON API and OAI-PMH are rendered in "
+            "processes of their own, so the pages people read go first on a busy machine. 0: "
+            "the same. (SPARQL queries have their own processes and limits: KHO_SPARQL_*.)"
+        },
+    )
     serve_threads: int = field(
         default=24,
         metadata={

@@ -22,14 +22,7 @@ from repository.namespaces import Minter
 from repository.store import open_store
 from tests.conftest import PASSWORD
 from webapp import create_app
-from webapp.workers import (
-    DATA_SECONDS,
-    PAGE_SECONDS,
-    PageWorkers,
-    dispatched,
-    due_in,
-    init_app,
-)
+from webapp.workers import PageWorkers, _Pool, dispatched, for_programs, init_app
 
 SCOPE = "https://www.ica.org/standards/RiC/ontology#scopeAndContent"
 
@@ -39,8 +32,8 @@ def served(demo_settings: Settings) -> Iterator[tuple[str, PageWorkers]]:
     # plain HTTP on loopback: the session cookie may not be Secure, or requests never sends it
     settings = replace(demo_settings, cookie_secure="no")
     app = create_app(settings)
-    workers = init_app(app, settings, 2)
-    assert workers.wait_ready() == 2
+    workers = init_app(app, settings, 2, 1)  # 2 for pages, 1 for programs
+    assert workers.wait_ready() == 3
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -77,15 +70,27 @@ def sign_in(url: str, name: str) -> requests.Session:
 
 def test_pages_are_rendered_by_the_workers(served: tuple[str, PageWorkers]) -> None:
     url, workers = served
-    before = workers.answered
+    before, programs = workers.answered, workers.programs.answered
     for path in ("/", "/browse", "/records?q=ha+noi", "/api/records?per_page=5", "/dashboard"):
         got = requests.get(url + path, timeout=60)
         assert got.status_code == 200, path
         assert got.headers.get("X-Kho-Cache") in (None, "miss")
     assert workers.answered == before + 5
+    assert workers.programs.answered == programs + 1  # the JSON API's answer
     again = requests.get(url + "/browse", timeout=60)  # kept by the serving process
     assert again.headers["X-Kho-Cache"] == "hit" and "Kho" in again.text
     assert workers.answered == before + 5
+
+
+def test_answers_for_programs_run_at_a_lower_priority(
+    served: tuple[str, PageWorkers], demo_settings: Settings
+) -> None:
+    _, workers = served
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for pid in workers.pages.pids():
+        assert os.getpriority(os.PRIO_PROCESS, pid) == mine
+    for pid in workers.programs.pids():
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + demo_settings.data_nice)
 
 
 def test_the_access_rule_holds_in_the_workers(
@@ -135,7 +140,7 @@ def test_a_killed_worker_is_replaced(served: tuple[str, PageWorkers]) -> None:
     for i in range(6):  # pages not kept yet: each goes to a worker
         assert requests.get(f"{url}/records?q=ha+noi+{i}", timeout=120).status_code == 200
     assert victim not in workers.pids()
-    assert workers.wait_ready() == 2
+    assert workers.wait_ready() == 3
 
 
 def test_forms_files_and_sparql_stay_in_the_serving_process() -> None:
@@ -150,46 +155,43 @@ def test_forms_files_and_sparql_stay_in_the_serving_process() -> None:
     assert not dispatched(env("GET", "/browse", "12"))  # a GET with a body
 
 
-def test_pages_are_due_before_data() -> None:
+def test_pages_and_answers_for_programs_are_told_apart() -> None:
     def env(path: str, accept: str = "") -> dict[str, object]:
         return {"PATH_INFO": path, "HTTP_ACCEPT": accept}
 
     for page in ("/", "/records", "/id/record/X", "/units"):
-        assert due_in(env(page, "text/html,application/xhtml+xml,*/*;q=0.8")) == PAGE_SECONDS
-    assert due_in(env("/records")) == PAGE_SECONDS  # no Accept: a page
+        assert not for_programs(env(page, "text/html,application/xhtml+xml,*/*;q=0.8"))
+    assert not for_programs(env("/records"))  # no Accept: a page
     for data in ("/id/record/X.jsonld", "/api/records", "/oai", "/id/unit/Y.ttl"):
-        assert due_in(env(data)) == DATA_SECONDS
-    assert due_in(env("/id/record/X", "application/ld+json")) == DATA_SECONDS
-    assert due_in(env("/browse/units-new", "application/json")) == DATA_SECONDS
+        assert for_programs(env(data))
+    assert for_programs(env("/id/record/X", "application/ld+json"))
+    assert for_programs(env("/browse/units-new", "application/json"))
 
 
-def test_a_free_worker_goes_to_the_request_due_soonest(demo_settings: Settings) -> None:
-    # The scheduling rule alone: no worker process, idle "workers" given by hand as they free.
-    workers = PageWorkers(demo_settings, 0)
+def test_a_free_worker_goes_to_the_request_that_came_first(demo_settings: Settings) -> None:
+    # The queue alone: no worker process, idle "workers" given by hand as they free.
+    pool = _Pool(demo_settings, 0)
     got: list[str] = []
-    now = 1000.0
 
-    def wait(name: str, deadline: float) -> threading.Thread:
-        """A request due at `deadline`, waiting for a worker (once this returns)."""
-        before = len(workers._waiting)
+    def wait(name: str) -> threading.Thread:
+        """A request waiting for a worker (once this returns)."""
+        before = len(pool._waiting)
 
         def take() -> None:
-            got.append(f"{name}:{workers._take(deadline)}")
+            got.append(f"{name}:{pool._take()}")
 
         thread = threading.Thread(target=take, daemon=True)
         thread.start()
-        while len(workers._waiting) <= before:
+        while len(pool._waiting) <= before:
             time.sleep(0.005)
         return thread
 
-    data = wait("data", now + DATA_SECONDS)  # asked first, due later
-    page = wait("page", now + PAGE_SECONDS)
-    old_data = wait("old-data", now - 1)  # a data request that has waited past its due time
-    workers._add("w1")  # type: ignore[arg-type]
-    old_data.join(5)
-    workers._add("w2")  # type: ignore[arg-type]
-    page.join(5)
-    workers._add("w3")  # type: ignore[arg-type]
-    data.join(5)
-    assert got == ["old-data:w1", "page:w2", "data:w3"]
-    assert not workers._waiting
+    first, second, third = wait("first"), wait("second"), wait("third")
+    pool._add("w1")  # type: ignore[arg-type]
+    first.join(5)
+    pool._add("w2")  # type: ignore[arg-type]
+    second.join(5)
+    pool._add("w3")  # type: ignore[arg-type]
+    third.join(5)
+    assert got == ["first:w1", "second:w2", "third:w3"]
+    assert not pool._waiting

@@ -151,8 +151,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
     if not settings.serve_processes and store.on_server:
         processes *= 2  # a page over a server store waits on it about half its time
     if processes > 1:
-        ready = workers.init_app(app, settings, processes).wait_ready()
-        backend += f"; pages rendered by {ready} worker processes"
+        programs = processes  # answers for programs, at a lower CPU priority
+        ready = workers.init_app(app, settings, processes, programs).wait_ready()
+        backend += (
+            f"; pages rendered by {ready - programs} worker processes, answers for programs "
+            f"by {programs} (nice {settings.data_nice})"
+        )
     print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
     waitress.serve(
         app,

@@ -15,23 +15,22 @@ wrote, for the serving process to keep; any other comes back whole, session cook
 A worker that dies is replaced and its request answered by the serving process itself; one that
 takes longer than REQUEST_SECONDS is killed and replaced (503 with Retry-After).
 
-When every worker is busy, requests wait for one in order of their deadlines (earliest deadline
-first): a page a person reads is due PAGE_SECONDS after it arrived, an answer for a program
-(JSON-LD and other RDF, the JSON API, OAI-PMH) DATA_SECONDS after. So a harvester or an
-integrator's crawl never makes a reader wait behind it, and still gets its turn: a data request
-that has waited DATA_SECONDS - PAGE_SECONDS goes before any page that arrives after that.
+Answers for programs (JSON-LD and other RDF, the JSON API, OAI-PMH) have workers of their own,
+which run at a lower CPU priority (settings.data_nice): on a busy machine a page a person reads
+gets the CPU first and never waits for a worker behind a harvester's or an integrator's crawl;
+on an idle one a program's answer takes all the CPU it needs. Each kind of request waits for a
+worker of its own kind, first come first served. (Measured with 20 saturating clients and an
+ingest beside, docs/benchmarks.md: page views' p95 fell from about 230 to about 110 ms, the
+programs' answers' rose from about 2.0 to 2.3–2.9 s.)
 """
 
 from __future__ import annotations
 
-import heapq
 import io
-import itertools
 import multiprocessing
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -40,6 +39,7 @@ from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 
 from repository.config import Settings
+from repository.processes import lower_priority
 from webapp.page_cache import AUDITS, RAW
 
 REQUEST_SECONDS = 300.0
@@ -47,8 +47,6 @@ TOO_LONG = "Trang này mất quá lâu; hãy thử lại sau. / This page took t
 # Routes the serving process answers itself: writes, streamed files, SPARQL (its own pool).
 _OWN_PREFIXES = ("/files/", "/sparql", "/curation", "/admin", "/account", "/login", "/logout")
 Answer = tuple[str, list[tuple[str, str]], bytes, list[tuple[str, str, object]]]
-PAGE_SECONDS = 0.2  # when a page view is due (the load goal: p95 of page views < 200 ms)
-DATA_SECONDS = 2.0  # when an answer for a program is due
 _DATA_PREFIXES = ("/api/", "/oai")
 _DATA_SUFFIXES = (".jsonld", ".json", ".ttl", ".nt", ".rdf", ".nq", ".trig")
 _DATA_TYPES = ("json", "turtle", "n-triples", "rdf+xml", "n-quads", "trig")
@@ -64,24 +62,23 @@ def dispatched(environ: dict[str, object]) -> bool:
     return not path.startswith(_OWN_PREFIXES)
 
 
-def due_in(environ: dict[str, object]) -> float:
-    """How soon the answer to this request is due: PAGE_SECONDS for a page a person reads,
-    DATA_SECONDS for data a program asked for (by path, suffix or Accept)."""
+def for_programs(environ: dict[str, object]) -> bool:
+    """Does this request ask for data a program reads (by path, suffix or Accept), rather than a
+    page a person reads?"""
     path = str(environ.get("PATH_INFO") or "/")
     if path.startswith(_DATA_PREFIXES) or path.endswith(_DATA_SUFFIXES):
-        return DATA_SECONDS
+        return True
     accept = str(environ.get("HTTP_ACCEPT") or "").lower()
-    if accept and "html" not in accept and any(t in accept for t in _DATA_TYPES):
-        return DATA_SECONDS
-    return PAGE_SECONDS
+    return bool(accept) and "html" not in accept and any(t in accept for t in _DATA_TYPES)
 
 
 # -- in the worker -------------------------------------------------------------------------------
 
 
-def _work(conn: Connection, settings: Settings) -> None:
+def _work(conn: Connection, settings: Settings, nice: int) -> None:
     """A worker's loop: answer requests until the serving process goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the serving process
+    lower_priority(nice)
     from repository.store import open_store_follower
     from webapp import create_app
 
@@ -134,10 +131,12 @@ def _answer(app: Callable[..., Iterable[bytes]], request: dict[str, str]) -> Ans
 
 
 class _Worker:
-    def __init__(self, ctx: multiprocessing.context.BaseContext, settings: Settings) -> None:
+    def __init__(
+        self, ctx: multiprocessing.context.BaseContext, settings: Settings, nice: int, name: str
+    ) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(  # type: ignore[attr-defined]
-            target=_work, args=(child, settings), name="kho-pages", daemon=True
+            target=_work, args=(child, settings, nice), name=name, daemon=True
         )
         self.process.start()
         child.close()
@@ -155,20 +154,26 @@ class _Worker:
         self.conn.close()
 
 
-class PageWorkers:
-    """`count` worker processes rendering pages, each one request at a time."""
+class _Pool:
+    """`count` worker processes rendering answers, each one request at a time, at `nice` below
+    the serving process's CPU priority."""
 
-    def __init__(self, settings: Settings, count: int) -> None:
+    def __init__(
+        self, settings: Settings, count: int, nice: int = 0, name: str = "kho-pages"
+    ) -> None:
         self.settings = settings
+        self.nice, self.name = nice, name
         self._ctx = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._cond = threading.Condition()
-        self._waiting: list[tuple[float, int]] = []  # (deadline, ticket): a heap
-        self._tickets = itertools.count()
+        self._waiting: list[object] = []  # the requests waiting for a worker, in order
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
         self.answered = 0  # requests the workers answered
         for _ in range(count):
-            self._add(_Worker(self._ctx, settings))
+            self._add(self._new())
+
+    def _new(self) -> _Worker:
+        return _Worker(self._ctx, self.settings, self.nice, self.name)
 
     def _add(self, worker: _Worker) -> None:
         with self._cond:
@@ -189,19 +194,20 @@ class PageWorkers:
         asked = {k: v for k, v in environ.items() if isinstance(v, str)}
         if raw:
             asked[RAW] = "1"
-        return self._ask(self._take(time.monotonic() + due_in(environ)), asked)
+        return self._ask(self._take(), asked)
 
-    def _take(self, deadline: float) -> _Worker:
-        """An idle worker, when no waiting request is due sooner (answers are kept by the
-        serving process: any worker will do; the longest idle goes first, so all take turns)."""
+    def _take(self) -> _Worker:
+        """An idle worker, once the requests that came before have theirs (answers are kept by
+        the serving process: any worker will do; the longest idle goes first, so all take
+        turns)."""
         with self._cond:
-            ticket = (deadline, next(self._tickets))
-            heapq.heappush(self._waiting, ticket)
-            while not (self._idle and self._waiting[0] == ticket):
+            ticket = object()
+            self._waiting.append(ticket)
+            while not (self._idle and self._waiting[0] is ticket):
                 self._cond.wait()
-            heapq.heappop(self._waiting)
+            self._waiting.pop(0)
             if len(self._idle) > 1 and self._waiting:
-                self._cond.notify_all()  # the next due may take another idle worker
+                self._cond.notify_all()  # the next in line may take another idle worker
             return self._idle.pop(0)
 
     def _ask(self, worker: _Worker, request: dict[str, str]) -> Answer | None:
@@ -226,7 +232,7 @@ class PageWorkers:
         worker.kill()
         with self._cond:
             index = self._all.index(worker)
-            fresh = _Worker(self._ctx, self.settings)
+            fresh = self._new()
             self._all[index] = fresh
             self._idle.append(fresh)
             self._cond.notify_all()
@@ -243,6 +249,39 @@ class PageWorkers:
             worker.kill()
 
 
+class PageWorkers:
+    """The workers of `kho serve`: `count` for pages, `programs` for answers to programs at
+    `nice` below the serving process's CPU priority (none: pages' workers answer them too)."""
+
+    def __init__(self, settings: Settings, count: int, programs: int = 0, nice: int = 0) -> None:
+        self.pages = _Pool(settings, count)
+        self.programs = _Pool(settings, programs, nice, "kho-data") if programs else self.pages
+
+    def _pools(self) -> list[_Pool]:
+        return [self.pages] + ([self.programs] if self.programs is not self.pages else [])
+
+    @property
+    def answered(self) -> int:
+        return sum(p.answered for p in self._pools())
+
+    def wait_ready(self, seconds: float = 120) -> int:
+        """Wait for the workers to have built their apps; how many are ready."""
+        return sum(p.wait_ready(seconds) for p in self._pools())
+
+    def pids(self) -> list[int]:
+        return [pid for p in self._pools() for pid in p.pids()]
+
+    def render(self, environ: dict[str, object], raw: bool) -> Answer | None:
+        """The answer of a worker of the request's kind (None: it took too long); raises
+        _WorkerLost when the worker died on it."""
+        pool = self.programs if for_programs(environ) else self.pages
+        return pool.render(environ, raw)
+
+    def close(self) -> None:
+        for pool in self._pools():
+            pool.close()
+
+
 class _WorkerLost(Exception):
     pass
 
@@ -257,10 +296,12 @@ class _Sessions(SecureCookieSessionInterface):
         super().save_session(app, session, response)  # type: ignore[arg-type]
 
 
-def init_app(app: Flask, settings: Settings, count: int) -> PageWorkers:
-    """Start `count` page workers for `app` (the serving process's) and send them its pages.
-    Call after webapp.page_cache.init_app: kept answers are given before a worker is asked."""
-    workers = PageWorkers(settings, count)
+def init_app(app: Flask, settings: Settings, count: int, programs: int = 0) -> PageWorkers:
+    """Start `count` page workers for `app` (the serving process's) and send them its pages, and
+    `programs` workers at settings.data_nice for answers to programs (none: the page workers
+    answer them). Call after webapp.page_cache.init_app: kept answers are given before a
+    worker is asked."""
+    workers = PageWorkers(settings, count, programs, settings.data_nice)
     app.extensions["kho-workers"] = workers
     app.session_interface = _Sessions()
 
