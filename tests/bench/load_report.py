@@ -113,8 +113,8 @@ def report(r: dict, quick: bool) -> str:
         "",
         "`kho serve` (waitress, the production server, with its defaults: 24 threads, pages "
         "rendered by one worker process per core — two on the Oxigraph server, which pages wait "
-        "on — data for programs by as many workers of its own at nice 5, and answers kept per "
-        "audience) "
+        "on — data for programs by workers of its own, one per core, at nice 5, and answers "
+        "kept per audience) "
         "on 127.0.0.1 "
         "over bench_web's "
         f"data directory: the harvested store plus {facts['records']:,} generated records "
