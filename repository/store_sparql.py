@@ -10,10 +10,8 @@ Bookkeeping of its own, in the graph `kho:storeGraph` (never listed, queried or 
 * `kho:storeGraph kho:writeStamp "…"`, one more added by every write's own request: a Store in
   another process sees the count change (Store.generation); and `kho:changeStamp "…"`, one more
   by every write that does more than add new ingest units (Store.change_generation).
-Every write is ONE update request (DELETE DATA …; INSERT DATA …; the stamp), which Oxigraph server
-applies all-or-nothing. A new graph (a harvest, `kho load`) goes by Graph Store Protocol POSTs of
-50,000 quads and is dropped again if one fails (GSP was 1.7x faster than SPARQL Update on Oxigraph
-server and 2.3x on Virtuoso, 50k quads). tests/test_store_backends.py checks all of this.
+How writes go (one request each, new graphs by the Graph Store Protocol): store_sparql_writes.
+tests/test_store_backends.py checks all of this.
 
 Dialects (`store_dialect`; auto: /sparql-auth → virtuoso; .../store → oxigraph; else standard):
 * virtuoso —
@@ -52,9 +50,8 @@ Dialects (`store_dialect`; auto: /sparql-auth → virtuoso; .../store → oxigra
 
 from __future__ import annotations
 
-import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -69,7 +66,7 @@ from repository.config import Settings
 from repository.errors import KhoError, QueryError
 from repository.namespaces import PREFIXES
 from repository.sparql_text import check_read_only
-from repository.store_oxigraph import update_body
+from repository.store_sparql_writes import _NAMED_GRAPH, STORE_GRAPH, ServerWrites
 from repository.store_wire import (
     ACCEPT_GRAPH,
     ACCEPT_RESULTS,
@@ -93,16 +90,7 @@ VIRTUOSO_REPAIRS = [
     (_BOOLEAN + b'"1"', _BOOLEAN + b'"true"'),
     (_BOOLEAN + b'"0"', _BOOLEAN + b'"false"'),
 ]
-STORE_GRAPH = ox.NamedNode("https://w3id.org/kho/ns#storeGraph")
-_STAMP = ox.NamedNode("https://w3id.org/kho/ns#writeStamp")
-_CHANGE = ox.NamedNode("https://w3id.org/kho/ns#changeStamp")
-_NAMED_GRAPH = ox.NamedNode("https://w3id.org/kho/ns#NamedGraph")
-_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _NOTHING = "urn:kho:no-graph"  # an empty dataset: the protocol has no other way to say it
-CHUNK = 50_000  # quads per Graph Store Protocol POST of a bulk load
-VIRTUOSO_CHUNK = 800  # quads per update request to Virtuoso (see _write_in_chunks)
-STAMPS_KEPT = 10_000  # write stamps before they are folded into one
-LONG = 4_000  # characters: longer literals go to Virtuoso by SPARQL (see _post_graph)
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
 
@@ -147,8 +135,9 @@ def _unreachable(url: str, exc: Exception) -> KhoError:
     )
 
 
-class SparqlEngine:
-    """A store on a SPARQL 1.1 server (the three endpoints of KHO_STORE=sparql:Q,U,G)."""
+class SparqlEngine(ServerWrites):
+    """A store on a SPARQL 1.1 server (the three endpoints of KHO_STORE=sparql:Q,U,G); its
+    writes are repository.store_sparql_writes'."""
 
     kind = "sparql"
 
@@ -416,28 +405,6 @@ class SparqlEngine:
             self._graphs = sorted(row["g"].value for row in rows)  # type: ignore[union-attr]
         return list(self._graphs)
 
-    def adopt_graphs(self, under: str) -> list[str]:
-        """Register the server's graphs under a prefix (and Kho's meta graph) as Kho's."""
-        # Without dataset parameters: every graph the server holds, not only Kho's.
-        response = self._send(
-            "POST",
-            self.query_url,
-            data=[("query", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")],
-            headers={"Accept": ACCEPT_RESULTS},
-            timeout=self.timeout,
-        )
-        rows = parse_answer(self.body(response), response.headers.get("Content-Type", ""), "SELECT")
-        meta = "https://w3id.org/kho/ns#metaGraph"
-        found = sorted(
-            r["g"].value  # type: ignore[union-attr]
-            for r in rows
-            if r["g"] is not None and (r["g"].value.startswith(under) or r["g"].value == meta)
-        )
-        if found:
-            self.update(update_body([], self._bookkeeping(found)))
-        self._graphs = None
-        return self.named_graphs()
-
     def size(self) -> int:
         return self._count("GRAPH ?g { ?s ?p ?o }", None)
 
@@ -448,168 +415,6 @@ class SparqlEngine:
         for row in self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}", graphs):
             return int(row["n"].value)  # type: ignore[union-attr]
         return 0
-
-    def stamp(self) -> str | None:
-        """Changes with every write: how many stamps the writes added, and the greatest; after
-        "|" the same of the change stamps (writes that did more than add new ingest units)."""
-        self._graphs = None  # another process may have added graphs too
-        sparql = (
-            f"SELECT ?p (COUNT(?x) AS ?n) (MAX(STR(?x)) AS ?m) WHERE {{ VALUES ?p {{ {_STAMP} "
-            f"{_CHANGE} }} GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} ?p ?x }} }} GROUP BY ?p"
-        )
-        seen = {
-            str(row["p"].value): (int(row["n"].value), str(row["m"].value))  # type: ignore[union-attr]
-            for row in self.select(sparql, [STORE_GRAPH.value])
-            if row["p"] is not None and row["n"] is not None and row["m"] is not None
-        }
-        parts = []
-        for predicate in (_STAMP, _CHANGE):
-            n, greatest = seen.get(predicate.value, (0, ""))
-            if n > STAMPS_KEPT:  # folded into a new one, in one operation: readers still notice
-                pattern = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {predicate} ?x }}"
-                fresh = ox.Literal(uuid.uuid4().hex)
-                new = f"GRAPH {STORE_GRAPH} {{ {STORE_GRAPH} {predicate} {fresh} }}"
-                self.update(f"DELETE {{ {pattern} }} INSERT {{ {new} }} WHERE {{ {pattern} }}")
-                n, greatest = 1, fresh.value
-            parts.append(f"{n} {greatest}")
-        return "|".join(parts)
-
-    # -- writing ---------------------------------------------------------------------------
-    def _bookkeeping(self, graphs: Iterable[str], change: bool = True) -> list[ox.Quad]:
-        """A new stamp (and a change stamp unless the write only added new ingest units) and the
-        written graphs' marks, inserted by the write's own request.
-
-        Stamps are only ever added (one small triple per write), so a write needs no DELETE of the
-        old stamp: on Virtuoso, which commits each operation of a request on its own, a write
-        stays one operation."""
-        marks = [ox.Quad(ox.NamedNode(g), _TYPE, _NAMED_GRAPH, STORE_GRAPH) for g in set(graphs)]
-        stamps = [ox.Quad(STORE_GRAPH, _STAMP, ox.Literal(uuid.uuid4().hex), STORE_GRAPH)]
-        if change:
-            stamps.append(ox.Quad(STORE_GRAPH, _CHANGE, ox.Literal(uuid.uuid4().hex), STORE_GRAPH))
-        return [*stamps, *marks]
-
-    def write(self, remove: list[ox.Quad], add: list[ox.Quad], *, only_added: bool = False) -> None:
-        if not remove and not add:
-            return
-        graphs = {q.graph_name.value for q in add}  # type: ignore[attr-defined]
-        add = add + self._bookkeeping(graphs, change=bool(remove) or not only_added)
-        if self.dialect != "virtuoso":
-            self.update(update_body(remove, add))  # one request: one transaction
-        elif len(remove) + len(add) > VIRTUOSO_CHUNK:
-            self._write_in_chunks(remove, add)
-        elif remove:
-            # One DELETE/INSERT operation: Virtuoso applies each operation of a request on its
-            # own, so DELETE DATA; INSERT DATA could land half-way.
-            body = update_body(remove, []).replace("DELETE DATA", "DELETE", 1)
-            body += "\n" + update_body([], add).replace("INSERT DATA", "INSERT", 1)
-            self.update(body + "\nWHERE {}")
-        else:
-            self.update(update_body([], add))
-        self._graphs = None
-
-    def _write_in_chunks(self, remove: list[ox.Quad], add: list[ox.Quad]) -> None:
-        """Virtuoso compiles an update to SQL and refuses one past 10,000 lines (about 2,000
-        quads): a big write goes in chunks, the stamp last, and a failure undoes the chunks
-        already applied. Readers may see such a write half-way while it runs."""
-        removed: list[ox.Quad] = []
-        added: list[ox.Quad] = []
-        try:
-            for start in range(0, len(remove), VIRTUOSO_CHUNK):
-                part = remove[start : start + VIRTUOSO_CHUNK]
-                self.update(update_body(part, []))
-                removed += part
-            for start in range(0, len(add), VIRTUOSO_CHUNK):
-                part = add[start : start + VIRTUOSO_CHUNK]
-                self.update(update_body([], part))
-                added += part
-        except BaseException:
-            for verb, quads in (("DELETE", added), ("INSERT", removed)):
-                for start in range(0, len(quads), VIRTUOSO_CHUNK):
-                    part = quads[start : start + VIRTUOSO_CHUNK]
-                    self.update(
-                        update_body(
-                            part if verb == "DELETE" else [], part if verb == "INSERT" else []
-                        )
-                    )
-            raise
-
-    def new_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
-        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-        try:
-            for start in range(0, len(triples), CHUNK):
-                self._post_graph(graph, triples[start : start + CHUNK])
-        except BaseException:
-            self.update(f"DROP SILENT GRAPH {ox.NamedNode(graph)}")
-            raise
-        self.update(update_body([], self._bookkeeping([graph])))
-        self._graphs = None
-
-    def _post_graph(self, graph: str, triples: list[ox.Triple]) -> None:
-        if self.dialect == "virtuoso":
-            # Virtuoso's Graph Store sniffs the body's type from its start and calls a body
-            # whose first triples hold a long literal (OCR text) text/plain; those go by SPARQL.
-            long = [
-                t
-                for t in triples
-                if isinstance(t.object, ox.Literal) and len(t.object.value) > LONG
-            ]
-            if long:
-                g = ox.NamedNode(graph)
-                self._write_in_chunks(
-                    [], [ox.Quad(t.subject, t.predicate, t.object, g) for t in long]
-                )
-                triples = [
-                    t
-                    for t in triples
-                    if not (isinstance(t.object, ox.Literal) and len(t.object.value) > LONG)
-                ]
-            if not triples:
-                return
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-        params = {"graph": graph}
-        kind = "application/n-triples"
-        if self.dialect == "virtuoso":
-            body = body.replace(f"<{XSD_DURATION}>".encode(), f"<{DURATION_ALIAS}>".encode())
-            params, kind = {"graph-uri": graph}, "text/turtle; charset=utf-8"  # N-Triples ⊂ Turtle
-        elif self.dialect == "oxigraph":
-            # A new graph is dropped again if a chunk fails: no transaction needed, and Oxigraph
-            # server loads 1.7x faster without one (measured, 50k quads).
-            params["no_transaction"] = ""
-        self._send(
-            "POST", self.gsp_url, params=params, data=body, headers={"Content-Type": kind}
-        ).close()
-
-    def load_ntriples(self, text: str, graph: str) -> None:
-        self.new_graph(
-            graph,
-            (
-                ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph))
-                for t in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)
-            ),
-        )
-
-    def load_dump(self, path: Path) -> None:
-        """Each graph of the dump POSTed in chunks; graphs new to the store are dropped again
-        if a request fails (the Graph Store Protocol has no transaction across requests)."""
-        by_graph: dict[str, list[ox.Triple]] = {}
-        for q in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS):
-            by_graph.setdefault(q.graph_name.value, []).append(q.triple)  # type: ignore[attr-defined]
-        existing = set(self.named_graphs())
-        done: list[str] = []
-        try:
-            for graph, triples in by_graph.items():
-                if graph == STORE_GRAPH.value:
-                    continue
-                done.append(graph)
-                for start in range(0, len(triples), CHUNK):
-                    self._post_graph(graph, triples[start : start + CHUNK])
-        except BaseException:
-            for graph in done:
-                if graph not in existing:
-                    self.update(f"DROP SILENT GRAPH {ox.NamedNode(graph)}")
-            raise
-        self.update(update_body([], self._bookkeeping(done)))
-        self._graphs = None
 
     def dump(self, path: Path) -> int:
         n = 0

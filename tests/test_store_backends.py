@@ -363,7 +363,7 @@ def test_generation_sees_writes_of_another_store_object(
         assert reader.generation == before  # no write: no change
         writer.add_quads([q("g", lit("mới"), PUBLIC)])
         assert reader.generation > before
-        monkeypatch.setattr("repository.store_sparql.STAMPS_KEPT", 1)
+        monkeypatch.setattr("repository.store_sparql_writes.STAMPS_KEPT", 1)
         writer.add_quads([q("g2", lit("mới"), PUBLIC)])  # two stamps: folded into one
         seen = reader.generation
         assert writer._engine.stamp().startswith("1 ")  # type: ignore[union-attr]  # noqa: SLF001
