@@ -155,10 +155,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, dev: bo
         # store (two per core there sent twice the programs' queries to the server pages wait on:
         # page views' p95 with an ingest beside 257 → 151 ms)
         programs = os.cpu_count() or 1
-        ready = workers.init_app(app, settings, processes, programs).wait_ready()
+        started = workers.init_app(app, settings, processes, programs)
+        pages, data = started.pages.wait_ready(), started.programs.wait_ready()
         backend += (
-            f"; pages rendered by {ready - programs} worker processes, answers for programs "
-            f"by {programs} (nice {settings.data_nice})"
+            f"; pages rendered by {pages} worker processes, answers for programs by {data} "
+            f"(nice {settings.data_nice})"
         )
     print(f"Kho: http://{host}:{port}/ (store {backend})", flush=True)
     waitress.serve(
