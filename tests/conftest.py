@@ -25,6 +25,7 @@ import pytest
 from harvesters.units import HarvestReport, harvest_units
 from repository.config import Settings
 from repository.store import Store, open_store
+from tests.servers import Server, oxigraph_server, virtuoso_server
 
 TODAY = "2026-11-26"  # fixed so that "valid today" answers do not drift
 
@@ -92,7 +93,7 @@ def on_server() -> Iterator[Callable[[Settings, str], Settings]]:
 
         def copy(settings: Settings, name: str) -> Settings:
             """The repository's quads in a fresh server, by the server's own bulk loader (the
-            protocol path is what the tests then use; tests/test_store_backends.py times both)."""
+            protocol path is what the tests then use, as tests/test_store_backends.py does)."""
             base = Path(settings.data_dir)
             dump, _ = server_dump(settings, name)
             if STORE_BACKEND == "oxigraph-server":
@@ -285,3 +286,18 @@ def served_copy(demo_settings: Settings, tmp_path: Path) -> Path:
     shutil.copytree(demo_settings.data_dir, data, ignore=skip)
     open_store(demo_settings).backup(data / "store")
     return data
+
+
+@pytest.fixture(scope="session")
+def oxigraph_srv() -> Iterator[Server]:
+    """An Oxigraph server for the session's store tests (tests/stores.py)."""
+    # Closing the connection does not stop a query in Oxigraph server: its own limit does.
+    with oxigraph_server(timeout_s=10) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def virtuoso_srv() -> Iterator[Server]:
+    """A Virtuoso 7 for the session's store tests (tests/stores.py)."""
+    with virtuoso_server(buffers=20_000) as server:
+        yield server
