@@ -93,3 +93,35 @@ def test_set_filtering_across_chunks(
         recent = [i for i in want if specs[i][1] >= last]
         got = harvest(anonymous, metadataPrefix="oai_dc", set=spec, **{"from": last})
         assert identifiers(got) == recent
+
+
+def test_a_list_is_kept_between_writes_and_a_write_is_seen_at_once(
+    anonymous: FlaskClient, demo_settings: Settings
+) -> None:
+    import pyoxigraph as ox
+
+    from repository.store import open_store
+    from tests.test_oai import M
+
+    def size() -> int:
+        root = ask(anonymous, verb="ListIdentifiers", metadataPrefix="oai_dc")
+        token = root.find("o:ListIdentifiers/o:resumptionToken", NS)
+        if token is not None:
+            return int(token.get("completeListSize"))
+        return len(root.findall("o:ListIdentifiers/o:header", NS))
+
+    before = size()
+    assert size() == before  # the same list, kept (repository.oai_items._LISTED)
+    store = open_store(demo_settings)  # the app's store, as a form's write uses it
+    new = ox.Quad(
+        ox.NamedNode(M.base + "id/record/TEST.KEPT-LIST.1"),
+        ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+        ox.NamedNode("https://www.ica.org/standards/RiC/ontology#Record"),
+        ox.NamedNode(M.records_graph("public")),
+    )
+    store.add_quads([new])
+    try:
+        assert size() == before + 1  # a write: the list is made again
+    finally:
+        store.update_quads([new], [])
+    assert size() == before
