@@ -387,7 +387,14 @@ def pool_for(
 
     path = embedded_path(settings)
     if path is not None:
-        return QueryPool(path, workers, timeout, wait, memory_mb, addition_lag)
+        return QueryPool(
+            path,
+            workers=workers,
+            timeout=timeout,
+            wait=wait,
+            memory_mb=memory_mb,
+            addition_lag=addition_lag,
+        )
     engine = open_store(settings)._engine  # noqa: SLF001 - the pool speaks the engine's HTTP
     return RemoteQueryPool(engine, workers=workers, timeout=timeout, wait=wait)  # type: ignore[arg-type]
 
